@@ -1,0 +1,2 @@
+//! Placeholder until the executor benchmark lands; see the matching issue.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Placeholder until the lite benchmark lands; see the matching issue.
+fn main() {}

@@ -1,0 +1,1 @@
+//! solo-executor: under construction (see the issue tracker).

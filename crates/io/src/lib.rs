@@ -1,0 +1,1 @@
+//! solo-io: under construction (see the issue tracker).

@@ -1,0 +1,1 @@
+//! solo-lite: under construction (see the issue tracker).

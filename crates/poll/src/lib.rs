@@ -1,0 +1,1 @@
+//! solo-poll: under construction (see the issue tracker).

@@ -1,0 +1,4 @@
+//! solo-server: the C10k demo server (under construction).
+fn main() {
+    println!("solo-server: under construction");
+}

@@ -1,0 +1,1 @@
+//! Peer servers for `cargo xtask bench` (under construction).

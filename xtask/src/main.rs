@@ -1,0 +1,4 @@
+//! Project chores (under construction).
+fn main() {
+    println!("xtask: under construction");
+}
