@@ -10,7 +10,7 @@
 //! `LocalSet::block_on` on its runtime. Run with `cargo bench -p solo-benches --bench executor`.
 
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -46,21 +46,19 @@ impl Table {
 }
 
 /// One player: waits for its turn, passes it to the other, `rounds` times.
-fn player(table: Rc<Table>, me: usize, rounds: u64) -> impl Future<Output = ()> {
-    async move {
-        for _ in 0..rounds {
-            poll_fn(|cx| {
-                if table.turn.get() == me {
-                    Poll::Ready(())
-                } else {
-                    table.register(me, cx.waker());
-                    Poll::Pending
-                }
-            })
-            .await;
-            table.turn.set(1 - me);
-            table.wake(1 - me);
-        }
+async fn player(table: Rc<Table>, me: usize, rounds: u64) {
+    for _ in 0..rounds {
+        poll_fn(|cx| {
+            if table.turn.get() == me {
+                Poll::Ready(())
+            } else {
+                table.register(me, cx.waker());
+                Poll::Pending
+            }
+        })
+        .await;
+        table.turn.set(1 - me);
+        table.wake(1 - me);
     }
 }
 
