@@ -52,8 +52,8 @@
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 pub mod future;
-//pub mod io;
-//pub mod prelude;
+pub mod io;
+pub mod prelude;
 pub mod stream;
 
 mod rng;

@@ -340,11 +340,13 @@ where
 /// # let hook = std::panic::take_hook();
 /// # std::panic::set_hook(Box::new(|_| {}));
 /// let caught = future::block_on(future::catch_unwind(AssertUnwindSafe(async {
-///     panic!("task failed: {}", 42);
+///     let code = 42;
+///     panic!("task failed: {code}");
 /// })));
 /// # std::panic::set_hook(hook);
 /// let payload = caught.unwrap_err();
-/// assert_eq!(payload.downcast_ref::<String>().unwrap(), "task failed: 42");
+/// // A formatted message arrives as a `String`, a literal one as a `&'static str`.
+/// assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("task failed: 42"));
 ///
 /// let fine = future::block_on(future::catch_unwind(async { 7 }));
 /// assert_eq!(fine.unwrap(), 7);

@@ -109,7 +109,7 @@ pub trait StreamExt: Stream {
     /// use solo_lite::stream::{self, StreamExt};
     ///
     /// let v: Vec<u8> = solo_lite::future::block_on(
-    ///     stream::iter(["1", "x", "3"]).filter_map(|s| s.parse().ok()).collect(),
+    ///     stream::iter(["1", "x", "3"]).filter_map(|s| s.parse::<u8>().ok()).collect(),
     /// );
     /// assert_eq!(v, [1, 3]);
     /// ```
