@@ -113,3 +113,8 @@ macro_rules! ready {
         }
     };
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
