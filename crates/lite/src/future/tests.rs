@@ -296,11 +296,19 @@ fn block_on_in_a_thread_local_destructor() {
         }
     }
     thread_local! { static GUARD: OnDrop = const { OnDrop }; }
+    // Thread-locals are destroyed in reverse order of first use. Parker cache first, then
+    // the guard: the guard's destructor finds the cache alive.
     thread::spawn(|| {
-        // Initialise the parker cache first so it is destroyed before `GUARD`... or after:
-        // either way `block_on` must still work.
         block_on(ready(()));
         GUARD.with(|_| {});
+    })
+    .join()
+    .unwrap();
+    // Guard first, then the cache: the cache is gone when the guard's destructor runs, and
+    // `block_on` falls back to a fresh parker.
+    thread::spawn(|| {
+        GUARD.with(|_| {});
+        block_on(ready(()));
     })
     .join()
     .unwrap();
