@@ -24,47 +24,39 @@
 //! # Example
 //!
 //! ```
-//! use std::sync::Arc;
-//! use std::task::{Context, Poll, Wake, Waker};
-//! use solo_executor::LocalExecutor;
+//! use std::cell::Cell;
+//! use std::rc::Rc;
 //!
-//! // Any `block_on` works; `solo::block_on` also drives I/O. A minimal one:
-//! fn block_on<F: Future>(fut: F) -> F::Output {
-//!     struct Unpark(std::thread::Thread);
-//!     impl Wake for Unpark {
-//!         fn wake(self: Arc<Self>) { self.0.unpark() }
-//!     }
-//!     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-//!     let mut cx = Context::from_waker(&waker);
-//!     let mut fut = std::pin::pin!(fut);
-//!     loop {
-//!         match fut.as_mut().poll(&mut cx) {
-//!             Poll::Ready(out) => return out,
-//!             Poll::Pending => std::thread::park(),
-//!         }
-//!     }
-//! }
+//! use solo_executor::LocalExecutor;
+//! use solo_lite::future::block_on; // any block_on works; `solo::block_on` also drives I/O
 //!
 //! let ex = LocalExecutor::new();
-//! let shared = std::rc::Rc::new(std::cell::Cell::new(0)); // `!Send` is fine
+//! let total = Rc::new(Cell::new(0)); // tasks may be `!Send`
 //! let tasks: Vec<_> = (1..=10)
 //!     .map(|i| {
-//!         let shared = shared.clone();
+//!         let total = total.clone();
 //!         ex.spawn(async move {
-//!             shared.set(shared.get() + i);
+//!             total.set(total.get() + i);
 //!             i * i
 //!         })
 //!     })
 //!     .collect();
-//! let squares = block_on(ex.run(async {
+//! let sum_of_squares = block_on(ex.run(async {
 //!     let mut sum = 0;
 //!     for task in tasks {
 //!         sum += task.await;
 //!     }
 //!     sum
 //! }));
-//! assert_eq!(squares, 385);
-//! assert_eq!(shared.get(), 55);
+//! assert_eq!(sum_of_squares, 385);
+//! assert_eq!(total.get(), 55);
+//!
+//! // Dropping a `Task` cancels it; `detach` lets it run in the background.
+//! let forever = ex.spawn(std::future::pending::<()>());
+//! drop(forever);
+//! ex.spawn(async { println!("in the background") }).detach();
+//! while ex.try_tick() {}
+//! assert!(ex.is_empty());
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
@@ -291,3 +283,8 @@ impl Future for Tick<'_> {
         }
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

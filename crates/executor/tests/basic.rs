@@ -468,3 +468,30 @@ fn many_tasks_each_woken_many_times() {
         p.forget_waker();
     }
 }
+
+#[test]
+fn composes_with_solo_lite_block_on() {
+    let ex = LocalExecutor::new();
+    let tasks: Vec<Task<u64>> = (0..100u64)
+        .map(|i| {
+            ex.spawn(async move {
+                solo_lite::future::yield_now().await;
+                i
+            })
+        })
+        .collect();
+    let sum = solo_lite::future::block_on(ex.run(async {
+        let mut sum = 0;
+        for t in tasks {
+            sum += t.await;
+        }
+        sum
+    }));
+    assert_eq!(sum, 4950);
+    // Twice on the same thread, and nested inside another executor's task.
+    let outer = LocalExecutor::new();
+    let inner = Rc::new(LocalExecutor::new());
+    let i2 = inner.clone();
+    let t = outer.spawn(async move { i2.run(i2.spawn(async { 5 })).await });
+    assert_eq!(solo_lite::future::block_on(outer.run(t)), 5);
+}
