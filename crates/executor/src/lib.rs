@@ -273,7 +273,9 @@ impl Future for Tick<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        loop {
+        // Each failed attempt to sleep means the inbox was non-empty; if its entries keep
+        // turning out stale (wakes of finished tasks), give the caller control back anyway.
+        for _ in 0..BUDGET {
             if this.shared.run_tasks(BUDGET) > 0 {
                 return Poll::Ready(());
             }
@@ -281,6 +283,8 @@ impl Future for Tick<'_> {
                 return Poll::Pending;
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
