@@ -18,6 +18,23 @@
 //!   task has nobody to resume them in: its panic is reported on stderr and the executor
 //!   carries on.
 //!
+//! # Panics
+//!
+//! Each poll of a task runs under `catch_unwind`. A panic ends the task: its future is dropped
+//! and the payload takes the place of the output, to be resumed (`resume_unwind`) in whoever
+//! awaits the [`Task`] (or calls [`Task::cancel`]). The choice for panics that nobody can
+//! observe (the task was detached, or its handle was dropped after it finished) is to
+//! **report and carry on**: one line on stderr, `solo-executor: a detached task panicked:
+//! <message>`, and the executor keeps running its other tasks, because on a server one failed
+//! connection must not take down the thousands of others. Aborting would do exactly that, and
+//! resuming the panic in the caller of `run` would unwind through `block_on` and drop every
+//! task.
+//!
+//! The same goes for a panicking waker (of a task's awaiter, or of a runner sleeping in
+//! [`run`](LocalExecutor::run)): it is reported and the remaining wakes still happen. A panic
+//! in a future's destructor during a cancellation reaches whoever cancelled: the dropper of
+//! the [`Task`], or the dropper of the executor once every other future has been dropped.
+//!
 //! The executor is a future-driven loop, not a thread: [`run`](LocalExecutor::run) composes
 //! with any `block_on` (the umbrella crate `solo` pairs it with a reactor).
 //!

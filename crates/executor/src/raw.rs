@@ -419,3 +419,17 @@ pub(crate) fn drop_caught(what: &str, f: impl FnOnce()) {
 pub(crate) fn finished(state: u32) -> bool {
     state & (COMPLETED | crate::state::CLOSED) != 0
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_stays_small() {
+        // state + refs + vtable + shared + 3 links + awaiter.
+        assert_eq!(std::mem::size_of::<Header>(), 72);
+        // An empty task: the header plus a 16-byte slot (the output `Result<(), Panic>`).
+        type Empty = std::future::Ready<()>;
+        assert_eq!(std::mem::size_of::<TaskCell<Empty, ()>>(), 88);
+    }
+}

@@ -22,6 +22,9 @@ use crate::state::{CLOSED, COMPLETED, FUTURE, HANDLE, OUTPUT, RUNNING};
 /// [`detach`](Task::detach) to let it run to completion in the background, or
 /// [`cancel`](Task::cancel) to cancel it and learn whether it had already finished.
 ///
+/// Dropping the handle of a task that has already finished drops its output; if the task
+/// panicked, nobody can see that panic any more, so it is reported on stderr.
+///
 /// A `Task` is `!Send`: it belongs to the thread of the executor that spawned it.
 #[must_use = "dropping a Task cancels it; call .detach() to let it run in the background"]
 pub struct Task<T> {
