@@ -19,6 +19,21 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 /// `d`, clamped to [`MAX_SLEEP`], as a `timespec` (exact to the nanosecond).
+// Used by epoll, kqueue and ppoll; unused by poll(2) where there is no ppoll.
+#[cfg_attr(
+    all(
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+        )),
+        any(solo_poll_force_poll, not(target_vendor = "apple")),
+    ),
+    allow(dead_code)
+)]
 pub(crate) fn timespec(d: Duration) -> libc::timespec {
     let d = d.min(MAX_SLEEP);
     // SAFETY: `timespec` is a plain C struct of integers (plus padding on some targets);
