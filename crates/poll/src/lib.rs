@@ -154,8 +154,9 @@
 //! [`Poller`] is `Send + Sync`. [`Poller::notify`], [`Poller::add`], [`Poller::modify`] and
 //! [`Poller::delete`] may be called from any thread, also while another thread is blocked in
 //! [`Poller::wait`]: a change takes effect for that wait (poll(2) wakes the waiter and
-//! rebuilds its descriptor array). Several threads may call `wait` at once; on epoll and
-//! kqueue each receives different events, on poll(2) they take turns.
+//! rebuilds its descriptor array). Several threads may call `wait` at once: on epoll and
+//! kqueue they wait side by side (an oneshot or edge event goes to one of them, a
+//! level-triggered source may be reported to several), on poll(2) they take turns.
 //!
 //! # `fork`
 //!
@@ -187,9 +188,9 @@ pub(crate) const NOTIFY_KEY: usize = usize::MAX;
 /// A source of readiness events: anything that has a file descriptor.
 ///
 /// On Unix this trait is implemented for every type that implements [`AsFd`] (and so for
-/// references to them and for [`BorrowedFd`]); on Windows it will be implemented for every
-/// [`AsSocket`](https://doc.rust-lang.org/std/os/windows/io/trait.AsSocket.html). It is
-/// sealed: implement `AsFd` for your type instead.
+/// references to them and for [`BorrowedFd`]); on Windows, for every
+/// [`AsSocket`](https://doc.rust-lang.org/std/os/windows/io/trait.AsSocket.html) (once the
+/// IOCP backend exists). It is sealed: implement `AsFd` for your type instead.
 ///
 /// Pass a *borrow* (`&stream`, `stream.as_fd()`): the poller only uses the descriptor during
 /// the call. Passing an owned value works too, but then the value is dropped, and the
@@ -207,12 +208,29 @@ impl<T: AsFd> AsSource for T {
     }
 }
 
+/// A source of readiness events: anything that has a socket (for the planned IOCP backend).
+#[cfg(windows)]
+pub trait AsSource: private::Sealed {
+    /// The socket to register.
+    fn as_source(&self) -> std::os::windows::io::BorrowedSocket<'_>;
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsSocket> AsSource for T {
+    fn as_source(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.as_socket()
+    }
+}
+
 mod private {
     /// Keeps [`AsSource`](super::AsSource) closed to outside implementations.
     pub trait Sealed {}
 
     #[cfg(unix)]
     impl<T: std::os::fd::AsFd> Sealed for T {}
+
+    #[cfg(windows)]
+    impl<T: std::os::windows::io::AsSocket> Sealed for T {}
 }
 
 /// The directions of readiness a source is interested in: readable, writable, both or none.
