@@ -187,14 +187,21 @@ pub(crate) const NOTIFY_KEY: usize = usize::MAX;
 
 /// A source of readiness events: anything that has a file descriptor.
 ///
-/// On Unix this trait is implemented for every type that implements [`AsFd`] (and so for
-/// references to them and for [`BorrowedFd`]); on Windows, for every
-/// [`AsSocket`](https://doc.rust-lang.org/std/os/windows/io/trait.AsSocket.html) (once the
-/// IOCP backend exists). It is sealed: implement `AsFd` for your type instead.
+/// On Unix this trait is implemented for references to every type that implements
+/// [`AsFd`] and for [`BorrowedFd`]; on Windows, for references to every
+/// [`AsSocket`](https://doc.rust-lang.org/std/os/windows/io/trait.AsSocket.html) and for
+/// `BorrowedSocket`. It is sealed: implement `AsFd` for your type instead.
 ///
-/// Pass a *borrow* (`&stream`, `stream.as_fd()`): the poller only uses the descriptor during
-/// the call. Passing an owned value works too, but then the value is dropped, and the
-/// descriptor closed, as soon as the call returns.
+/// Only borrows are accepted (`&stream`, `stream.as_fd()`): the poller uses the descriptor
+/// during the call and never owns it, and an owned value passed by mistake would be
+/// closed as soon as the call returned.
+///
+/// ```compile_fail
+/// let poller = solo_poll::Poller::new().unwrap();
+/// let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// // Error: an owned socket is not a source; pass `&socket`.
+/// poller.add(socket, 1, solo_poll::Interest::READABLE, solo_poll::Mode::Level).unwrap();
+/// ```
 #[cfg(unix)]
 pub trait AsSource: private::Sealed {
     /// The descriptor to register.
@@ -202,7 +209,14 @@ pub trait AsSource: private::Sealed {
 }
 
 #[cfg(unix)]
-impl<T: AsFd> AsSource for T {
+impl<T: AsFd + ?Sized> AsSource for &T {
+    fn as_source(&self) -> BorrowedFd<'_> {
+        (**self).as_fd()
+    }
+}
+
+#[cfg(unix)]
+impl AsSource for BorrowedFd<'_> {
     fn as_source(&self) -> BorrowedFd<'_> {
         self.as_fd()
     }
@@ -216,9 +230,16 @@ pub trait AsSource: private::Sealed {
 }
 
 #[cfg(windows)]
-impl<T: std::os::windows::io::AsSocket> AsSource for T {
+impl<T: std::os::windows::io::AsSocket + ?Sized> AsSource for &T {
     fn as_source(&self) -> std::os::windows::io::BorrowedSocket<'_> {
-        self.as_socket()
+        (**self).as_socket()
+    }
+}
+
+#[cfg(windows)]
+impl AsSource for std::os::windows::io::BorrowedSocket<'_> {
+    fn as_source(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        std::os::windows::io::AsSocket::as_socket(self)
     }
 }
 
@@ -227,10 +248,14 @@ mod private {
     pub trait Sealed {}
 
     #[cfg(unix)]
-    impl<T: std::os::fd::AsFd> Sealed for T {}
+    impl<T: std::os::fd::AsFd + ?Sized> Sealed for &T {}
+    #[cfg(unix)]
+    impl Sealed for std::os::fd::BorrowedFd<'_> {}
 
     #[cfg(windows)]
-    impl<T: std::os::windows::io::AsSocket> Sealed for T {}
+    impl<T: std::os::windows::io::AsSocket + ?Sized> Sealed for &T {}
+    #[cfg(windows)]
+    impl Sealed for std::os::windows::io::BorrowedSocket<'_> {}
 }
 
 /// The directions of readiness a source is interested in: readable, writable, both or none.
