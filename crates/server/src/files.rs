@@ -212,6 +212,12 @@ mod tests {
             sanitize("/a..b/c.d").unwrap(),
             Path::new("a..b").join("c.d")
         );
+        // Never absolute, however many slashes lead.
+        assert_eq!(
+            sanitize("//etc/passwd").unwrap(),
+            Path::new("etc").join("passwd")
+        );
+        assert!(sanitize("///etc").unwrap().is_relative());
     }
 
     #[test]

@@ -242,7 +242,7 @@ impl Parser {
         };
         let (body, consumed) = match head.framing {
             Framing::Length(length) => {
-                let end = head.len + length;
+                let end = head.len.saturating_add(length);
                 if input.len() < end {
                     return Ok(self.need_body(&head));
                 }
@@ -309,6 +309,10 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         ));
     }
     let rest = &input[lead..];
+    if rest == b"\r" {
+        // Another empty line, or garbage: only the next byte can tell.
+        return Ok(None);
+    }
     // httparse sees only what the limits allow, so that an error beyond a limit never
     // overrides the limit (and the answer does not depend on how much has arrived).
     let line_ended = rest[..rest.len().min(max_line.saturating_add(1))].contains(&b'\n');

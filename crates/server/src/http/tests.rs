@@ -783,3 +783,24 @@ fn zero_limits_refuse_without_panicking() {
         })
     );
 }
+
+/// Inputs the `http_framing` fuzz target found, with the limits it used.
+#[test]
+fn fuzz_regressions() {
+    // A CR at the end of the read may start an empty line: wait, do not call it a long line.
+    let tiny = Limits {
+        max_request_line: 0,
+        max_header_bytes: 20,
+        max_body: 792,
+    };
+    let input = b"\r\nHEAD /index.html HTT\0\0\x05\xbf\r*HEAD";
+    assert_eq!(
+        same_at_every_split(input, &tiny),
+        ["Malformed(\"too many empty lines before the request line\")"]
+    );
+    for input in [&b"\r"[..], b"\r\n\r", b"\rX", b"\r\r\n"] {
+        for limits in [&tiny, &LIMITS] {
+            same_at_every_split(input, limits);
+        }
+    }
+}
