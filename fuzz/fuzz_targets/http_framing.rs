@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
-        Some(if seed % 8 == 0 { seed as usize % 256 + 1 } else { seed as usize % 16 + 1 })
+        Some(if seed % 8 == 0 {
+            seed as usize % 256 + 1
+        } else {
+            seed as usize % 16 + 1
+        })
     });
     let split = connection(input, &mut reads, &limits);
     assert_eq!(whole, split, "outcome depends on how the input was split");
@@ -47,11 +51,19 @@ fuzz_target!(|data: &[u8]| {
 /// Plays a connection loop over `input` arriving in reads of the sizes `reads` yields:
 /// after each read, every complete request is taken and only the unparsed tail is kept.
 /// Returns each request (as text) or the error, then the state the tail was left in.
-fn connection(input: &[u8], reads: &mut dyn Iterator<Item = usize>, limits: &Limits) -> Vec<String> {
+fn connection(
+    input: &[u8],
+    reads: &mut dyn Iterator<Item = usize>,
+    limits: &Limits,
+) -> Vec<String> {
     let (mut parser, mut buffer, mut outcomes) = (Parser::new(), Vec::new(), Vec::new());
     let mut rest = input;
     loop {
-        let size = reads.next().unwrap_or(1).clamp(1, rest.len().max(1)).min(rest.len());
+        let size = reads
+            .next()
+            .unwrap_or(1)
+            .clamp(1, rest.len().max(1))
+            .min(rest.len());
         let (read, unread) = rest.split_at(size);
         buffer.extend_from_slice(read);
         rest = unread;
@@ -60,12 +72,18 @@ fn connection(input: &[u8], reads: &mut dyn Iterator<Item = usize>, limits: &Lim
             match parser.parse(&buffer[start..], limits) {
                 Ok(Parsed::Complete { request, consumed }) => {
                     assert!(consumed > 0, "no progress");
-                    assert!(consumed <= buffer.len() - start, "consumed more than the input");
+                    assert!(
+                        consumed <= buffer.len() - start,
+                        "consumed more than the input"
+                    );
                     assert!(request.body.len() <= limits.max_body, "body over the limit");
                     let text = format!("{request:?} consumed {consumed}");
                     let own_bytes = &buffer[start..start + consumed];
                     match Parser::new().parse(own_bytes, limits) {
-                        Ok(Parsed::Complete { request: again, consumed: again_consumed }) => {
+                        Ok(Parsed::Complete {
+                            request: again,
+                            consumed: again_consumed,
+                        }) => {
                             assert_eq!(format!("{again:?} consumed {again_consumed}"), text);
                         }
                         other => panic!("its own bytes parse as {other:?}, not {text}"),
