@@ -1,1 +1,3 @@
 //! solo-io: under construction (see the issue tracker).
+
+mod wheel;
