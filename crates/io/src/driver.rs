@@ -51,8 +51,8 @@ impl Wake for Signal {
 /// while it waits. With nothing to do, the thread sleeps in the poller: no busy loop.
 ///
 /// This runs one future; to run many tasks, use an executor (the `solo` crate's
-/// `block_on` joins `solo-executor` with this reactor). Nested calls work: the inner call
-/// drives the same reactor until its own future completes.
+/// `block_on` joins `solo-executor` with this reactor through [`block_on_with`]). Nested
+/// calls work: the inner call drives the same reactor until its own future completes.
 ///
 /// # Panics
 ///
@@ -66,39 +66,63 @@ impl Wake for Signal {
 /// assert_eq!(n, 3);
 /// ```
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
+    block_on_with(fut, || false)
+}
+
+/// Like [`block_on`], running `tick` between turns of the reactor: the hook an executor
+/// uses to run its tasks on the same thread.
+///
+/// `tick` runs the tasks that are ready (a bounded batch of them) and returns whether more
+/// are ready right now. While it returns `true`, the reactor is polled without blocking
+/// between batches, so I/O and timers are served even when the run queue never empties;
+/// when it returns `false` and the main future is not woken, the thread sleeps in the
+/// poller until an event, a timer, or a [`Notifier`](crate::reactor::Notifier) wakes it.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+///
+/// let ticks = Cell::new(0);
+/// solo_io::block_on_with(solo_io::Timer::after(std::time::Duration::from_millis(1)), || {
+///     ticks.set(ticks.get() + 1);
+///     false
+/// });
+/// assert!(ticks.get() >= 1);
+/// ```
+pub fn block_on_with<T>(fut: impl Future<Output = T>, mut tick: impl FnMut() -> bool) -> T {
     let mut fut = std::pin::pin!(fut);
-    let (signal, waker) = CACHE
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(|| {
-            let signal = Arc::new(Signal {
-                woken: AtomicBool::new(true),
-                notifier: reactor::notifier(),
-                owner: thread_mark(),
-            });
-            let waker = Waker::from(signal.clone());
-            (signal, waker)
+    let (signal, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
+        let signal = Arc::new(Signal {
+            woken: AtomicBool::new(true),
+            notifier: reactor::notifier(),
+            owner: thread_mark(),
         });
+        let waker = Waker::from(signal.clone());
+        (signal, waker)
+    });
     let mut cx = Context::from_waker(&waker);
     signal.woken.store(true, Ordering::Relaxed);
-    // Polls since the reactor last ran: a future that keeps waking itself must not keep
-    // I/O and timers from being served.
-    let mut polls_without_io = 0u32;
+    // Polls of a self-waking main future since the reactor last ran.
+    let mut spins = 0u32;
     let out = loop {
         if signal.woken.swap(false, Ordering::AcqRel) {
             if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                 break out;
             }
-            polls_without_io += 1;
-            if polls_without_io < BUDGET {
-                continue;
-            }
         }
-        let timeout = if signal.woken.load(Ordering::Acquire) {
+        let more = tick();
+        let main_ready = signal.woken.load(Ordering::Acquire);
+        if main_ready && !more && spins < BUDGET {
+            spins += 1;
+            continue;
+        }
+        spins = 0;
+        let timeout = if more || main_ready {
             Some(Duration::ZERO)
         } else {
             None
         };
-        polls_without_io = 0;
         if let Err(e) = reactor::park(timeout) {
             panic!("solo-io: the poller failed: {e}");
         }

@@ -63,12 +63,13 @@ mod driver;
 pub mod fs;
 pub mod net;
 pub mod reactor;
+pub mod signal;
 mod sys;
 mod timer;
 mod wheel;
 
 pub use async_io::{Async, Readiness};
 pub use blocking::{Unblock, Unblocked, unblock};
-pub use driver::block_on;
+pub use driver::{block_on, block_on_with};
 pub use sys::Source;
 pub use timer::{Timer, timeout};
