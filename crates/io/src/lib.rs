@@ -69,6 +69,8 @@ mod timer;
 mod wheel;
 
 pub use async_io::{Async, Readiness};
+#[doc(hidden)]
+pub use blocking::testing as __blocking;
 pub use blocking::{Unblock, Unblocked, unblock};
 pub use driver::{block_on, block_on_with};
 pub use sys::Source;

@@ -47,9 +47,6 @@
 //! is fine for wakers whose drop only releases a reference count (std's, and the
 //! executor's), but a waker whose drop re-enters the reactor would find it borrowed.
 
-// The reactor's `Timer` will use the whole interface; until it is wired in, only the
-// tests use some of it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::fmt;
 use std::task::Waker;
