@@ -258,6 +258,9 @@ impl<T: Source> Async<T> {
     }
 }
 
+// `Async` never pins `T` structurally: moving the handle moves a descriptor and a key.
+impl<T: Source> Unpin for Async<T> {}
+
 impl<T: Source> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {

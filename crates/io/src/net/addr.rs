@@ -41,8 +41,7 @@ impl Resolve {
 
     fn lookup(host: String, port: u16) -> Resolve {
         Resolve(State::Lookup(unblock(move || {
-            (host.as_str(), port)
-                .to_socket_addrs()
+            ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
                 .map(Iterator::collect)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot resolve {host:?}: {e}")))
         })))

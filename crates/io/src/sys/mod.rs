@@ -8,10 +8,14 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
+pub use unix::Source;
+#[cfg(unix)]
 pub(crate) use unix::*;
 
 #[cfg(windows)]
 mod windows;
+#[cfg(windows)]
+pub use windows::Source;
 #[cfg(windows)]
 pub(crate) use windows::*;
 
