@@ -65,7 +65,10 @@ where
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     release(false);
-                    return Err(io::Error::new(e.kind(), format!("cannot start shard {i}: {e}")));
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot start shard {i}: {e}"),
+                    ));
                 }
             }
         }

@@ -47,8 +47,11 @@ fn main() {
         &mut [
             contender("solo", || {
                 solo::block_on(async {
-                    let tasks: Vec<_> =
-                        paths.iter().cloned().map(|p| solo::spawn(solo::fs::read(p))).collect();
+                    let tasks: Vec<_> = paths
+                        .iter()
+                        .cloned()
+                        .map(|p| solo::spawn(solo::fs::read(p)))
+                        .collect();
                     for t in tasks {
                         assert_eq!(t.await.unwrap().len(), 1024);
                     }
@@ -57,8 +60,11 @@ fn main() {
             contender("async-fs", || {
                 let ex = async_executor::LocalExecutor::new();
                 futures_lite::future::block_on(ex.run(async {
-                    let tasks: Vec<_> =
-                        paths.iter().cloned().map(|p| ex.spawn(async_fs::read(p))).collect();
+                    let tasks: Vec<_> = paths
+                        .iter()
+                        .cloned()
+                        .map(|p| ex.spawn(async_fs::read(p)))
+                        .collect();
                     for t in tasks {
                         assert_eq!(t.await.unwrap().len(), 1024);
                     }

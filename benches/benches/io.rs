@@ -13,7 +13,10 @@ const MSG: usize = 64;
 fn main() {
     let quick = std::env::var_os("SOLO_BENCH_QUICK").is_some_and(|v| v == "1");
     let trips: usize = if quick { 2_000 } else { 20_000 };
-    let tokio_rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
     compare(
         "tcp ping-pong round trip",
         trips as u64,
@@ -30,7 +33,9 @@ fn solo_pingpong(trips: usize) {
     use solo::net::{TcpListener, TcpStream};
     solo::block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
         client.set_nodelay(true).unwrap();
         server.set_nodelay(true).unwrap();
@@ -84,7 +89,9 @@ async fn tokio_pingpong(trips: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (mut server, _) = listener.accept().await.unwrap();
     client.set_nodelay(true).unwrap();
     server.set_nodelay(true).unwrap();

@@ -15,14 +15,18 @@ fn deadline(i: usize) -> Duration {
 }
 
 /// Polls once, so the timer registers itself; every deadline is in the future.
-fn poll_once<F: std::future::Future>(f: Pin<&mut F>, cx: &mut Context<'_>) {
-    assert!(matches!(f.poll(cx), Poll::Pending));
+fn poll_once<F: std::future::Future>(f: Pin<&mut F>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(matches!(f.poll(&mut cx), Poll::Pending));
 }
 
 fn main() {
     let quick = std::env::var_os("SOLO_BENCH_QUICK").is_some_and(|v| v == "1");
-    for n in if quick { vec![10_000] } else { vec![100_000, 1_000_000] } {
-        let mut cx = Context::from_waker(Waker::noop());
+    for n in if quick {
+        vec![10_000]
+    } else {
+        vec![100_000, 1_000_000]
+    } {
         let tokio_rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -35,15 +39,16 @@ fn main() {
                     let mut timers: Vec<solo::Timer> =
                         (0..n).map(|i| solo::Timer::after(deadline(i))).collect();
                     for t in &mut timers {
-                        poll_once(Pin::new(t), &mut cx);
+                        poll_once(Pin::new(t));
                     }
                     drop(timers);
                 }),
                 contender("async-io", || {
-                    let mut timers: Vec<async_io::Timer> =
-                        (0..n).map(|i| async_io::Timer::after(deadline(i))).collect();
+                    let mut timers: Vec<async_io::Timer> = (0..n)
+                        .map(|i| async_io::Timer::after(deadline(i)))
+                        .collect();
                     for t in &mut timers {
-                        poll_once(Pin::new(t), &mut cx);
+                        poll_once(Pin::new(t));
                     }
                     drop(timers);
                 }),
@@ -53,7 +58,7 @@ fn main() {
                         .map(|i| Box::pin(tokio::time::sleep(deadline(i))))
                         .collect();
                     for t in &mut timers {
-                        poll_once(t.as_mut(), &mut cx);
+                        poll_once(t.as_mut());
                     }
                     drop(timers);
                 }),

@@ -11,7 +11,12 @@ mod imp;
 #[cfg(windows)]
 #[path = "windows.rs"]
 mod imp;
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", windows)))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    windows
+)))]
 #[path = "unsupported.rs"]
 mod imp;
 
@@ -32,5 +37,10 @@ mod imp;
 /// }
 /// ```
 pub fn pin_to_core(core: usize) -> io::Result<()> {
-    imp::pin_to_core(core).map_err(|e| io::Error::new(e.kind(), format!("cannot pin this thread to core {core}: {e}")))
+    imp::pin_to_core(core).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot pin this thread to core {core}: {e}"),
+        )
+    })
 }

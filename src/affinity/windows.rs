@@ -13,7 +13,10 @@ pub(super) fn pin_to_core(core: usize) -> io::Result<()> {
     // plain integer.
     let previous = unsafe { SetThreadAffinityMask(GetCurrentThread(), 1usize << core) };
     if previous == 0 {
-        Err(io::Error::new(io::ErrorKind::InvalidInput, io::Error::last_os_error()))
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            io::Error::last_os_error(),
+        ))
     } else {
         Ok(())
     }

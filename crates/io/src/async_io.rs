@@ -148,9 +148,14 @@ impl<T: Source> Async<T> {
         Reactor::with(|r| r.poll_ready(self.key, dir, source, cx, public))
     }
 
-    /// Records that an operation in `dir` found the source not ready.
+    /// Records that an operation in `dir` returned `WouldBlock`.
     pub(crate) fn clear(&self, dir: Direction) {
-        Reactor::with(|r| r.clear_ready(self.key, dir));
+        Reactor::with(|r| r.clear_ready(self.key, dir, false));
+    }
+
+    /// Records a short stream read or write (see [`Reactor::clear_ready`]).
+    fn clear_short(&self, dir: Direction) {
+        Reactor::with(|r| r.clear_ready(self.key, dir, true));
     }
 
     /// Runs `op` until it stops returning `WouldBlock`, waiting for readability between
@@ -234,7 +239,7 @@ impl<T: Source> Async<T> {
         let res = std::task::ready!(self.poll_op(Direction::Read, cx, op));
         if let Ok(n) = res {
             if n > 0 && n < len {
-                self.clear(Direction::Read);
+                self.clear_short(Direction::Read);
             }
         }
         Poll::Ready(res)
@@ -251,7 +256,7 @@ impl<T: Source> Async<T> {
         let res = std::task::ready!(self.poll_op(Direction::Write, cx, op));
         if let Ok(n) = res {
             if n < len {
-                self.clear(Direction::Write);
+                self.clear_short(Direction::Write);
             }
         }
         Poll::Ready(res)

@@ -86,6 +86,11 @@ enum Readiness {
 #[derive(Debug)]
 struct Side {
     readiness: Readiness,
+    /// The OS reported a hang-up or error for this direction. Such a condition persists
+    /// and produces no further edge, so a short read or write must not clear readiness
+    /// once it is seen (the next read returns 0 or the error at once). `WouldBlock`
+    /// still clears it, so this can never make an operation spin.
+    closed: bool,
     /// One waiter per direction. A second waiter replaces the first, which is woken so it
     /// re-polls and re-registers; no wakeup is lost, though two tasks waiting on the same
     /// direction of one source take turns.
@@ -96,6 +101,7 @@ impl Side {
     const fn new() -> Side {
         Side {
             readiness: Readiness::Unknown,
+            closed: false,
             waker: None,
         }
     }
@@ -223,7 +229,8 @@ impl Reactor {
         if self.edge {
             self.poller.add(source, key, Interest::BOTH, Mode::Edge)?;
         } else {
-            self.poller.add(source, key, Interest::NONE, Mode::Oneshot)?;
+            self.poller
+                .add(source, key, Interest::NONE, Mode::Oneshot)?;
         }
         entry.insert(SourceState {
             generation,
@@ -312,13 +319,19 @@ impl Reactor {
         }
     }
 
-    /// Records that an operation in `dir` found the source not ready (`WouldBlock`, or a
-    /// short read or write on a stream).
-    pub(crate) fn clear_ready(&self, key: usize, dir: Direction) {
+    /// Records that an operation in `dir` found the source not ready: it returned
+    /// `WouldBlock` (`short == false`), or it was a short read or write on a stream
+    /// (`short == true`), which proves the kernel buffer was drained or filled unless the
+    /// peer has hung up (then the next read returns end-of-file at once, with no new
+    /// event to announce it).
+    pub(crate) fn clear_ready(&self, key: usize, dir: Direction, short: bool) {
         let mut sources = self.sources.borrow_mut();
         if let Some(s) = sources.get_mut(key & INDEX_MASK) {
             if s.generation == generation_of(key) {
-                s.side(dir).readiness = Readiness::NotReady;
+                let side = s.side(dir);
+                if !(short && side.closed) {
+                    side.readiness = Readiness::NotReady;
+                }
             }
         }
     }
@@ -400,8 +413,16 @@ impl Reactor {
             };
             // Oneshot disarms every direction: wake both waiters so each re-arms.
             let all = !self.edge;
-            for (fired, side) in [(ev.readable, &mut state.read), (ev.writable, &mut state.write)]
+            // A hang-up ends the read side for good; an error affects both.
+            let closed = [ev.hangup || ev.error, ev.error];
+            for ((fired, side), closed) in [
+                (ev.readable, &mut state.read),
+                (ev.writable, &mut state.write),
+            ]
+            .into_iter()
+            .zip(closed)
             {
+                side.closed |= closed;
                 if fired {
                     side.readiness = Readiness::Ready;
                 }
@@ -474,10 +495,10 @@ fn generation_of(key: usize) -> u32 {
 fn interest_of(state: &SourceState) -> Interest {
     let mut i = Interest::NONE;
     if state.read.waker.is_some() {
-        i = i | Interest::READABLE;
+        i |= Interest::READABLE;
     }
     if state.write.waker.is_some() {
-        i = i | Interest::WRITABLE;
+        i |= Interest::WRITABLE;
     }
     i
 }

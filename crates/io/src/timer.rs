@@ -91,7 +91,12 @@ impl Timer {
     /// was busy past several ticks, the missed ticks fire back to back. A zero period
     /// fires at every poll.
     pub fn interval(period: Duration) -> Timer {
-        Timer::interval_at(Instant::now().checked_add(period).unwrap_or_else(Instant::now), period)
+        Timer::interval_at(
+            Instant::now()
+                .checked_add(period)
+                .unwrap_or_else(Instant::now),
+            period,
+        )
     }
 
     /// A timer that fires at `start` and then every `period`.

@@ -47,7 +47,6 @@
 //! is fine for wakers whose drop only releases a reference count (std's, and the
 //! executor's), but a waker whose drop re-enters the reactor would find it borrowed.
 
-
 use std::fmt;
 use std::task::Waker;
 use std::time::{Duration, Instant};

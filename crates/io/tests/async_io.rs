@@ -32,7 +32,10 @@ fn raw_wouldblock_then_readable_loop_neither_spins_nor_hangs() {
                 Err(e) => panic!("{e}"),
             }
         }
-        assert!(waits < 10, "readable() spun: {waits} waits for 3 connections");
+        assert!(
+            waits < 10,
+            "readable() spun: {waits} waits for 3 connections"
+        );
         // Now nothing is pending: readable() must really wait (not return the stale cache).
         let waited = timeout(Duration::from_millis(30), listener.readable()).await;
         assert_eq!(waited.unwrap_err().kind(), io::ErrorKind::TimedOut);
@@ -48,12 +51,12 @@ fn partial_raw_read_then_readable_completes() {
         (&b).write_all(b"0123456789").unwrap();
         timeout(GUARD, a.readable()).await.unwrap();
         let mut buf = [0u8; 4];
-        assert_eq!((&*a.get_ref()).read(&mut buf).unwrap(), 4);
+        assert_eq!(a.get_ref().read(&mut buf).unwrap(), 4);
         // Data is left; with edge-triggered registration no new event will come, so this
         // relies on readable() re-checking with the OS.
         timeout(GUARD, a.readable()).await.unwrap();
         let mut rest = [0u8; 16];
-        assert_eq!((&*a.get_ref()).read(&mut rest).unwrap(), 6);
+        assert_eq!(a.get_ref().read(&mut rest).unwrap(), 6);
     });
 }
 
@@ -65,11 +68,18 @@ fn read_with_and_write_with_on_a_socket_pair() {
         let n = a.write_with(|s| (&*s).write(b"ping")).await.unwrap();
         assert_eq!(n, 4);
         let mut buf = [0u8; 4];
-        timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf))).await.unwrap();
+        timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf)))
+            .await
+            .unwrap();
         assert_eq!(&buf, b"ping");
     });
 }
 
+// epoll and kqueue keep a registration alive for as long as the open file is, even after
+// its descriptor number was closed: that is what produces the stale event here. poll(2)
+// has no such registration (and refuses to add the reused number while the old entry is
+// in its table), so the scenario does not exist there.
+#[cfg(not(solo_poll_force_poll))]
 #[test]
 fn a_stale_event_for_a_swapped_descriptor_is_dropped() {
     block_on(async {
@@ -93,7 +103,9 @@ fn a_stale_event_for_a_swapped_descriptor_is_dropped() {
         // The fresh source was not woken or marked by the stale event: it still works.
         (&fresh_peer).write_all(b"y").unwrap();
         let mut buf = [0u8; 1];
-        timeout(GUARD, fresh.read_with(|s| (&*s).read(&mut buf))).await.unwrap();
+        timeout(GUARD, fresh.read_with(|s| (&*s).read(&mut buf)))
+            .await
+            .unwrap();
         assert_eq!(&buf, b"y");
         drop(keep_open);
     });

@@ -12,7 +12,8 @@ fn disposition(sig: libc::c_int) -> libc::sighandler_t {
     // SAFETY: all-zero is a valid `sigaction`; querying with a null new action.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointers.
-    assert_eq!(unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) }, 0);
+    let ret = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    assert_eq!(ret, 0);
     old.sa_sigaction
 }
 
@@ -35,7 +36,11 @@ fn signals_wake_the_waiting_future_and_dispositions_are_restored() {
             raise(libc::SIGUSR1);
             std::future::pending::<std::io::Result<Option<Signal>>>().await
         };
-        let got = timeout(Duration::from_secs(20), solo_lite::future::or(waiter, sender)).await;
+        let got = timeout(
+            Duration::from_secs(20),
+            solo_lite::future::or(waiter, sender),
+        )
+        .await;
         assert_eq!(got.unwrap(), Some(Signal::User1));
 
         // Delivered before we poll: not lost.
@@ -48,14 +53,29 @@ fn signals_wake_the_waiting_future_and_dispositions_are_restored() {
         raise(libc::SIGUSR1);
         let a = timeout(Duration::from_secs(20), async { Ok(signals.next().await) }).await;
         let b = timeout(Duration::from_secs(20), async { Ok(other.next().await) }).await;
-        assert_eq!((a.unwrap(), b.unwrap()), (Some(Signal::User1), Some(Signal::User1)));
+        assert_eq!(
+            (a.unwrap(), b.unwrap()),
+            (Some(Signal::User1), Some(Signal::User1))
+        );
 
         drop(other);
-        assert_ne!(disposition(libc::SIGUSR1), libc::SIG_DFL, "one listener is left");
+        assert_ne!(
+            disposition(libc::SIGUSR1),
+            libc::SIG_DFL,
+            "one listener is left"
+        );
         drop(signals);
     });
-    assert_eq!(disposition(libc::SIGUSR1), libc::SIG_DFL, "default restored");
-    assert_eq!(disposition(libc::SIGUSR2), libc::SIG_DFL, "default restored");
+    assert_eq!(
+        disposition(libc::SIGUSR1),
+        libc::SIG_DFL,
+        "default restored"
+    );
+    assert_eq!(
+        disposition(libc::SIGUSR2),
+        libc::SIG_DFL,
+        "default restored"
+    );
 
     let err = Signals::new([]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

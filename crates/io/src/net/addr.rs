@@ -67,7 +67,9 @@ impl Future for Resolve {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.get_mut().0 {
             State::Done(res) => Poll::Ready(res.take().unwrap_or_else(|| {
-                Err(io::Error::other("address resolution polled after completion"))
+                Err(io::Error::other(
+                    "address resolution polled after completion",
+                ))
             })),
             State::Lookup(task) => Pin::new(task).poll(cx),
         }
@@ -85,7 +87,14 @@ macro_rules! literal {
     )*};
 }
 
-literal!(SocketAddr, SocketAddrV4, SocketAddrV6, (IpAddr, u16), (Ipv4Addr, u16), (Ipv6Addr, u16));
+literal!(
+    SocketAddr,
+    SocketAddrV4,
+    SocketAddrV6,
+    (IpAddr, u16),
+    (Ipv4Addr, u16),
+    (Ipv6Addr, u16)
+);
 
 impl sealed::Sealed for &SocketAddr {}
 impl AsyncToSocketAddrs for &SocketAddr {
@@ -162,6 +171,9 @@ where
         }
     }
     Err(last.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no socket address",
+        )
     }))
 }

@@ -312,7 +312,7 @@ impl TcpStream {
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
         self.inner
-            .poll_stream_write(cx, len, |s| sys::send_vectored(sys::Source::source(s), bufs))
+            .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
     }
 }
 

@@ -63,9 +63,17 @@ impl UdpSocket {
 
     /// Sends a datagram to `addr` (the first address it resolves to).
     pub async fn send_to(&self, buf: &[u8], addr: impl AsyncToSocketAddrs) -> io::Result<usize> {
-        let addr = addr.to_socket_addrs().await?.into_iter().next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
-        })?;
+        let addr = addr
+            .to_socket_addrs()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the address resolved to no socket address",
+                )
+            })?;
         self.inner.write_with(|s| s.send_to(buf, addr)).await
     }
 

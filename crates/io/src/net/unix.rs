@@ -100,7 +100,11 @@ impl Stream for UnixIncoming<'_> {
     type Item = io::Result<UnixStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let res = std::task::ready!(self.listener.inner.poll_op(Direction::Read, cx, |l| l.accept()));
+        let res = std::task::ready!(
+            self.listener
+                .inner
+                .poll_op(Direction::Read, cx, |l| l.accept())
+        );
         Poll::Ready(Some(res.and_then(|(s, _)| UnixStream::try_from(s))))
     }
 }
@@ -123,7 +127,10 @@ impl UnixStream {
         let inner = Async::new_nonblocking(sys::unix_connect(path)?)?;
         inner.writable().await?;
         if let Some(e) = inner.get_ref().take_error()? {
-            return Err(io::Error::new(e.kind(), format!("cannot connect to {path:?}: {e}")));
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot connect to {path:?}: {e}"),
+            ));
         }
         Ok(UnixStream { inner })
     }
@@ -180,7 +187,8 @@ macro_rules! unix_stream_io {
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
                 let len = buf.len();
-                self.inner.poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+                self.inner
+                    .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
             }
 
             fn poll_read_vectored(
@@ -189,7 +197,8 @@ macro_rules! unix_stream_io {
                 bufs: &mut [IoSliceMut<'_>],
             ) -> Poll<io::Result<usize>> {
                 let len = bufs.iter().map(|b| b.len()).sum();
-                self.inner.poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+                self.inner
+                    .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
             }
         }
 
@@ -199,7 +208,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                self.inner.poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+                self.inner
+                    .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
             }
 
             fn poll_write_vectored(
@@ -208,7 +218,8 @@ macro_rules! unix_stream_io {
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
                 let len = bufs.iter().map(|b| b.len()).sum();
-                self.inner.poll_stream_write(cx, len, |s| sys::send_vectored(s.as_fd(), bufs))
+                self.inner
+                    .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
             }
 
             /// Nothing to flush.

@@ -100,7 +100,9 @@ impl fmt::Debug for Signals {
             .into_iter()
             .filter(|s| self.mask & (1 << s.index()) != 0)
             .collect();
-        f.debug_struct("Signals").field("signals", &signals).finish()
+        f.debug_struct("Signals")
+            .field("signals", &signals)
+            .finish()
     }
 }
 

@@ -75,7 +75,14 @@ extern "C" fn handler(n: libc::c_int) {
                 // SAFETY: `send` is async-signal-safe; `fd` stays open until
                 // `IN_HANDLER` drops to zero (see `Listener::drop`); a full socket just
                 // fails with EAGAIN, which is fine: a wake-up is already pending.
-                unsafe { libc::send(fd, (&byte as *const u8).cast(), 1, libc::MSG_DONTWAIT | NOSIGNAL) };
+                unsafe {
+                    libc::send(
+                        fd,
+                        (&byte as *const u8).cast(),
+                        1,
+                        libc::MSG_DONTWAIT | NOSIGNAL,
+                    )
+                };
             }
         }
     }
@@ -85,9 +92,19 @@ extern "C" fn handler(n: libc::c_int) {
     IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
 }
 
-#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos")))]
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+)))]
 const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos"))]
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+))]
 const NOSIGNAL: libc::c_int = 0;
 
 fn set_errno(e: libc::c_int) {
@@ -96,7 +113,12 @@ fn set_errno(e: libc::c_int) {
     unsafe {
         *libc::__errno_location() = e
     };
-    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd", target_os = "dragonfly"))]
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
     // SAFETY: as above.
     unsafe {
         *libc::__error() = e
@@ -191,7 +213,10 @@ impl Listener {
     /// the waker registered once the socket is empty.
     pub(super) fn poll_wakeup(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut buf = [0u8; 64];
-        match self.read.poll_op(Direction::Read, cx, |mut s| s.read(&mut buf)) {
+        match self
+            .read
+            .poll_op(Direction::Read, cx, |mut s| s.read(&mut buf))
+        {
             Poll::Ready(Ok(0)) => Poll::Ready(Err(io::Error::other("signal socket closed"))),
             Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),

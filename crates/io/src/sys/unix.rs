@@ -2,7 +2,9 @@
 
 use std::io::{self, IoSlice};
 use std::mem::{self, MaybeUninit};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream};
+use std::net::{
+    Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream,
+};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -19,7 +21,11 @@ pub trait Source: AsFd {
 impl<T: AsFd + ?Sized> Source for T {}
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
 }
 
 /// Puts `fd` in non-blocking mode with one `ioctl(FIONBIO)`.
@@ -70,13 +76,23 @@ fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
         // SAFETY: `fd` is open; F_SETFD takes an integer flag argument.
         cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
         set_nonblocking(fd.as_fd())?;
-        #[cfg(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos"))]
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "watchos"
+        ))]
         setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)?;
         Ok(fd)
     }
 }
 
-fn setsockopt(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn setsockopt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: `fd` is open; the option value is a live `c_int` whose size we pass.
     cvt(unsafe {
         libc::setsockopt(
@@ -103,7 +119,11 @@ fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
             // SAFETY: `sockaddr_storage` is larger than and aligned for every socket
             // address type, `sockaddr_in` among them.
-            unsafe { (&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>().write(sin) };
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage)
+                    .cast::<libc::sockaddr_in>()
+                    .write(sin)
+            };
             mem::size_of::<libc::sockaddr_in>()
         }
         SocketAddr::V6(a) => {
@@ -115,7 +135,11 @@ fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             sin6.sin6_flowinfo = a.flowinfo();
             sin6.sin6_scope_id = a.scope_id();
             // SAFETY: as above, `sockaddr_storage` fits and aligns a `sockaddr_in6`.
-            unsafe { (&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>().write(sin6) };
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage)
+                    .cast::<libc::sockaddr_in6>()
+                    .write(sin6)
+            };
             mem::size_of::<libc::sockaddr_in6>()
         }
     };
@@ -123,19 +147,35 @@ fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 /// A C socket address (as filled in by `accept`) as a `SocketAddr`.
-#[cfg_attr(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )),
+    allow(dead_code)
+)]
 fn from_sockaddr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     match storage.ss_family as libc::c_int {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a `sockaddr_in`; the storage is
             // large enough and suitably aligned.
-            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says the storage holds a `sockaddr_in6`.
-            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 ip,
@@ -165,11 +205,16 @@ pub(crate) fn tcp_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
     let (storage, len) = to_sockaddr(addr);
     // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
     let ret = unsafe {
-        libc::connect(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len)
+        libc::connect(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
     };
     if ret == -1 {
         let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINPROGRESS) && err.kind() != io::ErrorKind::Interrupted {
+        if err.raw_os_error() != Some(libc::EINPROGRESS) && err.kind() != io::ErrorKind::Interrupted
+        {
             return Err(err);
         }
     }
@@ -178,7 +223,11 @@ pub(crate) fn tcp_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
 
 /// A non-blocking listener with `SO_REUSEADDR` and, when `reuse_port`, `SO_REUSEPORT`
 /// (several sockets, one per shard, share the port and the kernel spreads connections).
-pub(crate) fn tcp_listen(addr: &SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpListener> {
+pub(crate) fn tcp_listen(
+    addr: &SocketAddr,
+    reuse_port: bool,
+    backlog: i32,
+) -> io::Result<TcpListener> {
     let fd = socket(domain_of(addr), libc::SOCK_STREAM)?;
     setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
     if reuse_port {
@@ -186,7 +235,13 @@ pub(crate) fn tcp_listen(addr: &SocketAddr, reuse_port: bool, backlog: i32) -> i
     }
     let (storage, len) = to_sockaddr(addr);
     // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
-    cvt(unsafe { libc::bind(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len) })?;
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })?;
     // SAFETY: plain syscall on an open descriptor.
     cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
     Ok(TcpListener::from(fd))
@@ -258,11 +313,18 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
     let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
     // SAFETY: `fd` is open and `sun` is a valid address of at least `len` bytes.
     let ret = unsafe {
-        libc::connect(fd.as_raw_fd(), (&sun as *const libc::sockaddr_un).cast(), len as libc::socklen_t)
+        libc::connect(
+            fd.as_raw_fd(),
+            (&sun as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
     };
     if ret == -1 {
         let err = io::Error::last_os_error();
-        let pending = matches!(err.raw_os_error(), Some(libc::EINPROGRESS) | Some(libc::EAGAIN));
+        let pending = matches!(
+            err.raw_os_error(),
+            Some(libc::EINPROGRESS) | Some(libc::EAGAIN)
+        );
         if !pending && err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
@@ -272,20 +334,35 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
 
 /// A vectored stream write that never raises `SIGPIPE`: `sendmsg` with `MSG_NOSIGNAL`
 /// where the OS has it (Apple sockets carry `SO_NOSIGPIPE` instead).
-pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn send_vectored<S: AsFd>(stream: &S, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let fd = stream.as_fd();
     // SAFETY: all-zero is a valid `msghdr` (no name, no control data).
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix.
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
     msg.msg_iovlen = bufs.len().min(1024) as _;
-    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos")))]
+    #[cfg(not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    )))]
     let flags = libc::MSG_NOSIGNAL;
-    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "tvos", target_os = "watchos"))]
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
     let flags = 0;
     // SAFETY: `fd` is open; `msg` points at `bufs`, live for the call, and the kernel only
     // reads the buffers.
     let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
-    if n == -1 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+    if n == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 /// Errors after which `accept` should simply be tried again: the connection died in the
@@ -293,8 +370,19 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
 pub(crate) fn is_transient_accept_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
-    ) || matches!(e.raw_os_error(), Some(libc::EPROTO) | Some(libc::ENETDOWN) | Some(libc::ENETUNREACH) | Some(libc::EHOSTUNREACH) | Some(libc::EHOSTDOWN) | Some(libc::EOPNOTSUPP) | Some(libc::ENOPROTOOPT))
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EPROTO)
+            | Some(libc::ENETDOWN)
+            | Some(libc::ENETUNREACH)
+            | Some(libc::EHOSTUNREACH)
+            | Some(libc::EHOSTDOWN)
+            | Some(libc::EOPNOTSUPP)
+            | Some(libc::ENOPROTOOPT)
+    )
 }
 
 /// Out of descriptors or kernel memory: back off rather than retry at once.
