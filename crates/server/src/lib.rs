@@ -65,6 +65,8 @@
 //! assert!(!open && buffer.is_empty());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod chat;
 pub mod config;
 pub mod files;

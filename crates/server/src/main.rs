@@ -2,6 +2,8 @@
 //!
 //! Run `solo-server --help` for the flags; the crate's README explains what to try.
 
+#![forbid(unsafe_code)]
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -2,7 +2,10 @@
 //! cost the server), then every one of them answered.
 //!
 //! The client is this process (at most 20,000 descriptors); the server is the child.
-//! `SOLO_IDLE_CONNECTIONS=19000` measures more connections.
+//! `SOLO_IDLE_CONNECTIONS=19000` measures more connections. Linux only: the memory is
+//! read from `/proc`.
+
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -74,6 +74,7 @@ fn connections_beyond_the_limit_get_503_and_are_closed() {
     held.clear();
 }
 
+#[cfg(unix)]
 #[test]
 fn two_shards_both_serve() {
     let server = Server::start(&["--threads", "2"]);

@@ -33,6 +33,7 @@
 //! client read it.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
@@ -79,19 +80,29 @@ thread_local! {
     static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Counts a new connection (at once, so the accept loop's limit is exact) and returns
+/// the task that serves it.
+pub(super) fn start(stream: TcpStream, shard: Rc<Shard>) -> impl Future<Output = ()> {
+    serve(Conn::new(stream, shard))
+}
+
 /// Serves one connection until it closes.
-pub(super) async fn serve(stream: TcpStream, shard: Rc<Shard>) {
-    let mut conn = Conn::new(stream, shard);
-    loop {
-        match poll_fn(|cx| conn.poll_http(cx)).await {
-            Next::Close => return,
-            Next::File(request) => {
-                if !Box::pin(file::serve(&mut conn, request)).await {
-                    return;
-                }
-            }
-            Next::Events(request) => {
-                Box::pin(events::serve(&mut conn, request)).await;
+///
+/// An `async move` block rather than an `async fn`: the block keeps the connection where it
+/// captured it, where an `async fn` would also keep a copy of its argument.
+#[allow(clippy::manual_async_fn)] // See above: `async fn` costs a second `Conn`.
+pub(super) fn serve(mut conn: Conn) -> impl Future<Output = ()> {
+    async move {
+        loop {
+            // The rare paths are boxed, and the `Next` that named them is gone before they
+            // run: only a pointer is held across their awaits.
+            let rare: Pin<Box<dyn Future<Output = bool> + '_>> =
+                match poll_fn(|cx| conn.poll_http(cx)).await {
+                    Next::Close => return,
+                    Next::File(request) => Box::pin(file::serve(&mut conn, request)),
+                    Next::Events(request) => Box::pin(events::serve(&mut conn, request)),
+                };
+            if !rare.await {
                 return;
             }
         }
@@ -170,14 +181,18 @@ pub(super) struct Conn {
     pub(super) shard: Rc<Shard>,
     pending: Option<Box<Pending>>,
     state: State,
-    /// This task's slot among the shard's wakers, once registered.
-    slot: Option<u32>,
+    /// This task's slot among the shard's wakers, or [`UNREGISTERED`] before the first
+    /// poll (a plain `u32` so that it packs beside `state`).
+    slot: u32,
 }
+
+/// The `slot` of a connection not registered yet.
+const UNREGISTERED: u32 = u32::MAX;
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.shard
-            .connection_closed(self.slot.map(|slot| slot as usize));
+        let slot = (self.slot != UNREGISTERED).then_some(self.slot as usize);
+        self.shard.connection_closed(slot);
     }
 }
 
@@ -190,15 +205,17 @@ impl Conn {
             shard,
             pending: None,
             state: State::Idle,
-            slot: None,
+            slot: UNREGISTERED,
         }
     }
 
     /// Runs the HTTP loop until the connection closes or turns to a rare path.
     fn poll_http(&mut self, cx: &mut Context<'_>) -> Poll<Next> {
-        if self.slot.is_none() {
-            // Slots are bounded by the reactor's sources, far below `u32::MAX`.
-            self.slot = Some(u32::try_from(self.shard.register(cx.waker())).unwrap_or(u32::MAX));
+        if self.slot == UNREGISTERED {
+            // Slots are bounded by the reactor's sources, far below `u32::MAX`; beyond, the
+            // connection would simply not be woken at shutdown (it closes at its timeout).
+            let slot = self.shard.register(cx.waker());
+            self.slot = u32::try_from(slot).unwrap_or(UNREGISTERED - 1);
         }
         let mut reads = 0;
         loop {

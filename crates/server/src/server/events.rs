@@ -66,8 +66,9 @@ struct Stream {
     ending: bool,
 }
 
-/// Streams events to the client until the stream ends.
-pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) {
+/// Streams events to the client until the stream ends; then the connection closes
+/// (returns false).
+pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
     let shard = conn.shard.clone();
     let subscription = Subscription::new(&shard);
     let mut stream = Stream {
@@ -79,6 +80,7 @@ pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) {
     };
     conn.timer.set_interval(PING);
     poll_fn(|cx| stream.poll(conn, &subscription, cx)).await;
+    false
 }
 
 impl Stream {

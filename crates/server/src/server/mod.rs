@@ -81,7 +81,7 @@ pub fn connection_future_size() -> usize {
     size_of_output(conn::serve)
 }
 
-fn size_of_output<A, B, F>(_: fn(A, B) -> F) -> usize {
+fn size_of_output<A, F>(_: fn(A) -> F) -> usize {
     std::mem::size_of::<F>()
 }
 
@@ -250,11 +250,11 @@ fn announce(config: &Config, addr: SocketAddr) {
     println!("  try:");
     println!("    curl {url}/                  Hello, World!");
     println!("    curl {url}/json");
+    println!("    curl {url}/chat              the chat page: open it in two browser windows");
     println!("    curl -N {url}/chat/events    the chat as Server-Sent Events (stays open)");
     println!("    curl -d msg=hello {url}/chat/send");
-    println!("    open {url}/chat in a browser, twice");
-    println!("    curl {url}/static/           files from the --root directory");
     println!("    curl {url}/stats             counters, memory per connection");
+    println!("    curl {url}/static/           files from the --root directory");
     println!("  bench:");
     println!("    wrk -t1 -c100 -d10s {url}/plaintext");
     println!("    cargo xtask bench            (solo beside tokio and smol)");
@@ -423,7 +423,7 @@ async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
                 } else {
                     // Small responses leave at once; the server batches writes itself.
                     let _ = stream.set_nodelay(true);
-                    solo::spawn(conn::serve(stream, shard.clone())).detach();
+                    solo::spawn(conn::start(stream, shard.clone())).detach();
                 }
             }
             Err(error) => {
@@ -476,4 +476,17 @@ async fn refuse_politely(stream: &TcpStream) -> io::Result<()> {
     let mut reader = stream;
     while reader.read(&mut sink).await? > 0 {}
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle connection pays for its future: keep it small (a regression here is a
+    /// large array or a rare path's state held across an `.await`).
+    #[test]
+    fn the_connection_future_stays_small() {
+        let size = connection_future_size();
+        assert!(size <= 160, "a connection's future grew to {size} bytes");
+    }
 }

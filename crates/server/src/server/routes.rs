@@ -45,7 +45,7 @@ pub(super) fn answer(
     let readable = matches!(request.method, "GET" | "HEAD");
     let path = request.path();
     let open = match path {
-        "/" if readable && wants_html(request) => {
+        "/" if readable && shard.root.is_some() && wants_html(request) => {
             ResponseWriter::new(out, Status::SeeOther, date, exchange)
                 .header("Location", "/static/")
                 .header("Content-Type", "text/plain; charset=utf-8")

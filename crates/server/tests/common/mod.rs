@@ -95,6 +95,7 @@ impl Server {
     }
 
     /// Sends `SIGINT` (Ctrl-C) to the server.
+    #[cfg(unix)]
     pub fn interrupt(&self) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
         // SAFETY: kill(2) with a valid signal number has no memory-safety requirements;
@@ -308,7 +309,8 @@ impl Client {
 }
 
 /// Raises this process's soft limit on descriptors to its hard limit; returns the limit.
-pub fn raise_fd_limit() -> libc::rlim_t {
+#[cfg(unix)]
+pub fn raise_fd_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -322,7 +324,14 @@ pub fn raise_fd_limit() -> libc::rlim_t {
         let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
     }
-    limit.rlim_cur
+    #[allow(clippy::useless_conversion)] // `rlim_t` is `u64` on some systems only.
+    u64::from(limit.rlim_cur)
+}
+
+/// Elsewhere the limit is what it is.
+#[cfg(not(unix))]
+pub fn raise_fd_limit() -> u64 {
+    u64::MAX
 }
 
 /// A fresh directory under the system's temporary directory, removed on drop.
