@@ -403,3 +403,52 @@ fn static_files_and_escapes() {
     assert_eq!(head.header("content-length"), Some("300000"));
     assert_eq!(client.response().text(), "Hello, World!");
 }
+
+#[test]
+fn garbage_never_brings_the_server_down() {
+    let server = Server::start(&["--header-timeout", "1s", "--max-body", "4k"]);
+    // A small deterministic generator: requests with random bytes spliced in, and pure
+    // noise, in random-sized writes.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let templates: [&[u8]; 4] = [
+        b"GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /chat/send HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"GET /static/../x HTTP/1.0\r\n\r\n",
+        b"POST /chat/send HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
+    ];
+    for round in 0..200 {
+        let mut input = templates[round % templates.len()].repeat(1 + (next() % 3) as usize);
+        for _ in 0..next() % 6 {
+            let at = (next() as usize) % input.len();
+            input[at] = next() as u8;
+        }
+        if round % 10 == 0 {
+            input = (0..next() % 2000).map(|_| next() as u8).collect();
+        }
+        let mut client = server.connect();
+        let mut at = 0;
+        while at < input.len() {
+            let end = (at + 1 + (next() % 64) as usize).min(input.len());
+            if std::io::Write::write_all(client.reader.get_mut(), &input[at..end]).is_err() {
+                break; // The server already answered and closed.
+            }
+            at = end;
+        }
+        client.shutdown_write();
+        // Whatever the answer, the server closes in time, and responses are well-formed.
+        let mut answer = Vec::new();
+        let _ = client.reader.read_to_end(&mut answer);
+        assert!(
+            answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    assert_eq!(server.get("/plaintext").text(), "Hello, World!");
+}
