@@ -398,7 +398,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                         .last()
                         .and_then(|s| s.idle.as_ref()?.limit.clone())
                     {
-                        let note = format!("{} {}: {note}", w.id, spec.name);
+                        let note = format!("{}: {note}", w.id);
                         if !notes.iter().any(|n| n == &note) {
                             notes.push(note);
                         }
@@ -417,7 +417,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     };
 
     let solo: Vec<&str> = specs.iter().filter(|s| s.solo).map(|s| s.name).collect();
-    let workload_reports = workloads
+    let workload_reports: Vec<WorkloadReport> = workloads
         .iter()
         .zip(cells)
         .map(|(w, row)| {
@@ -431,6 +431,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             WorkloadReport::new(w.clone(), results, &solo)
         })
         .collect();
+    notes.extend(report::caveats(&workload_reports));
     let report = Report {
         schema: 1,
         command: std::iter::once("cargo xtask".to_string())

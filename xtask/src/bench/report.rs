@@ -24,6 +24,9 @@ pub struct Sample {
     pub server_cpu_pct: Option<f64>,
     /// The load generator's CPU use over the window, percent of one core.
     pub loadgen_cpu_pct: Option<f64>,
+    /// How much of the server's CPU other processes (and interrupts, steal) used over the
+    /// window, percent: noise from a shared machine.
+    pub others_cpu_pct: Option<f64>,
     /// Median round trip, microseconds (a batch for http, a message for echo).
     pub p50_us: Option<f64>,
     /// 99th-percentile round trip, microseconds.
@@ -84,6 +87,8 @@ pub struct Summary {
     pub server_cpu_pct: Option<f64>,
     /// Median load-generator CPU use, percent.
     pub loadgen_cpu_pct: Option<f64>,
+    /// Median CPU use of others on the server's CPU, percent.
+    pub others_cpu_pct: Option<f64>,
     /// Median p50 round trip, microseconds.
     pub p50_us: Option<f64>,
     /// Median p99 round trip, microseconds.
@@ -116,6 +121,7 @@ impl Summary {
             per_cpu_s: med(&|s| s.per_cpu_s),
             server_cpu_pct: med(&|s| s.server_cpu_pct),
             loadgen_cpu_pct: med(&|s| s.loadgen_cpu_pct),
+            others_cpu_pct: med(&|s| s.others_cpu_pct),
             p50_us: med(&|s| s.p50_us),
             p99_us: med(&|s| s.p99_us),
             wrk_rate: med(&|s| s.wrk_rate),
@@ -315,6 +321,53 @@ impl Report {
         }
         t
     }
+}
+
+/// Load-generator CPU use (percent of its core) from which a figure may be the load
+/// generator's limit rather than the server's.
+pub const LOADGEN_BOUND_PCT: f64 = 90.0;
+/// Share of the server's CPU taken by other processes above which a workload is noisy.
+pub const NOISY_PCT: f64 = 10.0;
+
+/// Warnings the figures themselves give: a load generator that ran out of CPU (the figure
+/// is then a lower bound for that server), and a server CPU shared with other processes.
+pub fn caveats(workloads: &[WorkloadReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in workloads {
+        let bound: Vec<String> = w
+            .results
+            .iter()
+            .filter_map(|r| {
+                let pct = r
+                    .median
+                    .loadgen_cpu_pct
+                    .filter(|&p| p >= LOADGEN_BOUND_PCT)?;
+                Some(format!("{} ({pct:.0}%)", r.server))
+            })
+            .collect();
+        if !bound.is_empty() {
+            out.push(format!(
+                "{}: the load generator used ≥{LOADGEN_BOUND_PCT:.0}% of its CPU against {}: those figures may be \
+                 its limit, not the server's (lower bounds)",
+                w.workload.id,
+                bound.join(", ")
+            ));
+        }
+        let others: Vec<f64> = w
+            .results
+            .iter()
+            .flat_map(|r| &r.samples)
+            .filter_map(|s| s.others_cpu_pct)
+            .collect();
+        if let Some(m) = median(&others).filter(|&m| m > NOISY_PCT) {
+            out.push(format!(
+                "{}: other processes used {m:.0}% of the servers' CPU during the windows (median): a shared, \
+                 noisy machine; the requests per CPU-second column is the steadier figure",
+                w.workload.id
+            ));
+        }
+    }
+    out
 }
 
 fn table_workload(t: &mut String, w: &WorkloadReport) {
@@ -625,6 +678,28 @@ mod tests {
         assert_eq!(v["notes"][0], "node is not on PATH: skipped");
         assert!(report.table().contains("notes:"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn caveats_flag_a_saturated_load_generator_and_a_shared_cpu() {
+        let mut a = ok("tokio", &[100.0]);
+        a.samples[0].loadgen_cpu_pct = Some(97.0);
+        a.samples[0].others_cpu_pct = Some(40.0);
+        a.median = Summary::of(&a.samples);
+        let mut b = ok("node", &[10.0]);
+        b.samples[0].loadgen_cpu_pct = Some(30.0);
+        b.samples[0].others_cpu_pct = Some(35.0);
+        b.median = Summary::of(&b.samples);
+        let w = WorkloadReport::new(workload(Family::Http), vec![a, b], &["solo"]);
+        let c = caveats(&[w]);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(
+            c[0].contains("tokio (97%)") && !c[0].contains("node"),
+            "{c:?}"
+        );
+        assert!(c[1].contains("38%"), "{c:?}");
+        let calm = WorkloadReport::new(workload(Family::Http), vec![ok("smol", &[1.0])], &["solo"]);
+        assert!(caveats(&[calm]).is_empty());
     }
 
     #[test]

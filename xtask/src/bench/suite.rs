@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::loadgen::{IdleEvent, WindowReport};
 use super::report::{IdleSample, Sample};
-use super::servers::{Paths, RunningServer, ServerSpec};
+use super::servers::{Paths, RunningServer, SERVER_CPU, ServerSpec};
 use super::stats::Histogram;
 use super::sysinfo::{fd_limit, open_fds, process_cpu_seconds, rss_kib};
 use super::{Family, Profile, Workload, wrk};
@@ -286,6 +286,8 @@ fn measure_window(
         PER_SOURCE.to_string(),
         "--server-pid".into(),
         server.pid.to_string(),
+        "--server-cpu".into(),
+        SERVER_CPU.to_string(),
         "--warmup-ms".into(),
         p.warmup.as_millis().to_string(),
         "--duration-ms".into(),
@@ -329,6 +331,10 @@ pub fn sample_from_window(r: &WindowReport) -> Result<Sample, String> {
         per_cpu_s: server_cpu.map(|s| r.completed as f64 / s),
         server_cpu_pct: r.server_cpu_s.map(|s| s / r.window_s * 100.0),
         loadgen_cpu_pct: Some(r.loadgen_cpu_s / r.window_s * 100.0),
+        others_cpu_pct: r
+            .server_cpu_busy_s
+            .zip(r.server_cpu_s)
+            .map(|(busy, own)| ((busy - own) / r.window_s * 100.0).clamp(0.0, 100.0)),
         p50_us: us(r.latency.quantile(0.5)),
         p99_us: us(r.latency.quantile(0.99)),
         errors,
@@ -352,9 +358,9 @@ pub fn idle_target(
     }
     if server_room <= system_room {
         let note = format!(
-            "asked for {requested} connections, but the server process may hold at most {fd_soft} descriptors \
-             (RLIMIT_NOFILE, which this machine caps for every process) and already uses {fds_in_use}: \
-             measured {server_room} instead"
+            "asked for {requested} connections, but a server process may hold at most {fd_soft} descriptors \
+             (RLIMIT_NOFILE, which this machine caps for every process): measured the most each server \
+             could hold (the limit less the descriptors it had open, less {FD_MARGIN} spare)"
         );
         (server_room, Some(note))
     } else {
@@ -375,6 +381,41 @@ fn system_free_files() -> Option<u64> {
     Some(v.get(2)?.saturating_sub(*v.first()?))
 }
 
+/// Warms a fresh server up (HTTP load on a few connections for the profile's warm-up
+/// time, then closed) so that the idle measurement sees steady-state memory and latency
+/// rather than first-use costs (lazy initialisation, a JIT).
+fn warm_up(
+    ctx: &Context<'_>,
+    server: &mut RunningServer,
+    server_log: &Path,
+) -> Result<(), Failure> {
+    let gone = || Failure::Run("the server's /proc entry vanished (did it exit?)".into());
+    let before = open_fds(server.pid).ok_or_else(gone)?;
+    let args: Vec<String> = vec![
+        "http".into(),
+        "--addr".into(),
+        server.addr.to_string(),
+        "--conns".into(),
+        "16".into(),
+        "--warmup-ms".into(),
+        "0".into(),
+        "--duration-ms".into(),
+        ctx.profile.warmup.as_millis().to_string(),
+    ];
+    let mut lg = LoadgenProc::spawn(&args, server_log.with_file_name("loadgen-warmup.log"))?;
+    let line = lg.next_line(Instant::now() + ctx.profile.warmup + Duration::from_secs(60))?;
+    let report: WindowReport = serde_json::from_str(&line)
+        .map_err(|e| Failure::Run(format!("unreadable load-generator result: {e}: {line}")))?;
+    lg.finish(Duration::from_secs(10))?;
+    sample_from_window(&report).map_err(|e| Failure::Run(format!("warm-up: {e}")))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_fds(server.pid).ok_or_else(gone)? > before && Instant::now() < deadline {
+        sys::check_interrupt().map_err(|_| Failure::Interrupted)?;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
 fn measure_idle(
     ctx: &Context<'_>,
     server: &mut RunningServer,
@@ -383,6 +424,7 @@ fn measure_idle(
 ) -> Result<Sample, Failure> {
     let pid = server.pid;
     let gone = || Failure::Run("the server's /proc entry vanished (did it exit?)".into());
+    warm_up(ctx, server, server_log)?;
     let base_fds = open_fds(pid).ok_or_else(gone)? as u64;
     let soft = fd_limit(pid).ok_or_else(gone)?;
     let (target, limit) = idle_target(w.conns, soft, base_fds, system_free_files());
@@ -543,6 +585,7 @@ mod tests {
             completed: 200_000,
             window_s: 2.0,
             server_cpu_s: Some(1.6),
+            server_cpu_busy_s: Some(1.8),
             loadgen_cpu_s: 1.0,
             ..Default::default()
         };
@@ -555,6 +598,7 @@ mod tests {
         assert_eq!(s.per_cpu_s, Some(125_000.0));
         assert_eq!(s.server_cpu_pct, Some(80.0));
         assert_eq!(s.loadgen_cpu_pct, Some(50.0));
+        assert!((s.others_cpu_pct.unwrap() - 10.0).abs() < 1e-9);
         assert!((s.p50_us.unwrap() - 500.0).abs() < 10.0);
         assert!((s.p99_us.unwrap() - 500.0).abs() < 10.0);
         assert_eq!((s.errors, s.first_error), (0, None));

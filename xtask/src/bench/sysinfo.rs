@@ -97,6 +97,30 @@ pub fn stat_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Busy ticks (user, nice, system, irq, softirq, steal) of CPU `cpu` from the text of
+/// `/proc/stat`.
+pub fn stat_cpu_busy_ticks(stat: &str, cpu: usize) -> Option<u64> {
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    Some(
+        v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).copied().unwrap_or(0),
+    )
+}
+
+/// How long CPU `cpu` has been busy since boot, in seconds.
+pub fn cpu_busy_seconds(cpu: usize) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    Some(stat_cpu_busy_ticks(&stat, cpu)? as f64 / crate::sys::clock_ticks_per_sec())
+}
+
 /// The soft `Max open files` limit from the text of `/proc/PID/limits`.
 pub fn limits_nofile_soft(limits: &str) -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
@@ -143,6 +167,15 @@ mod tests {
         assert_eq!(stat_cpu_ticks(stat), Some(287));
         assert_eq!(stat_cpu_ticks("garbage"), None);
         assert_eq!(stat_cpu_ticks("1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn parses_per_cpu_busy_time() {
+        let stat = "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 5 1 2 50 9 3 4 6 0 0\ncpu1 5 0 8 50 0 0 0 0 0 0\nintr 1\n";
+        assert_eq!(stat_cpu_busy_ticks(stat, 0), Some(5 + 1 + 2 + 3 + 4 + 6));
+        assert_eq!(stat_cpu_busy_ticks(stat, 1), Some(13));
+        assert_eq!(stat_cpu_busy_ticks(stat, 2), None);
+        assert!(cpu_busy_seconds(0).is_some());
     }
 
     #[test]

@@ -11,10 +11,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::http::parse_response;
+use super::http::ResponseParser;
 use super::net::{Epoll, READ, Socket, WRITE, is_readable, is_writable, source_addr};
 use super::{ConnectReport, Target, WaveReport, Window, WindowReport};
-use crate::bench::sysinfo::process_cpu_seconds;
+use crate::bench::sysinfo::{cpu_busy_seconds, process_cpu_seconds};
 use crate::sys::own_cpu_time;
 
 /// What a connection expects back for what it sends.
@@ -46,6 +46,8 @@ struct Conn {
     sock: Socket,
     /// Bytes of a response that has not fully arrived.
     pending: Vec<u8>,
+    /// Recognises repeated responses cheaply.
+    parser: ResponseParser,
     /// Responses (http) or bytes (echo) still expected this round; 0 = idle.
     outstanding: usize,
     /// When this round was sent.
@@ -98,6 +100,7 @@ fn connect_all(ep: &mut Epoll, t: &Target) -> io::Result<(Vec<Option<Conn>>, Con
                     let conn = Conn {
                         sock,
                         pending: Vec::new(),
+                        parser: ResponseParser::default(),
                         outstanding: 0,
                         sent_at: started,
                         unsent: 0,
@@ -199,7 +202,7 @@ fn consume(conn: &mut Conn, data: &[u8], proto: Proto) -> Result<u64, String> {
             }
             let src = if buffered { &conn.pending[..] } else { data };
             let (mut at, mut units) = (0, 0);
-            while let Some(r) = parse_response(&src[at..])? {
+            while let Some(r) = conn.parser.next(&src[at..])? {
                 if !(200..300).contains(&r.status) {
                     return Err(format!("the server answered {}", r.status));
                 }
@@ -264,12 +267,14 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
     let start = begin + Duration::from_millis(w.warmup_ms);
     let end = start + Duration::from_millis(w.duration_ms);
     let mut measuring = false;
-    let (mut server_cpu0, mut own_cpu0, mut started_at) = (None, Duration::ZERO, start);
+    let (mut server_cpu0, mut busy0, mut own_cpu0, mut started_at) =
+        (None, None, Duration::ZERO, start);
     let mut now = begin;
     while alive > 0 {
         if !measuring && now >= start {
             measuring = true;
             server_cpu0 = t.server_pid.and_then(process_cpu_seconds);
+            busy0 = t.server_cpu.and_then(cpu_busy_seconds);
             own_cpu0 = own_cpu_time();
             started_at = now;
         }
@@ -312,6 +317,8 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
         report.loadgen_cpu_s = (own_cpu_time() - own_cpu0).as_secs_f64();
         let server_cpu1 = t.server_pid.and_then(process_cpu_seconds);
         report.server_cpu_s = server_cpu0.zip(server_cpu1).map(|(a, b)| b - a);
+        let busy1 = t.server_cpu.and_then(cpu_busy_seconds);
+        report.server_cpu_busy_s = busy0.zip(busy1).map(|(a, b)| b - a);
     }
     if alive == 0 && report.connect.connected > 0 {
         errors.note("every connection was lost".into());

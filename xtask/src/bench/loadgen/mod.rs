@@ -74,6 +74,10 @@ pub struct Target {
     /// The server's process id, to sample its CPU time over the window.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// The CPU the server is pinned to, to sample how busy that CPU was over the window
+    /// (anything beyond the server's own time is another process competing with it).
+    #[arg(long)]
+    pub server_cpu: Option<usize>,
 }
 
 /// Warm-up and measurement durations.
@@ -158,6 +162,9 @@ pub struct WindowReport {
     pub server_cpu_s: Option<f64>,
     /// The load generator's own CPU time inside the window.
     pub loadgen_cpu_s: f64,
+    /// Busy time (all processes, interrupts, steal) of the server's CPU inside the window,
+    /// when `--server-cpu` was given.
+    pub server_cpu_busy_s: Option<f64>,
 }
 
 /// The result of a wave of one request per idle connection.
