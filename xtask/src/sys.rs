@@ -61,6 +61,13 @@ fn set_affinity(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The CPU the calling thread is running on right now.
+pub fn current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = unsafe { libc::sched_getcpu() };
+    usize::try_from(cpu).ok()
+}
+
 /// Number of CPUs this process may run on.
 pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -182,6 +189,11 @@ mod tests {
     fn fd_limit_is_raised_to_the_hard_limit() {
         let (soft, hard) = raise_fd_limit().unwrap();
         assert_eq!(soft, hard);
+    }
+
+    #[test]
+    fn knows_which_cpu_it_runs_on() {
+        assert!(current_cpu().unwrap() < 1024);
     }
 
     #[test]

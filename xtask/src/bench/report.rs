@@ -27,6 +27,8 @@ pub struct Sample {
     /// How much of the server's CPU other processes (and interrupts, steal) used over the
     /// window, percent: noise from a shared machine.
     pub others_cpu_pct: Option<f64>,
+    /// How much of the load generator's CPU other processes used over the window, percent.
+    pub loadgen_others_cpu_pct: Option<f64>,
     /// Median round trip, microseconds (a batch for http, a message for echo).
     pub p50_us: Option<f64>,
     /// 99th-percentile round trip, microseconds.
@@ -89,6 +91,8 @@ pub struct Summary {
     pub loadgen_cpu_pct: Option<f64>,
     /// Median CPU use of others on the server's CPU, percent.
     pub others_cpu_pct: Option<f64>,
+    /// Median CPU use of others on the load generator's CPU, percent.
+    pub loadgen_others_cpu_pct: Option<f64>,
     /// Median p50 round trip, microseconds.
     pub p50_us: Option<f64>,
     /// Median p99 round trip, microseconds.
@@ -122,6 +126,7 @@ impl Summary {
             server_cpu_pct: med(&|s| s.server_cpu_pct),
             loadgen_cpu_pct: med(&|s| s.loadgen_cpu_pct),
             others_cpu_pct: med(&|s| s.others_cpu_pct),
+            loadgen_others_cpu_pct: med(&|s| s.loadgen_others_cpu_pct),
             p50_us: med(&|s| s.p50_us),
             p99_us: med(&|s| s.p99_us),
             wrk_rate: med(&|s| s.wrk_rate),
@@ -353,17 +358,32 @@ pub fn caveats(workloads: &[WorkloadReport]) -> Vec<String> {
                 bound.join(", ")
             ));
         }
-        let others: Vec<f64> = w
-            .results
-            .iter()
-            .flat_map(|r| &r.samples)
-            .filter_map(|s| s.others_cpu_pct)
+        let samples = || w.results.iter().flat_map(|r| &r.samples);
+        let server = median(
+            &samples()
+                .filter_map(|s| s.others_cpu_pct)
+                .collect::<Vec<_>>(),
+        );
+        let loadgen = median(
+            &samples()
+                .filter_map(|s| s.loadgen_others_cpu_pct)
+                .collect::<Vec<_>>(),
+        );
+        let noisy: Vec<String> = [("the servers'", server), ("the load generator's", loadgen)]
+            .into_iter()
+            .filter_map(|(whose, m)| {
+                Some(format!(
+                    "{:.0}% of {whose} CPU",
+                    m.filter(|&m| m > NOISY_PCT)?
+                ))
+            })
             .collect();
-        if let Some(m) = median(&others).filter(|&m| m > NOISY_PCT) {
+        if !noisy.is_empty() {
             out.push(format!(
-                "{}: other processes used {m:.0}% of the servers' CPU during the windows (median): a shared, \
-                 noisy machine; the requests per CPU-second column is the steadier figure",
-                w.workload.id
+                "{}: other processes used {} during the windows (median): a shared, noisy machine; \
+                 the per-CPU-second column is the steadier figure",
+                w.workload.id,
+                noisy.join(" and ")
             ));
         }
     }
@@ -697,7 +717,10 @@ mod tests {
             c[0].contains("tokio (97%)") && !c[0].contains("node"),
             "{c:?}"
         );
-        assert!(c[1].contains("38%"), "{c:?}");
+        assert!(
+            c[1].contains("38% of the servers'") && !c[1].contains("load generator's"),
+            "{c:?}"
+        );
         let calm = WorkloadReport::new(workload(Family::Http), vec![ok("smol", &[1.0])], &["solo"]);
         assert!(caveats(&[calm]).is_empty());
     }

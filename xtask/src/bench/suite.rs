@@ -335,6 +335,9 @@ pub fn sample_from_window(r: &WindowReport) -> Result<Sample, String> {
             .server_cpu_busy_s
             .zip(r.server_cpu_s)
             .map(|(busy, own)| ((busy - own) / r.window_s * 100.0).clamp(0.0, 100.0)),
+        loadgen_others_cpu_pct: r
+            .loadgen_cpu_busy_s
+            .map(|busy| ((busy - r.loadgen_cpu_s) / r.window_s * 100.0).clamp(0.0, 100.0)),
         p50_us: us(r.latency.quantile(0.5)),
         p99_us: us(r.latency.quantile(0.99)),
         errors,
@@ -586,6 +589,7 @@ mod tests {
             window_s: 2.0,
             server_cpu_s: Some(1.6),
             server_cpu_busy_s: Some(1.8),
+            loadgen_cpu_busy_s: Some(1.3),
             loadgen_cpu_s: 1.0,
             ..Default::default()
         };
@@ -599,6 +603,7 @@ mod tests {
         assert_eq!(s.server_cpu_pct, Some(80.0));
         assert_eq!(s.loadgen_cpu_pct, Some(50.0));
         assert!((s.others_cpu_pct.unwrap() - 10.0).abs() < 1e-9);
+        assert!((s.loadgen_others_cpu_pct.unwrap() - 15.0).abs() < 1e-9);
         assert!((s.p50_us.unwrap() - 500.0).abs() < 10.0);
         assert!((s.p99_us.unwrap() - 500.0).abs() < 10.0);
         assert_eq!((s.errors, s.first_error), (0, None));

@@ -269,12 +269,16 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
     let mut measuring = false;
     let (mut server_cpu0, mut busy0, mut own_cpu0, mut started_at) =
         (None, None, Duration::ZERO, start);
+    // This process is pinned, so the CPU it runs on now is the one it runs on throughout.
+    let own_cpu = crate::sys::current_cpu();
+    let mut own_busy0 = None;
     let mut now = begin;
     while alive > 0 {
         if !measuring && now >= start {
             measuring = true;
             server_cpu0 = t.server_pid.and_then(process_cpu_seconds);
             busy0 = t.server_cpu.and_then(cpu_busy_seconds);
+            own_busy0 = own_cpu.and_then(cpu_busy_seconds);
             own_cpu0 = own_cpu_time();
             started_at = now;
         }
@@ -319,6 +323,8 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
         report.server_cpu_s = server_cpu0.zip(server_cpu1).map(|(a, b)| b - a);
         let busy1 = t.server_cpu.and_then(cpu_busy_seconds);
         report.server_cpu_busy_s = busy0.zip(busy1).map(|(a, b)| b - a);
+        let own_busy1 = own_cpu.and_then(cpu_busy_seconds);
+        report.loadgen_cpu_busy_s = own_busy0.zip(own_busy1).map(|(a, b)| b - a);
     }
     if alive == 0 && report.connect.connected > 0 {
         errors.note("every connection was lost".into());

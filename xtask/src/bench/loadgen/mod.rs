@@ -165,6 +165,8 @@ pub struct WindowReport {
     /// Busy time (all processes, interrupts, steal) of the server's CPU inside the window,
     /// when `--server-cpu` was given.
     pub server_cpu_busy_s: Option<f64>,
+    /// Busy time of the load generator's own CPU inside the window (all processes).
+    pub loadgen_cpu_busy_s: Option<f64>,
 }
 
 /// The result of a wave of one request per idle connection.
