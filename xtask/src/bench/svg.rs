@@ -46,10 +46,11 @@ pub fn escape(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut body = String::new();
     let mut y = 30.0;
-    let title = format!(
-        "solo bench ({} profile, medians of {} rounds)",
-        report.profile, report.rounds
-    );
+    let rounds = match report.rounds {
+        1 => "1 round".to_string(),
+        n => format!("medians of {n} rounds"),
+    };
+    let title = format!("solo bench ({} profile, {rounds})", report.profile);
     let _ = writeln!(
         body,
         r#"<text x="10" y="20" class="title">{}</text>"#,
