@@ -480,7 +480,38 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if !measured {
         return Err("no server produced a single figure".into());
     }
+    if args.smoke {
+        let failed = failed_measurements(&report);
+        if !failed.is_empty() {
+            return Err(format!(
+                "smoke run: {} measurement(s) of available servers failed:\n  {}",
+                failed.len(),
+                failed.join("\n  ")
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Measurements that failed on servers that were available (built and started): in a
+/// smoke run (CI) they mean the bench or a server has rotted.
+fn failed_measurements(report: &Report) -> Vec<String> {
+    report
+        .workloads
+        .iter()
+        .flat_map(|w| w.results.iter().map(move |r| (w, r)))
+        .filter(|(_, r)| {
+            r.status == Status::Failed || (r.status == Status::Ok && r.reason.is_some())
+        })
+        .map(|(w, r)| {
+            format!(
+                "{} {}: {}",
+                w.workload.id,
+                r.server,
+                r.reason.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect()
 }
 
 fn result_of(spec: &ServerSpec, cell: suite::Cell, unavailable: Option<String>) -> ServerResult {
@@ -587,6 +618,57 @@ mod tests {
                 ..Default::default()
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn smoke_runs_fail_on_failed_measurements_but_not_on_unavailable_servers() {
+        let w = Workload::http(16, 1);
+        let result = |server: &str, status, reason: Option<&str>| ServerResult {
+            server: server.into(),
+            status,
+            reason: reason.map(String::from),
+            median: Summary::default(),
+            ratio: Default::default(),
+            samples: vec![],
+        };
+        let report = |results| Report {
+            schema: 1,
+            command: String::new(),
+            profile: "smoke".into(),
+            rounds: 1,
+            warmup_ms: 0,
+            duration_ms: 0,
+            started_unix: 0,
+            elapsed_s: 0.0,
+            machine: Default::default(),
+            servers: vec![],
+            workloads: vec![WorkloadReport::new(w.clone(), results, &["solo"])],
+            micro: None,
+            notes: vec![],
+        };
+        let fine = report(vec![
+            result("solo", Status::Unavailable, Some("not built")),
+            result("tokio", Status::Ok, None),
+        ]);
+        assert!(failed_measurements(&fine).is_empty());
+        let broken = report(vec![
+            result(
+                "tokio",
+                Status::Failed,
+                Some("round 1: the server answered 404"),
+            ),
+            result(
+                "smol",
+                Status::Ok,
+                Some("round 2: every connection was lost"),
+            ),
+        ]);
+        let failed = failed_measurements(&broken);
+        assert_eq!(failed.len(), 2);
+        assert!(
+            failed[0].starts_with("http-c16 tokio: round 1"),
+            "{failed:?}"
         );
     }
 
