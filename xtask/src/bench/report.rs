@@ -109,6 +109,8 @@ pub struct Summary {
     pub wave_p50_us: Option<f64>,
     /// Median wave p99, microseconds (idle).
     pub wave_p99_us: Option<f64>,
+    /// Median answers per CPU-second of the server during the wave (idle).
+    pub wave_per_cpu_s: Option<f64>,
     /// Errors over all rounds.
     pub errors: u64,
 }
@@ -135,6 +137,7 @@ impl Summary {
             bytes_per_conn: idle(&|i| Some(i.bytes_per_conn)),
             wave_p50_us: idle(&|i| i.wave_p50_us),
             wave_p99_us: idle(&|i| i.wave_p99_us),
+            wave_per_cpu_s: idle(&|i| i.wave_per_cpu_s),
             errors: samples.iter().map(|s| s.errors).sum(),
         }
     }
@@ -411,7 +414,15 @@ fn table_workload(t: &mut String, w: &WorkloadReport) {
     };
     let header: Vec<String> = if idle {
         [
-            "server", "held", "connect", "RSS/conn", &base, "wave p50", "wave p99", "limit",
+            "server",
+            "held",
+            "connect",
+            "RSS/conn",
+            &base,
+            "wave p50",
+            "wave p99",
+            "wave req/CPU-s",
+            "limit",
         ]
         .map(String::from)
         .to_vec()
@@ -463,6 +474,7 @@ fn table_workload(t: &mut String, w: &WorkloadReport) {
                 opt(r.ratio.bytes_per_conn, |v| format!("{v:.2}")),
                 opt(m.wave_p50_us, fmt_us),
                 opt(m.wave_p99_us, fmt_us),
+                opt(m.wave_per_cpu_s, |v| group(v.round())),
                 limit.map_or_else(String::new, |_| "yes (see notes)".into()),
             ]
         } else {
