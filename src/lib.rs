@@ -1,3 +1,142 @@
 //! solo: a small async runtime for one pinned thread.
 //!
-//! The umbrella crate; it joins `solo-executor` and `solo-io` on the current thread.
+//! `solo` joins [`solo-executor`](solo_executor) (tasks) with [`solo-io`](solo_io)'s
+//! reactor (I/O, timers) on the current thread, and re-exports the toolbox of
+//! [`solo-lite`](solo_lite). It plays the role `smol` plays for the smol crates, designed
+//! from the start for a single thread: tasks need not be `Send`, the run queue takes no
+//! lock, and the reactor belongs to the thread (no global, no helper thread).
+//!
+//! - [`block_on`] runs a future, the tasks it [`spawn`]s, and the reactor until the future
+//!   completes, sleeping in the poller when nothing is ready.
+//! - [`shards`] runs one independent runtime per core for servers that bind with
+//!   `SO_REUSEPORT` ([`net::TcpListener::bind_reuseport`]); [`pin_to_core`] pins a thread.
+//!
+//! # Example
+//!
+//! ```
+//! use solo::net::{TcpListener, TcpStream};
+//! use solo::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! solo::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!
+//!     // An echo server task.
+//!     let server = solo::spawn(async move {
+//!         let (mut stream, _) = listener.accept().await?;
+//!         let mut buf = [0; 5];
+//!         stream.read_exact(&mut buf).await?;
+//!         stream.write_all(&buf).await
+//!     });
+//!
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello").await?;
+//!     let mut back = [0; 5];
+//!     client.read_exact(&mut back).await?;
+//!     assert_eq!(&back, b"hello");
+//!     server.await
+//! })
+//! .unwrap();
+//! ```
+//!
+//! # The crates
+//!
+//! Each part is usable alone: [`solo_poll`] (the poller), [`solo_io`] (reactor, `Async`,
+//! timers, net, fs), [`solo_executor`] (the executor), [`solo_lite`] (combinators).
+
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
+
+use std::cell::Cell;
+use std::future::Future;
+
+mod affinity;
+mod shard;
+
+pub use affinity::pin_to_core;
+pub use shard::shards;
+
+pub use solo_executor::{LocalExecutor, Task};
+pub use solo_io::{Async, Timer, Unblock, fs, net, signal, timeout, unblock};
+pub use solo_lite::{future, io, pin, prelude, ready, stream};
+
+/// The reactor of the current thread: counters ([`reactor::stats`]) and the name of the
+/// poller backend.
+pub mod reactor {
+    pub use solo_io::reactor::{Stats, backend, stats};
+}
+
+thread_local! {
+    /// The thread's executor. A task woken on another thread wakes the reactor through
+    /// the notify hook.
+    static EXECUTOR: LocalExecutor<'static> = {
+        let notifier = solo_io::reactor::notifier();
+        LocalExecutor::with_notify(move || notifier.notify())
+    };
+    /// How many `block_on` calls are running on this thread.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Decrements `DEPTH` even when the future panics.
+struct Running;
+
+impl Running {
+    fn enter() -> Running {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
+/// Runs `fut` to completion on the current thread, together with every task spawned with
+/// [`spawn`] and the thread's reactor.
+///
+/// Ready tasks run in batches; between batches the reactor is polled without blocking,
+/// so a busy task cannot starve I/O or timers. With nothing ready, the thread sleeps in
+/// the poller (no busy loop) until I/O, a timer, or a wake from another thread.
+///
+/// Tasks still unfinished when `fut` completes stay on the thread's executor and continue
+/// at the next `block_on`; they are dropped when the thread exits.
+///
+/// # Examples
+///
+/// ```
+/// let sum = solo::block_on(async {
+///     let a = solo::spawn(async { 1 });
+///     let b = solo::spawn(async { 2 });
+///     a.await + b.await
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
+    EXECUTOR.with(|ex| {
+        let _running = Running::enter();
+        solo_io::block_on_with(fut, || {
+            ex.try_tick();
+            ex.has_ready()
+        })
+    })
+}
+
+/// Spawns a task onto the current thread's executor.
+///
+/// The future need not be `Send`. The returned [`Task`] is a future of the output;
+/// dropping it cancels the task, [`Task::detach`] lets it run unobserved.
+///
+/// # Panics
+///
+/// Panics when called outside [`block_on`] (or [`shards`]), where no executor would run
+/// the task.
+pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
+    if DEPTH.with(Cell::get) == 0 {
+        panic!(
+            "solo::spawn called outside solo::block_on: there is no runtime on this thread \
+             to run the task (wrap the code in solo::block_on(async {{ ... }}))"
+        );
+    }
+    EXECUTOR.with(|ex| ex.spawn(fut))
+}

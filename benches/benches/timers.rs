@@ -1,2 +1,68 @@
-//! Placeholder until the timers benchmark lands; see the matching issue.
-fn main() {}
+//! Timers: arm then cancel many timers, beside async-io's `Timer` and tokio's `sleep`.
+//!
+//! Each contender arms `N` timers (all alive at once, deadlines spread over an hour so
+//! they land on every level of a wheel) by polling each once, then cancels them all by
+//! dropping them. The figure is the cost of one arm plus one cancel.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use solo_benches::{compare, contender};
+
+fn deadline(i: usize) -> Duration {
+    Duration::from_millis(1_000 + (i as u64 * 7919) % 3_600_000)
+}
+
+/// Polls once, so the timer registers itself; every deadline is in the future.
+fn poll_once<F: std::future::Future>(f: Pin<&mut F>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(matches!(f.poll(&mut cx), Poll::Pending));
+}
+
+fn main() {
+    let quick = std::env::var_os("SOLO_BENCH_QUICK").is_some_and(|v| v == "1");
+    for n in if quick {
+        vec![10_000]
+    } else {
+        vec![100_000, 1_000_000]
+    } {
+        let tokio_rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        compare(
+            &format!("timer arm+cancel ({n} live)"),
+            n as u64,
+            &mut [
+                contender("solo", || {
+                    let mut timers: Vec<solo::Timer> =
+                        (0..n).map(|i| solo::Timer::after(deadline(i))).collect();
+                    for t in &mut timers {
+                        poll_once(Pin::new(t));
+                    }
+                    drop(timers);
+                }),
+                contender("async-io", || {
+                    let mut timers: Vec<async_io::Timer> = (0..n)
+                        .map(|i| async_io::Timer::after(deadline(i)))
+                        .collect();
+                    for t in &mut timers {
+                        poll_once(Pin::new(t));
+                    }
+                    drop(timers);
+                }),
+                contender("tokio", || {
+                    let _guard = tokio_rt.enter();
+                    let mut timers: Vec<Pin<Box<tokio::time::Sleep>>> = (0..n)
+                        .map(|i| Box::pin(tokio::time::sleep(deadline(i))))
+                        .collect();
+                    for t in &mut timers {
+                        poll_once(t.as_mut());
+                    }
+                    drop(timers);
+                }),
+            ],
+        );
+    }
+}

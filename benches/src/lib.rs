@@ -23,13 +23,18 @@ pub struct Contender<'a> {
 
 impl std::fmt::Debug for Contender<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Contender").field("name", &self.name).finish()
+        f.debug_struct("Contender")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
 /// Wraps a closure as a contender named `name`.
 pub fn contender<'a>(name: &'a str, run: impl FnMut() + 'a) -> Contender<'a> {
-    Contender { name, run: Box::new(run) }
+    Contender {
+        name,
+        run: Box::new(run),
+    }
 }
 
 /// The summary of one contender in one group.
@@ -67,7 +72,11 @@ pub fn median(xs: &mut [f64]) -> f64 {
     }
     xs.sort_by(f64::total_cmp);
     let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 { xs[mid] } else { (xs[mid - 1] + xs[mid]) / 2.0 }
+    if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    }
 }
 
 /// Measures every contender of `group`, each performing `ops` operations per call, in
@@ -116,7 +125,11 @@ fn report(outcomes: &[Outcome]) {
             fmt_ns(o.min_ns),
             o.rounds,
             ratio,
-            if std::ptr::eq(o, base) { "(baseline)" } else { "solo's time" },
+            if std::ptr::eq(o, base) {
+                "(baseline)"
+            } else {
+                "solo's time"
+            },
         );
     }
     if let Some(path) = std::env::var_os("SOLO_BENCH_JSON") {

@@ -1,1 +1,77 @@
-//! solo-io: under construction (see the issue tracker).
+//! solo-io: a reactor owned by its thread, with `Async<T>`, timers, networking, files and
+//! blocking work.
+//!
+//! This is the role that `async-io`, `async-net`, `async-fs` and `blocking` play for
+//! smol, redesigned for one pinned thread:
+//!
+//! - **No global reactor, no helper thread.** Each thread that does I/O gets its own
+//!   reactor (a [`solo_poll::Poller`], a slab of registrations and a timer wheel), created
+//!   on first use and driven by [`block_on`] or by an executor through
+//!   [`reactor::park`]. Other threads reach it only through [`reactor::Notifier`].
+//! - **Registered once, edge-triggered.** A source is added to the poller once, for both
+//!   directions; readiness is cached per direction and cleared only by `WouldBlock` (or by
+//!   a short read or write on a stream), so a ready socket costs one syscall per
+//!   operation and no re-arming. See [`Async`].
+//! - **Stale events are harmless.** Registrations carry a generation; an event for a
+//!   source already dropped (its descriptor number perhaps reused) is recognised and
+//!   dropped.
+//! - **Timers on a hierarchical wheel**: O(1) start and cancel, no allocation per timer
+//!   in steady state, never early. See [`Timer`] and [`timeout`].
+//! - **Files and blocking work on a small pool** ([`unblock`], [`Unblock`], [`fs`]), whose
+//!   completions wake the loop, the way libuv serves Node's `fs`.
+//!
+//! Everything here belongs to the thread that created it: `Async<T>`, `Timer` and the
+//! socket types are not `Send`.
+//!
+//! # Example
+//!
+//! A TCP echo round trip, with a timer racing it:
+//!
+//! ```
+//! use solo_io::net::{TcpListener, TcpStream};
+//! use solo_io::{timeout, Timer};
+//! use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
+//! use std::time::Duration;
+//!
+//! solo_io::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+//!     let (mut server, _) = listener.accept().await?;
+//!
+//!     client.write_all(b"hello").await?;
+//!     let mut buf = [0; 5];
+//!     timeout(Duration::from_secs(5), server.read_exact(&mut buf)).await?;
+//!     assert_eq!(&buf, b"hello");
+//!
+//!     Timer::after(Duration::from_millis(1)).await;
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! ```
+//!
+//! # Portability
+//!
+//! Linux and Android use epoll, macOS and the BSDs kqueue, Windows IOCP, other Unixes
+//! `poll(2)` (where sources are re-armed per wait instead of edge-triggered). Unix-domain
+//! sockets exist on Unix only.
+
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
+
+mod async_io;
+mod blocking;
+mod driver;
+pub mod fs;
+pub mod net;
+pub mod reactor;
+pub mod signal;
+mod sys;
+mod timer;
+mod wheel;
+
+pub use async_io::{Async, Readiness};
+#[doc(hidden)]
+pub use blocking::testing as __blocking;
+pub use blocking::{Unblock, Unblocked, unblock};
+pub use driver::{block_on, block_on_with};
+pub use sys::Source;
+pub use timer::{Timer, timeout};

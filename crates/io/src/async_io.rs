@@ -1,0 +1,425 @@
+//! [`Async<T>`]: an I/O handle registered with this thread's reactor.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{Direction, Reactor};
+use crate::sys::{self, Source};
+
+/// An I/O object registered with the current thread's reactor.
+///
+/// `Async<T>` wraps a non-blocking file descriptor (Unix: [`AsFd`](std::os::fd::AsFd)) or
+/// socket (Windows: [`AsSocket`](std::os::windows::io::AsSocket)) and turns the
+/// `WouldBlock` errors of its operations into waiting: [`readable`](Async::readable),
+/// [`writable`](Async::writable), [`read_with`](Async::read_with),
+/// [`write_with`](Async::write_with), and the `futures-io` traits
+/// [`AsyncRead`]/[`AsyncWrite`] when `T` (or `&T`) implements [`Read`]/[`Write`].
+///
+/// # One thread
+///
+/// The handle belongs to the reactor of the thread that created it and is therefore
+/// neither `Send` nor `Sync`. Shard-per-core servers create one per thread.
+///
+/// # Readiness
+///
+/// The source is registered once, edge-triggered where the OS allows, and readiness is
+/// cached: an operation on a ready source costs just its own syscall, and readiness is
+/// cleared only when an operation reports `WouldBlock`. A read and a write may wait at the
+/// same time (from two tasks); two tasks waiting for the *same* direction take turns.
+///
+/// # Dropping
+///
+/// Dropping the handle deregisters the source (then closes it, by dropping `T`);
+/// [`into_inner`](Async::into_inner) deregisters and gives `T` back.
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::Async;
+/// use std::net::{TcpListener, TcpStream};
+///
+/// # solo_io::block_on(async {
+/// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+/// let addr = listener.get_ref().local_addr()?;
+/// let _client = TcpStream::connect(addr)?;
+/// // Wait for the connection, then accept it without blocking.
+/// let (stream, _) = listener.read_with(|l| l.accept()).await?;
+/// # drop(stream);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct Async<T: Source> {
+    /// `None` only transiently inside `into_inner`.
+    io: Option<T>,
+    key: usize,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T: Source + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}
+
+impl<T: Source> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it with this thread's reactor.
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        sys::set_nonblocking(io.source())?;
+        Async::new_nonblocking(io)
+    }
+
+    /// Registers `io`, which the caller has already put in non-blocking mode.
+    ///
+    /// A blocking `io` would block the whole thread on its first operation.
+    pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        let key = Reactor::with(|r| r.register(io.source()))?;
+        Ok(Async {
+            io: Some(io),
+            key,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// A shared reference to the inner I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("io is present until into_inner")
+    }
+
+    /// A mutable reference to the inner I/O object.
+    ///
+    /// Operations done directly on it bypass the reactor's readiness cache: after one
+    /// returns `WouldBlock`, wait with [`readable`](Async::readable) or
+    /// [`writable`](Async::writable) as usual, which re-checks with the OS.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.io.as_mut().expect("io is present until into_inner")
+    }
+
+    /// Deregisters the source and returns the inner I/O object (still non-blocking).
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("io is present until into_inner");
+        let result = Reactor::with(|r| r.deregister(self.key, io.source()));
+        result.map(|()| io)
+    }
+
+    /// Waits until the source is readable.
+    ///
+    /// Completes at once if the OS reported readiness that nobody has consumed yet;
+    /// otherwise waits for the next event. Spurious completions are possible, so loop on
+    /// `WouldBlock`: calling `readable()` again after a `WouldBlock` re-checks with the OS,
+    /// so the loop neither spins nor misses data. [`read_with`](Async::read_with) does
+    /// this loop for you, and faster.
+    pub fn readable(&self) -> Readiness<'_, T> {
+        Readiness {
+            io: self,
+            dir: Direction::Read,
+        }
+    }
+
+    /// Waits until the source is writable. The counterpart of [`readable`](Async::readable).
+    pub fn writable(&self) -> Readiness<'_, T> {
+        Readiness {
+            io: self,
+            dir: Direction::Write,
+        }
+    }
+
+    /// Polls for readability; the poll form of [`readable`](Async::readable).
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready(Direction::Read, cx, true)
+    }
+
+    /// Polls for writability; the poll form of [`writable`](Async::writable).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready(Direction::Write, cx, true)
+    }
+
+    pub(crate) fn poll_ready(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        public: bool,
+    ) -> Poll<io::Result<()>> {
+        let source = self.get_ref().source();
+        Reactor::with(|r| r.poll_ready(self.key, dir, source, cx, public))
+    }
+
+    /// Records that an operation in `dir` returned `WouldBlock`.
+    pub(crate) fn clear(&self, dir: Direction) {
+        Reactor::with(|r| r.clear_ready(self.key, dir, false));
+    }
+
+    /// Records a short stream read or write (see [`Reactor::clear_ready`]).
+    fn clear_short(&self, dir: Direction) {
+        Reactor::with(|r| r.clear_ready(self.key, dir, true));
+    }
+
+    /// Runs `op` until it stops returning `WouldBlock`, waiting for readability between
+    /// attempts.
+    ///
+    /// `op` must be a non-blocking read-like operation (read, recv, accept, …).
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_op(Direction::Read, cx, |io| op(io))).await
+    }
+
+    /// Like [`read_with`](Async::read_with), with a mutable reference.
+    pub async fn read_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_op_mut(Direction::Read, cx, &mut op)).await
+    }
+
+    /// Runs `op` until it stops returning `WouldBlock`, waiting for writability between
+    /// attempts.
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_op(Direction::Write, cx, |io| op(io))).await
+    }
+
+    /// Like [`write_with`](Async::write_with), with a mutable reference.
+    pub async fn write_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_op_mut(Direction::Write, cx, &mut op)).await
+    }
+
+    /// The poll form of `read_with`/`write_with`: tries `op` while the source may be
+    /// ready; on `WouldBlock` clears readiness and waits.
+    pub(crate) fn poll_op<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
+                return Poll::Ready(Err(e));
+            }
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    fn poll_op_mut<R>(
+        &mut self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        op: &mut impl FnMut(&mut T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
+                return Poll::Ready(Err(e));
+            }
+            match op(self.get_mut()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// A byte-stream read: like `poll_op`, and a read shorter than the buffer clears
+    /// readiness at once (the kernel buffer was drained), saving the extra syscall that
+    /// would only return `WouldBlock`. Only for stream sockets, where a short read means
+    /// exactly that (a TTY in canonical mode, for one, returns a line at a time).
+    pub(crate) fn poll_stream_read(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let res = std::task::ready!(self.poll_op(Direction::Read, cx, op));
+        if let Ok(n) = res {
+            if n > 0 && n < len {
+                self.clear_short(Direction::Read);
+            }
+        }
+        Poll::Ready(res)
+    }
+
+    /// The write counterpart of [`poll_stream_read`](Async::poll_stream_read): a short
+    /// write means the send buffer is full.
+    pub(crate) fn poll_stream_write(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let res = std::task::ready!(self.poll_op(Direction::Write, cx, op));
+        if let Ok(n) = res {
+            if n < len {
+                self.clear_short(Direction::Write);
+            }
+        }
+        Poll::Ready(res)
+    }
+}
+
+// `Async` never pins `T` structurally: moving the handle moves a descriptor and a key.
+impl<T: Source> Unpin for Async<T> {}
+
+impl<T: Source> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            let key = self.key;
+            // Deregister before `io` closes the descriptor; the error, if any (the source
+            // was closed behind our back), has nowhere to go.
+            Reactor::try_with(|r| {
+                let _ = r.deregister(key, io.source());
+            });
+        }
+    }
+}
+
+#[cfg(unix)]
+impl<T: Source> std::os::fd::AsFd for Async<T> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.get_ref().source()
+    }
+}
+
+#[cfg(unix)]
+impl<T: Source> std::os::fd::AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.get_ref().source())
+    }
+}
+
+#[cfg(windows)]
+impl<T: Source> std::os::windows::io::AsSocket for Async<T> {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.get_ref().source()
+    }
+}
+
+#[cfg(windows)]
+impl<T: Source> std::os::windows::io::AsRawSocket for Async<T> {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        std::os::windows::io::AsRawSocket::as_raw_socket(&self.get_ref().source())
+    }
+}
+
+/// The future of [`Async::readable`] and [`Async::writable`].
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Readiness<'a, T: Source> {
+    io: &'a Async<T>,
+    dir: Direction,
+}
+
+impl<T: Source> Future for Readiness<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(self.dir, cx, true)
+    }
+}
+
+// ---------------------------------------------------------------- futures-io
+
+impl<T: Source + Read> AsyncRead for Async<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(Direction::Read, cx, &mut |io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(Direction::Read, cx, &mut |io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: Source> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(Direction::Read, cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(Direction::Read, cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: Source + Write> AsyncWrite for Async<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(Direction::Write, cx, &mut |io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(Direction::Write, cx, &mut |io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut()
+            .poll_op_mut(Direction::Write, cx, &mut |io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: Source> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(Direction::Write, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(Direction::Write, cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_op(Direction::Write, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

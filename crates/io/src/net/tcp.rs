@@ -1,0 +1,448 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::addr::{AsyncToSocketAddrs, each_addr};
+use crate::Timer;
+use crate::async_io::Async;
+use crate::reactor::Direction;
+use crate::sys;
+
+/// A TCP server socket.
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::net::{TcpListener, TcpStream};
+/// use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # solo_io::block_on(async {
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let mut client = TcpStream::connect(addr).await?;
+/// let (mut server, _) = listener.accept().await?;
+/// client.write_all(b"ping").await?;
+/// let mut buf = [0; 4];
+/// server.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct TcpListener {
+    inner: Async<std::net::TcpListener>,
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Backoff after `EMFILE`/`ENFILE` (out of descriptors) and similar: instead of spinning
+/// on a listener that stays readable, wait 1 ms, doubling up to 1 s, and try again.
+#[derive(Debug, Default)]
+struct Backoff {
+    timer: Option<Timer>,
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(timer) = &mut self.timer {
+            std::task::ready!(Pin::new(timer).poll(cx));
+            self.timer = None;
+        }
+        Poll::Ready(())
+    }
+
+    fn start(&mut self) {
+        self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MAX);
+        self.timer = Some(Timer::after(self.delay));
+    }
+}
+
+impl TcpListener {
+    /// Binds a listener to `addr` (tried in turn if it resolves to several addresses).
+    ///
+    /// The socket has `SO_REUSEADDR` (on Unix) and is registered with this thread's
+    /// reactor.
+    pub async fn bind(addr: impl AsyncToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(addr, |a| async move { TcpListener::bind_with(a, false) }).await
+    }
+
+    /// Binds a listener with `SO_REUSEPORT`, so that several listeners (one per thread,
+    /// for shard-per-core servers) share the port and the kernel spreads connections
+    /// among them. Unix only; on other systems this returns
+    /// [`io::ErrorKind::Unsupported`].
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind_with(addr, true)
+    }
+
+    fn bind_with(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+        let listener = sys::tcp_listen(&addr, reuse_port, 1024)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
+        Ok(TcpListener {
+            inner: Async::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Accepts a connection.
+    ///
+    /// Transient errors (a connection reset before it was accepted) are skipped. When the
+    /// process or system is out of descriptors (`EMFILE`, `ENFILE`) or memory, the
+    /// listener backs off (1 ms, doubling up to 1 s) and tries again, so a server keeps
+    /// serving its open connections instead of spinning, and accepts again once
+    /// descriptors free up.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let mut backoff = Backoff::default();
+        std::future::poll_fn(|cx| self.poll_accept_backoff(cx, &mut backoff)).await
+    }
+
+    /// Polls for one connection, without the backoff of [`accept`](TcpListener::accept):
+    /// resource errors are returned to the caller.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        loop {
+            match std::task::ready!(self.inner.poll_op(Direction::Read, cx, sys::tcp_accept)) {
+                Ok((stream, addr)) => {
+                    return Poll::Ready(
+                        Async::new_nonblocking(stream).map(|inner| (TcpStream { inner }, addr)),
+                    );
+                }
+                Err(e) if sys::is_transient_accept_error(&e) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_accept_backoff(
+        &self,
+        cx: &mut Context<'_>,
+        backoff: &mut Backoff,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        loop {
+            std::task::ready!(backoff.poll_wait(cx));
+            match std::task::ready!(self.poll_accept(cx)) {
+                Err(e) if sys::is_resource_exhausted(&e) => backoff.start(),
+                res => {
+                    backoff.delay = Duration::ZERO;
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// A stream of incoming connections, with the same backoff as
+    /// [`accept`](TcpListener::accept). It never ends.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            listener: self,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// The local address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The `std` listener (non-blocking).
+    pub fn get_ref(&self) -> &std::net::TcpListener {
+        self.inner.get_ref()
+    }
+
+    /// Deregisters the listener and returns the `std` listener (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.inner.into_inner()
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// Makes the listener non-blocking and registers it.
+    fn try_from(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            inner: Async::new(listener)?,
+        })
+    }
+}
+
+/// The stream of [`TcpListener::incoming`].
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+    backoff: Backoff,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.listener
+            .poll_accept_backoff(cx, &mut this.backoff)
+            .map(|res| Some(res.map(|(s, _)| s)))
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes go through the `futures-io` traits, also on `&TcpStream`, so one task
+/// can read while another writes. Writes never raise `SIGPIPE`.
+///
+/// Memory: the handle is the descriptor plus a reactor key (16 bytes); the reactor keeps
+/// about 56 bytes per registered source. No buffer is allocated by the stream itself.
+pub struct TcpStream {
+    inner: Async<std::net::TcpStream>,
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each resolved address in turn.
+    ///
+    /// Host names are resolved on the blocking pool. Bound the time with
+    /// [`timeout`](crate::timeout). A closed port gives
+    /// [`io::ErrorKind::ConnectionRefused`].
+    pub async fn connect(addr: impl AsyncToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, TcpStream::connect_addr).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let inner = Async::new_nonblocking(sys::tcp_connect(&addr)?)?;
+        inner.writable().await?;
+        if let Some(e) = inner.get_ref().take_error()? {
+            return Err(e);
+        }
+        Ok(TcpStream { inner })
+    }
+
+    /// Waits until the stream is readable (see [`Async::readable`]).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.readable().await
+    }
+
+    /// Waits until the stream is writable (see [`Async::writable`]).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.writable().await
+    }
+
+    /// Reads into `buf` without removing the data from the socket's queue.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.peek(buf)).await
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// The `std` stream (non-blocking). Operations on it bypass the readiness cache.
+    pub fn get_ref(&self) -> &std::net::TcpStream {
+        self.inner.get_ref()
+    }
+
+    /// Deregisters the stream and returns the `std` stream (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.inner.into_inner()
+    }
+
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.inner
+            .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+    }
+
+    fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.inner
+            .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+    }
+
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        // std's `write` on a socket is `send(MSG_NOSIGNAL)` (SO_NOSIGPIPE on Apple).
+        self.inner
+            .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+    }
+
+    fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.inner
+            .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+    }
+}
+
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// Makes the stream non-blocking and registers it.
+    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            inner: Async::new(stream)?,
+        })
+    }
+}
+
+impl From<TcpStream> for Async<std::net::TcpStream> {
+    fn from(stream: TcpStream) -> Self {
+        stream.inner
+    }
+}
+
+impl From<Async<std::net::TcpStream>> for TcpStream {
+    fn from(inner: Async<std::net::TcpStream>) -> Self {
+        TcpStream { inner }
+    }
+}
+
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_priv(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_vectored_priv(cx, bufs)
+            }
+        }
+
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_priv(cx, bufs)
+            }
+
+            /// A socket has no user-space buffer: nothing to flush.
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write half (the peer reads end-of-file).
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(match self.shutdown(Shutdown::Write) {
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                    res => res,
+                })
+            }
+        }
+    };
+}
+
+stream_io!(TcpStream);
+stream_io!(&TcpStream);
+
+#[cfg(unix)]
+mod fd {
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for super::TcpStream {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+    impl AsRawFd for super::TcpStream {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_raw_fd()
+        }
+    }
+    impl AsFd for super::TcpListener {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.inner.as_fd()
+        }
+    }
+    impl AsRawFd for super::TcpListener {
+        fn as_raw_fd(&self) -> RawFd {
+            self.inner.as_raw_fd()
+        }
+    }
+}
+
+#[cfg(windows)]
+mod socket {
+    use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
+
+    impl AsSocket for super::TcpStream {
+        fn as_socket(&self) -> BorrowedSocket<'_> {
+            self.inner.as_socket()
+        }
+    }
+    impl AsRawSocket for super::TcpStream {
+        fn as_raw_socket(&self) -> RawSocket {
+            self.inner.as_raw_socket()
+        }
+    }
+    impl AsSocket for super::TcpListener {
+        fn as_socket(&self) -> BorrowedSocket<'_> {
+            self.inner.as_socket()
+        }
+    }
+    impl AsRawSocket for super::TcpListener {
+        fn as_raw_socket(&self) -> RawSocket {
+            self.inner.as_raw_socket()
+        }
+    }
+}

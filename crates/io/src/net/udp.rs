@@ -1,0 +1,144 @@
+//! UDP: [`UdpSocket`].
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+use super::addr::{AsyncToSocketAddrs, each_addr};
+use crate::async_io::Async;
+
+/// A UDP socket.
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::net::UdpSocket;
+///
+/// # solo_io::block_on(async {
+/// let a = UdpSocket::bind("127.0.0.1:0").await?;
+/// let b = UdpSocket::bind("127.0.0.1:0").await?;
+/// a.send_to(b"ping", b.local_addr()?).await?;
+/// let mut buf = [0; 16];
+/// let (n, from) = b.recv_from(&mut buf).await?;
+/// assert_eq!(&buf[..n], b"ping");
+/// assert_eq!(from, a.local_addr()?);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct UdpSocket {
+    inner: Async<std::net::UdpSocket>,
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` (tried in turn if it resolves to several addresses).
+    pub async fn bind(addr: impl AsyncToSocketAddrs) -> io::Result<UdpSocket> {
+        each_addr(addr, |a| async move {
+            let socket = std::net::UdpSocket::bind(a)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {a}: {e}")))?;
+            UdpSocket::try_from(socket)
+        })
+        .await
+    }
+
+    /// Sets the default peer for [`send`](UdpSocket::send) and [`recv`](UdpSocket::recv)
+    /// and filters datagrams from other addresses.
+    pub async fn connect(&self, addr: impl AsyncToSocketAddrs) -> io::Result<()> {
+        each_addr(addr, |a| async move { self.inner.get_ref().connect(a) }).await
+    }
+
+    /// Sends a datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_with(|s| s.send(buf)).await
+    }
+
+    /// Receives a datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.recv(buf)).await
+    }
+
+    /// Sends a datagram to `addr` (the first address it resolves to).
+    pub async fn send_to(&self, buf: &[u8], addr: impl AsyncToSocketAddrs) -> io::Result<usize> {
+        let addr = addr
+            .to_socket_addrs()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the address resolved to no socket address",
+                )
+            })?;
+        self.inner.write_with(|s| s.send_to(buf, addr)).await
+    }
+
+    /// Receives a datagram and the address it came from.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.read_with(|s| s.recv_from(buf)).await
+    }
+
+    /// Like [`recv_from`](UdpSocket::recv_from), leaving the datagram queued.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.read_with(|s| s.peek_from(buf)).await
+    }
+
+    /// Like [`recv`](UdpSocket::recv), leaving the datagram queued.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.peek(buf)).await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.inner.get_ref().set_broadcast(on)
+    }
+
+    /// The `std` socket (non-blocking). Operations on it bypass the readiness cache.
+    pub fn get_ref(&self) -> &std::net::UdpSocket {
+        self.inner.get_ref()
+    }
+
+    /// Deregisters the socket and returns the `std` socket (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        self.inner.into_inner()
+    }
+}
+
+impl TryFrom<std::net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
+
+    /// Makes the socket non-blocking and registers it.
+    fn try_from(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            inner: Async::new(socket)?,
+        })
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for UdpSocket {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.inner.as_socket()
+    }
+}

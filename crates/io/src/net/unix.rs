@@ -1,0 +1,338 @@
+//! Unix-domain sockets: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::{self, SocketAddr};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::async_io::Async;
+use crate::reactor::Direction;
+use crate::sys;
+
+/// A Unix-domain stream listener.
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::net::{UnixListener, UnixStream};
+/// use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # solo_io::block_on(async {
+/// let path = std::env::temp_dir().join(format!("solo-doc-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// let listener = UnixListener::bind(&path)?;
+/// let mut client = UnixStream::connect(&path).await?;
+/// let (mut server, _) = listener.accept().await?;
+/// client.write_all(b"hi").await?;
+/// let mut buf = [0; 2];
+/// server.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"hi");
+/// std::fs::remove_file(&path)?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct UnixListener {
+    inner: Async<net::UnixListener>,
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl UnixListener {
+    /// Binds a listener to the socket file at `path` (which must not exist).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let listener = net::UnixListener::bind(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {path:?}: {e}")))?;
+        UnixListener::try_from(listener)
+    }
+
+    /// Accepts a connection.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self.inner.read_with(|l| l.accept()).await?;
+        Ok((UnixStream::try_from(stream)?, addr))
+    }
+
+    /// A stream of incoming connections. It never ends.
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming { listener: self }
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The `std` listener (non-blocking).
+    pub fn get_ref(&self) -> &net::UnixListener {
+        self.inner.get_ref()
+    }
+}
+
+impl TryFrom<net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    /// Makes the listener non-blocking and registers it.
+    fn try_from(listener: net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            inner: Async::new(listener)?,
+        })
+    }
+}
+
+/// The stream of [`UnixListener::incoming`].
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct UnixIncoming<'a> {
+    listener: &'a UnixListener,
+}
+
+impl Stream for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let res = std::task::ready!(
+            self.listener
+                .inner
+                .poll_op(Direction::Read, cx, |l| l.accept())
+        );
+        Poll::Ready(Some(res.and_then(|(s, _)| UnixStream::try_from(s))))
+    }
+}
+
+/// A Unix-domain stream connection.
+pub struct UnixStream {
+    inner: Async<net::UnixStream>,
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let path = path.as_ref();
+        let inner = Async::new_nonblocking(sys::unix_connect(path)?)?;
+        inner.writable().await?;
+        if let Some(e) = inner.get_ref().take_error()? {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot connect to {path:?}: {e}"),
+            ));
+        }
+        Ok(UnixStream { inner })
+    }
+
+    /// A connected pair of streams.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = net::UnixStream::pair()?;
+        Ok((UnixStream::try_from(a)?, UnixStream::try_from(b)?))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// The `std` stream (non-blocking).
+    pub fn get_ref(&self) -> &net::UnixStream {
+        self.inner.get_ref()
+    }
+
+    /// Deregisters the stream and returns the `std` stream (still non-blocking).
+    pub fn into_std(self) -> io::Result<net::UnixStream> {
+        self.inner.into_inner()
+    }
+}
+
+impl TryFrom<net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// Makes the stream non-blocking and registers it.
+    fn try_from(stream: net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            inner: Async::new(stream)?,
+        })
+    }
+}
+
+macro_rules! unix_stream_io {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                let len = buf.len();
+                self.inner
+                    .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.inner
+                    .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+            }
+        }
+
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.inner
+                    .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.inner
+                    .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+            }
+
+            /// Nothing to flush.
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write half (the peer reads end-of-file).
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(match self.shutdown(Shutdown::Write) {
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                    res => res,
+                })
+            }
+        }
+    };
+}
+
+unix_stream_io!(UnixStream);
+unix_stream_io!(&UnixStream);
+
+/// A Unix-domain datagram socket.
+pub struct UnixDatagram {
+    inner: Async<net::UnixDatagram>,
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl UnixDatagram {
+    /// Binds a socket to the file at `path`.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        let path = path.as_ref();
+        let socket = net::UnixDatagram::bind(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {path:?}: {e}")))?;
+        UnixDatagram::try_from(socket)
+    }
+
+    /// A socket bound to no address.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::try_from(net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of sockets.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::try_from(a)?, UnixDatagram::try_from(b)?))
+    }
+
+    /// Sets the default peer.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.inner.get_ref().connect(path)
+    }
+
+    /// Sends a datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_with(|s| s.send(buf)).await
+    }
+
+    /// Receives a datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_with(|s| s.recv(buf)).await
+    }
+
+    /// Sends a datagram to the socket at `path`.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.inner.write_with(|s| s.send_to(buf, path)).await
+    }
+
+    /// Receives a datagram and the address it came from.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.read_with(|s| s.recv_from(buf)).await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The `std` socket (non-blocking).
+    pub fn get_ref(&self) -> &net::UnixDatagram {
+        self.inner.get_ref()
+    }
+}
+
+impl TryFrom<net::UnixDatagram> for UnixDatagram {
+    type Error = io::Error;
+
+    /// Makes the socket non-blocking and registers it.
+    fn try_from(socket: net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            inner: Async::new(socket)?,
+        })
+    }
+}
+
+macro_rules! fd_impls {
+    ($($t:ty),*) => {$(
+        impl AsFd for $t {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.inner.as_fd()
+            }
+        }
+        impl AsRawFd for $t {
+            fn as_raw_fd(&self) -> RawFd {
+                self.inner.as_raw_fd()
+            }
+        }
+    )*};
+}
+
+fd_impls!(UnixListener, UnixStream, UnixDatagram);

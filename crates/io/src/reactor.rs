@@ -1,0 +1,537 @@
+//! The reactor: one per thread, owned by the thread that runs it.
+//!
+//! It owns a [`Poller`], a slab of registrations and a timer wheel, and nothing else: no
+//! global state, no helper thread. Everything lives in `Cell`/`RefCell` because only the
+//! owning thread touches it; other threads reach it through [`Notifier`], which only calls
+//! [`Poller::notify`].
+//!
+//! # Readiness without re-arming
+//!
+//! Where the poller supports it (epoll, kqueue) each source is registered **once**, for both
+//! directions, edge-triggered. Every event sets a per-direction readiness state that is
+//! cached here, so an operation that finds the source ready costs exactly its own syscall;
+//! only a `WouldBlock` (or a short read or write on a stream, which proves the kernel buffer
+//! was drained or filled) clears it. Because events are collected and dispatched on this
+//! same thread, between two `wait`s, a clear can never race with an event: an arrival after
+//! the failed syscall produces a new edge that the next `wait` delivers. On a poller without
+//! edge mode the reactor falls back to oneshot registrations re-armed (one `modify`) each
+//! time a task starts waiting; the API is the same.
+//!
+//! # Keys and stale events
+//!
+//! A poller key packs the slab index with a generation number. An event whose generation no
+//! longer matches the live entry (its source was deregistered, its fd number perhaps reused
+//! by a new socket) is recognised as stale and dropped before anyone is woken.
+//!
+//! # Re-entrancy
+//!
+//! Wakers are never called while a `RefCell` here is borrowed: dispatch collects them into a
+//! reusable vector and wakes them afterwards. A waker may therefore register, deregister or
+//! even park the reactor again.
+//!
+//! # Memory per source
+//!
+//! One [`SourceState`] slab entry (about 56 bytes: two wakers, two state bytes and a
+//! generation) plus the `Async<T>` handle itself (the I/O object and a `usize` key).
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+use solo_poll::{AsSource, Events, Interest, Mode, Poller};
+
+use crate::wheel::{TimerKey, Wheel};
+
+/// Bits of a poller key that hold the slab index; the rest hold the generation.
+const INDEX_BITS: u32 = if usize::BITS >= 64 { 32 } else { 20 };
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+/// Generations are truncated to the bits that fit beside the index.
+const GEN_MASK: u32 = if usize::BITS >= 64 {
+    u32::MAX
+} else {
+    (1 << (usize::BITS - INDEX_BITS)) - 1
+};
+
+/// One direction of I/O on a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading (or accepting, or receiving).
+    Read,
+    /// Writing (or connecting, or sending).
+    Write,
+}
+
+/// What the reactor knows about one direction's readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Readiness {
+    /// Registered, no event yet. Operations try optimistically (a fresh socket often has
+    /// data already); `readable()`/`writable()` wait for the OS to confirm.
+    Unknown,
+    /// The OS reported readiness and nobody has reported it through the public API yet.
+    Ready,
+    /// Readiness was handed to a caller of `readable()`/`writable()`. If that caller asks
+    /// again before any new event, it probably saw `WouldBlock` from an operation the
+    /// reactor did not see, so the reactor re-checks with the OS instead of trusting the
+    /// cache (one `modify`), which neither spins nor hangs.
+    Handed,
+    /// An operation returned `WouldBlock` (or was short): wait for the next event.
+    NotReady,
+}
+
+/// The state of one direction: cached readiness and the task waiting for it.
+#[derive(Debug)]
+struct Side {
+    readiness: Readiness,
+    /// The OS reported a hang-up or error for this direction. Such a condition persists
+    /// and produces no further edge, so a short read or write must not clear readiness
+    /// once it is seen (the next read returns 0 or the error at once). `WouldBlock`
+    /// still clears it, so this can never make an operation spin.
+    closed: bool,
+    /// One waiter per direction. A second waiter replaces the first, which is woken so it
+    /// re-polls and re-registers; no wakeup is lost, though two tasks waiting on the same
+    /// direction of one source take turns.
+    waker: Option<Waker>,
+}
+
+impl Side {
+    const fn new() -> Side {
+        Side {
+            readiness: Readiness::Unknown,
+            closed: false,
+            waker: None,
+        }
+    }
+}
+
+/// A registered source, stored in the reactor's slab.
+#[derive(Debug)]
+struct SourceState {
+    generation: u32,
+    read: Side,
+    write: Side,
+}
+
+impl SourceState {
+    fn side(&mut self, dir: Direction) -> &mut Side {
+        match dir {
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
+        }
+    }
+}
+
+/// Counters a server may show (e.g. on a `/stats` page).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Times the reactor waited in the poller.
+    pub polls: u64,
+    /// Events delivered by the poller (stale ones included).
+    pub events: u64,
+    /// Events dropped because their source was gone (generation mismatch).
+    pub stale_events: u64,
+    /// Sources registered now.
+    pub sources: usize,
+    /// Timers pending now.
+    pub timers: usize,
+}
+
+/// A handle that wakes a thread's reactor from any thread.
+///
+/// Obtained with [`notifier`]. Waking is coalesced by the poller: many calls before the
+/// reactor wakes cost at most one wake-up.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    poller: Arc<Poller>,
+}
+
+impl Notifier {
+    /// Wakes the reactor if it is blocked in its poller, or makes its next wait return at
+    /// once.
+    pub fn notify(&self) {
+        // An error here (the eventfd write failed) cannot be acted on by the waker that
+        // called us; the reactor also wakes at its next timer. It does not happen in
+        // practice: the counter cannot overflow because the poller drains it.
+        let _ = self.poller.notify();
+    }
+}
+
+/// The per-thread reactor. See the module docs.
+pub(crate) struct Reactor {
+    poller: Arc<Poller>,
+    /// Whether sources are registered edge-triggered (otherwise oneshot, re-armed).
+    edge: bool,
+    sources: RefCell<Slab<SourceState>>,
+    next_generation: Cell<u32>,
+    timers: RefCell<Wheel>,
+    events: RefCell<Events>,
+    /// Wakers collected during dispatch, woken after every borrow has ended. Reused.
+    to_wake: RefCell<Vec<Waker>>,
+    stats: Cell<Stats>,
+}
+
+thread_local! {
+    static REACTOR: Reactor = Reactor::new()
+        .unwrap_or_else(|e| panic!("solo-io: cannot create this thread's reactor: {e}"));
+}
+
+impl Reactor {
+    fn new() -> io::Result<Reactor> {
+        let poller = Poller::new()?;
+        let edge = poller.supports_edge();
+        Ok(Reactor {
+            poller: Arc::new(poller),
+            edge,
+            sources: RefCell::new(Slab::new()),
+            next_generation: Cell::new(0),
+            timers: RefCell::new(Wheel::new(Instant::now())),
+            events: RefCell::new(Events::with_capacity(1024)),
+            to_wake: RefCell::new(Vec::new()),
+            stats: Cell::new(Stats::default()),
+        })
+    }
+
+    /// Runs `f` with this thread's reactor, creating it on first use.
+    pub(crate) fn with<R>(f: impl FnOnce(&Reactor) -> R) -> R {
+        REACTOR.with(f)
+    }
+
+    /// Like [`Reactor::with`], but does nothing during thread teardown, when the reactor
+    /// may already be gone (used from destructors).
+    pub(crate) fn try_with(f: impl FnOnce(&Reactor)) {
+        let _ = REACTOR.try_with(f);
+    }
+
+    /// The clock. The one place the reactor reads time (a seam for a virtual clock).
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    // ----------------------------------------------------------------- sources
+
+    /// Registers `source` and returns its key.
+    pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let index = entry.key();
+        if index >= INDEX_MASK {
+            return Err(io::Error::other(format!(
+                "solo-io: too many registered sources (limit {INDEX_MASK})"
+            )));
+        }
+        let generation = self.next_generation.get().wrapping_add(1) & GEN_MASK;
+        self.next_generation.set(generation);
+        let key = index | ((generation as usize) << INDEX_BITS);
+        if self.edge {
+            self.poller.add(source, key, Interest::BOTH, Mode::Edge)?;
+        } else {
+            self.poller
+                .add(source, key, Interest::NONE, Mode::Oneshot)?;
+        }
+        entry.insert(SourceState {
+            generation,
+            read: Side::new(),
+            write: Side::new(),
+        });
+        Ok(key)
+    }
+
+    /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
+    pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        let removed = {
+            let mut sources = self.sources.borrow_mut();
+            match sources.get(key & INDEX_MASK) {
+                Some(s) if s.generation == generation_of(key) => {
+                    Some(sources.remove(key & INDEX_MASK))
+                }
+                _ => None,
+            }
+        };
+        let result = self.poller.delete(source);
+        if let Some(state) = removed {
+            for w in [state.read.waker, state.write.waker].into_iter().flatten() {
+                w.wake();
+            }
+        }
+        result
+    }
+
+    /// Polls for readiness in `dir`.
+    ///
+    /// `public` selects the semantics of `readable()`/`writable()` (confirmed readiness,
+    /// see [`Readiness::Handed`]); otherwise it is the fast path of operations that clear
+    /// readiness themselves on `WouldBlock` and may try optimistically.
+    pub(crate) fn poll_ready(
+        &self,
+        key: usize,
+        dir: Direction,
+        source: impl AsSource,
+        cx: &mut Context<'_>,
+        public: bool,
+    ) -> Poll<io::Result<()>> {
+        let mut sources = self.sources.borrow_mut();
+        let state = match sources.get_mut(key & INDEX_MASK) {
+            Some(s) if s.generation == generation_of(key) => s,
+            _ => return Poll::Ready(Err(not_registered())),
+        };
+        let side = state.side(dir);
+        let mut rearm = false;
+        match (side.readiness, public) {
+            (Readiness::Ready, true) => {
+                side.readiness = Readiness::Handed;
+                return Poll::Ready(Ok(()));
+            }
+            (Readiness::Handed, true) => {
+                side.readiness = Readiness::NotReady;
+                rearm = true;
+            }
+            (Readiness::Ready | Readiness::Handed | Readiness::Unknown, false) => {
+                return Poll::Ready(Ok(()));
+            }
+            (Readiness::Unknown | Readiness::NotReady, _) => {}
+        }
+        let replaced = match &mut side.waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            slot => slot.replace(cx.waker().clone()),
+        };
+        let armed = if !self.edge {
+            // Oneshot: arm for every direction that has a waiter.
+            let interest = interest_of(state);
+            self.poller.modify(source, key, interest, Mode::Oneshot)
+        } else if rearm {
+            // Ask the OS again: re-registering makes epoll/kqueue re-evaluate and deliver
+            // an event if the source is ready now.
+            self.poller.modify(source, key, Interest::BOTH, Mode::Edge)
+        } else {
+            Ok(())
+        };
+        drop(sources);
+        if let Some(w) = replaced {
+            w.wake();
+        }
+        match armed {
+            Ok(()) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// Records that an operation in `dir` found the source not ready: it returned
+    /// `WouldBlock` (`short == false`), or it was a short read or write on a stream
+    /// (`short == true`), which proves the kernel buffer was drained or filled unless the
+    /// peer has hung up (then the next read returns end-of-file at once, with no new
+    /// event to announce it).
+    pub(crate) fn clear_ready(&self, key: usize, dir: Direction, short: bool) {
+        let mut sources = self.sources.borrow_mut();
+        if let Some(s) = sources.get_mut(key & INDEX_MASK) {
+            if s.generation == generation_of(key) {
+                let side = s.side(dir);
+                if !(short && side.closed) {
+                    side.readiness = Readiness::NotReady;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        self.timers.borrow_mut().insert(deadline, waker.clone())
+    }
+
+    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: Instant) -> bool {
+        self.timers.borrow_mut().reset(key, deadline)
+    }
+
+    pub(crate) fn timer_pending(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut timers = self.timers.borrow_mut();
+        if timers.is_pending(key) {
+            timers.set_waker(key, waker);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        self.timers.borrow_mut().remove(key);
+    }
+
+    // ------------------------------------------------------------------ driving
+
+    /// Fires expired timers, waits for I/O (at most `timeout`, and not past the next
+    /// timer), dispatches the events, and wakes every task that became ready.
+    ///
+    /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
+    pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut woken = self.fire_timers(self.now());
+        let timeout = if woken > 0 {
+            Some(Duration::ZERO)
+        } else {
+            let next = self.timers.borrow_mut().next_deadline();
+            match next {
+                Some(deadline) => {
+                    let until = deadline.saturating_duration_since(self.now());
+                    Some(timeout.map_or(until, |t| t.min(until)))
+                }
+                None => timeout,
+            }
+        };
+        let result = {
+            let mut events = self.events.borrow_mut();
+            let result = self.poller.wait(&mut events, timeout);
+            if result.is_ok() {
+                woken += self.dispatch(&events);
+            }
+            result
+        };
+        if timeout != Some(Duration::ZERO) {
+            woken += self.fire_timers(self.now());
+        }
+        self.wake_collected();
+        result.map(|_| woken)
+    }
+
+    /// Moves the wakers of every event's live source into `to_wake`.
+    fn dispatch(&self, events: &Events) -> usize {
+        let mut sources = self.sources.borrow_mut();
+        let mut to_wake = self.to_wake.borrow_mut();
+        let before = to_wake.len();
+        let mut stats = self.stats.get();
+        stats.polls += 1;
+        for ev in events.iter() {
+            stats.events += 1;
+            let state = match sources.get_mut(ev.key & INDEX_MASK) {
+                Some(s) if s.generation == generation_of(ev.key) => s,
+                _ => {
+                    stats.stale_events += 1;
+                    continue;
+                }
+            };
+            // Oneshot disarms every direction: wake both waiters so each re-arms.
+            let all = !self.edge;
+            // A hang-up ends the read side for good; an error affects both.
+            let closed = [ev.hangup || ev.error, ev.error];
+            for ((fired, side), closed) in [
+                (ev.readable, &mut state.read),
+                (ev.writable, &mut state.write),
+            ]
+            .into_iter()
+            .zip(closed)
+            {
+                side.closed |= closed;
+                if fired {
+                    side.readiness = Readiness::Ready;
+                }
+                if fired || all {
+                    if let Some(w) = side.waker.take() {
+                        to_wake.push(w);
+                    }
+                }
+            }
+        }
+        self.stats.set(stats);
+        to_wake.len() - before
+    }
+
+    fn fire_timers(&self, now: Instant) -> usize {
+        let mut to_wake = self.to_wake.borrow_mut();
+        self.timers
+            .borrow_mut()
+            .fire_expired(now, |w| to_wake.push(w))
+    }
+
+    /// Wakes every collected waker with no borrow held. A panicking waker does not stop
+    /// the others; the first panic is resumed afterwards.
+    fn wake_collected(&self) {
+        let mut wakers = std::mem::take(&mut *self.to_wake.borrow_mut());
+        if wakers.is_empty() {
+            *self.to_wake.borrow_mut() = wakers;
+            return;
+        }
+        let mut panic = None;
+        for w in wakers.drain(..) {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
+                panic.get_or_insert(p);
+            }
+        }
+        // Keep the allocation unless a nested park already installed a new vector.
+        let mut slot = self.to_wake.borrow_mut();
+        if slot.capacity() < wakers.capacity() {
+            wakers.append(&mut slot);
+            *slot = wakers;
+        }
+        drop(slot);
+        if let Some(p) = panic {
+            resume_unwind(p);
+        }
+    }
+
+    pub(crate) fn notifier(&self) -> Notifier {
+        Notifier {
+            poller: self.poller.clone(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut s = self.stats.get();
+        s.sources = self.sources.borrow().len();
+        s.timers = self.timers.borrow().len();
+        s
+    }
+
+    pub(crate) fn backend(&self) -> &'static str {
+        self.poller.backend()
+    }
+}
+
+fn generation_of(key: usize) -> u32 {
+    (key >> INDEX_BITS) as u32
+}
+
+fn interest_of(state: &SourceState) -> Interest {
+    let mut i = Interest::NONE;
+    if state.read.waker.is_some() {
+        i |= Interest::READABLE;
+    }
+    if state.write.waker.is_some() {
+        i |= Interest::WRITABLE;
+    }
+    i
+}
+
+fn not_registered() -> io::Error {
+    io::Error::other("solo-io: source is not registered with this thread's reactor")
+}
+
+/// Returns a [`Notifier`] that wakes this thread's reactor from any thread.
+///
+/// The umbrella crate gives it to the executor so that a task woken on another thread
+/// wakes the thread blocked in its poller.
+pub fn notifier() -> Notifier {
+    Reactor::with(Reactor::notifier)
+}
+
+/// Drives this thread's reactor once: fires due timers, waits for I/O for at most
+/// `timeout` (`None`: until an event, a timer or a [`Notifier`] wakes it;
+/// `Some(Duration::ZERO)`: no waiting), and wakes the tasks that became ready.
+///
+/// Returns how many wakers were woken. Used by executors that integrate the reactor (the
+/// `solo` umbrella's `block_on`); [`block_on`](crate::block_on) calls it for you.
+pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
+    Reactor::with(|r| r.park(timeout))
+}
+
+/// Counters of this thread's reactor.
+pub fn stats() -> Stats {
+    Reactor::with(Reactor::stats)
+}
+
+/// The name of the poller backend this thread's reactor uses (`"epoll"`, `"kqueue"`,
+/// `"poll"`, `"iocp"`).
+pub fn backend() -> &'static str {
+    Reactor::with(Reactor::backend)
+}

@@ -1,0 +1,394 @@
+//! Unix: sockets through `libc`, with `SOCK_NONBLOCK | SOCK_CLOEXEC` where the OS has them.
+
+use std::io::{self, IoSlice};
+use std::mem::{self, MaybeUninit};
+use std::net::{
+    Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream,
+};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+/// Something the reactor can watch: on Unix, anything with a file descriptor
+/// ([`AsFd`]). Implemented for every such type; there is nothing to implement.
+pub trait Source: AsFd {
+    /// The descriptor, borrowed.
+    fn source(&self) -> BorrowedFd<'_> {
+        self.as_fd()
+    }
+}
+
+impl<T: AsFd + ?Sized> Source for T {}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Puts `fd` in non-blocking mode with one `ioctl(FIONBIO)`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `fd` is a valid open descriptor for the duration of the borrow, and FIONBIO
+    // reads one `c_int` through the pointer, which points at a live local.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONBIO, &on) }).map(drop)
+}
+
+/// A new socket, non-blocking and close-on-exec (and, on Apple platforms, with
+/// `SO_NOSIGPIPE`, since they lack `MSG_NOSIGNAL`).
+fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "solaris"
+    ))]
+    {
+        let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: plain syscall with integer arguments; a non-negative result is a new
+        // descriptor that nothing else owns, so `OwnedFd` may take it.
+        let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
+        // SAFETY: see above: `fd` is fresh and owned by no one else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos",
+        target_os = "solaris"
+    )))]
+    {
+        // SAFETY: plain syscall with integer arguments; a non-negative result is a new
+        // descriptor that nothing else owns.
+        let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
+        // SAFETY: `fd` is fresh and owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: `fd` is open; F_SETFD takes an integer flag argument.
+        cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+        set_nonblocking(fd.as_fd())?;
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "watchos"
+        ))]
+        setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)?;
+        Ok(fd)
+    }
+}
+
+fn setsockopt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `fd` is open; the option value is a live `c_int` whose size we pass.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `SocketAddr` as a C socket address.
+fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: `sockaddr_storage` is plain old data for which all-zero bytes are valid.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: as above, all-zero is a valid `sockaddr_in`.
+            let mut sin: libc::sockaddr_in = unsafe { mem::zeroed() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+            // SAFETY: `sockaddr_storage` is larger than and aligned for every socket
+            // address type, `sockaddr_in` among them.
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage)
+                    .cast::<libc::sockaddr_in>()
+                    .write(sin)
+            };
+            mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: as above, all-zero is a valid `sockaddr_in6`.
+            let mut sin6: libc::sockaddr_in6 = unsafe { mem::zeroed() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_scope_id = a.scope_id();
+            // SAFETY: as above, `sockaddr_storage` fits and aligns a `sockaddr_in6`.
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage)
+                    .cast::<libc::sockaddr_in6>()
+                    .write(sin6)
+            };
+            mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// A C socket address (as filled in by `accept`) as a `SocketAddr`.
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )),
+    allow(dead_code)
+)]
+fn from_sockaddr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match storage.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a `sockaddr_in`; the storage is
+            // large enough and suitably aligned.
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a `sockaddr_in6`.
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        family => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("accept returned an unexpected address family {family}"),
+        )),
+    }
+}
+
+fn domain_of(addr: &SocketAddr) -> libc::c_int {
+    match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    }
+}
+
+/// Starts a non-blocking TCP connect. The stream is returned while the connection is
+/// still in progress; wait for writability, then check `take_error`.
+pub(crate) fn tcp_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
+    let fd = socket(domain_of(addr), libc::SOCK_STREAM)?;
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
+    let ret = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    };
+    if ret == -1 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINPROGRESS) && err.kind() != io::ErrorKind::Interrupted
+        {
+            return Err(err);
+        }
+    }
+    Ok(TcpStream::from(fd))
+}
+
+/// A non-blocking listener with `SO_REUSEADDR` and, when `reuse_port`, `SO_REUSEPORT`
+/// (several sockets, one per shard, share the port and the kernel spreads connections).
+pub(crate) fn tcp_listen(
+    addr: &SocketAddr,
+    reuse_port: bool,
+    backlog: i32,
+) -> io::Result<TcpListener> {
+    let fd = socket(domain_of(addr), libc::SOCK_STREAM)?;
+    setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    if reuse_port {
+        setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    }
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })?;
+    // SAFETY: plain syscall on an open descriptor.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })?;
+    Ok(TcpListener::from(fd))
+}
+
+/// Accepts one connection as a non-blocking, close-on-exec stream: one `accept4` where the
+/// OS has it, `accept` plus `ioctl` elsewhere.
+pub(crate) fn tcp_accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    {
+        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: the listener is open; `storage` and `len` are live and describe a buffer
+        // large enough for any socket address.
+        let fd = cvt(unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                storage.as_mut_ptr().cast(),
+                &mut len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        })?;
+        // SAFETY: `accept4` returned a new descriptor owned by no one else.
+        let stream = TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        // SAFETY: zero-initialised and then (partly) filled by the kernel: every byte is
+        // initialised, and all bit patterns are valid for this plain-data struct.
+        let storage = unsafe { storage.assume_init() };
+        Ok((stream, from_sockaddr(&storage)?))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
+    {
+        let (stream, addr) = listener.accept()?;
+        stream.set_nonblocking(true)?;
+        Ok((stream, addr))
+    }
+}
+
+/// Starts a non-blocking connect to a Unix socket at `path`.
+pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: all-zero is a valid `sockaddr_un`.
+    let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+    if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid Unix socket path {path:?}: too long or contains a NUL byte"),
+        ));
+    }
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+    // SAFETY: `fd` is open and `sun` is a valid address of at least `len` bytes.
+    let ret = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&sun as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    if ret == -1 {
+        let err = io::Error::last_os_error();
+        let pending = matches!(
+            err.raw_os_error(),
+            Some(libc::EINPROGRESS) | Some(libc::EAGAIN)
+        );
+        if !pending && err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(UnixStream::from(fd))
+}
+
+/// A vectored stream write that never raises `SIGPIPE`: `sendmsg` with `MSG_NOSIGNAL`
+/// where the OS has it (Apple sockets carry `SO_NOSIGPIPE` instead).
+pub(crate) fn send_vectored<S: AsFd>(stream: &S, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let fd = stream.as_fd();
+    // SAFETY: all-zero is a valid `msghdr` (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(1024) as _;
+    #[cfg(not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    )))]
+    let flags = libc::MSG_NOSIGNAL;
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
+    let flags = 0;
+    // SAFETY: `fd` is open; `msg` points at `bufs`, live for the call, and the kernel only
+    // reads the buffers.
+    let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    if n == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Errors after which `accept` should simply be tried again: the connection died in the
+/// backlog, or (Linux) a pending network error was reported on the listener.
+pub(crate) fn is_transient_accept_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EPROTO)
+            | Some(libc::ENETDOWN)
+            | Some(libc::ENETUNREACH)
+            | Some(libc::EHOSTUNREACH)
+            | Some(libc::EHOSTDOWN)
+            | Some(libc::EOPNOTSUPP)
+            | Some(libc::ENOPROTOOPT)
+    )
+}
+
+/// Out of descriptors or kernel memory: back off rather than retry at once.
+pub(crate) fn is_resource_exhausted(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}

@@ -1,0 +1,383 @@
+//! Tests of `solo_io::fs` on real files in a temporary directory.
+
+use std::collections::HashSet;
+use std::future::{Future, poll_fn};
+use std::io::{self, ErrorKind, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+use solo_io::fs::{self, File, OpenOptions};
+
+/// Generous guard against hangs; never an expectation of speed.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+struct Unparker(Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A minimal `block_on`: poll, park until woken; panics after `HANG_GUARD`.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    let start = Instant::now();
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        assert!(start.elapsed() < HANG_GUARD, "block_on: hang");
+        thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, data)).await?;
+        assert!(n > 0, "poll_write wrote nothing");
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+async fn flush<W: AsyncWrite + Unpin>(w: &mut W) -> io::Result<()> {
+    poll_fn(|cx| Pin::new(&mut *w).poll_flush(cx)).await
+}
+
+async fn read_exact<R: AsyncRead + Unpin>(r: &mut R, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf)).await?;
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+    }
+    Ok(())
+}
+
+async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 10_000];
+    loop {
+        match poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut chunk)).await? {
+            0 => return Ok(out),
+            n => out.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+async fn seek<S: AsyncSeek + Unpin>(s: &mut S, pos: SeekFrom) -> io::Result<u64> {
+    poll_fn(|cx| Pin::new(&mut *s).poll_seek(cx, pos)).await
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "solo-io-fs-{name}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + i / 256) as u8).collect()
+}
+
+#[test]
+fn read_write_round_trip() {
+    let dir = TempDir::new("roundtrip");
+    let path = dir.join("data.bin");
+    let data = pattern(1 << 20);
+    block_on(async {
+        fs::write(&path, &data).await?;
+        assert_eq!(fs::read(&path).await?, data);
+        fs::write(&path, "text ✓").await?;
+        assert_eq!(fs::read_to_string(&path).await?, "text ✓");
+        assert_eq!(fs::metadata(&path).await?.len(), "text ✓".len() as u64);
+        fs::write(&path, [0xff, 0xfe]).await?;
+        let err = fs::read_to_string(&path).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn read_dir_lists_each_entry_once() {
+    let dir = TempDir::new("readdir");
+    let n = 10_000;
+    for i in 0..n {
+        std::fs::write(dir.join(&format!("f{i:05}")), b"").unwrap();
+    }
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let mut seen = HashSet::new();
+    block_on(async {
+        let mut entries = fs::read_dir(&dir.0).await?;
+        while let Some(entry) = next(&mut entries).await {
+            let entry = entry?;
+            assert_eq!(entry.path(), dir.0.join(entry.file_name()));
+            let name = entry.file_name().into_string().unwrap();
+            if name == "sub" {
+                assert!(entry.file_type().await?.is_dir());
+                assert!(entry.metadata().await?.is_dir());
+            } else if name == "f00042" {
+                assert!(entry.file_type().await?.is_file());
+                assert_eq!(entry.metadata().await?.len(), 0);
+            }
+            assert!(seen.insert(name.clone()), "{name} listed twice");
+        }
+        // The stream stays finished.
+        assert!(next(&mut entries).await.is_none());
+        io::Result::Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen.len(), n + 1);
+    assert!((0..n).all(|i| seen.contains(&format!("f{i:05}"))));
+}
+
+/// Checks that `err` keeps `kind` and names `op` and every path.
+fn assert_names(err: &io::Error, kind: ErrorKind, op: &str, paths: &[&Path]) {
+    assert_eq!(err.kind(), kind, "{err}");
+    let message = err.to_string();
+    assert!(message.starts_with(&format!("{op} ")), "{message}");
+    for path in paths {
+        assert!(
+            message.contains(&format!("{path:?}")),
+            "{message} lacks {path:?}"
+        );
+    }
+    let source = err
+        .get_ref()
+        .and_then(|e| e.source())
+        .expect("original error as source");
+    assert!(message.ends_with(&source.to_string()), "{message}");
+}
+
+#[test]
+fn errors_name_the_path_and_keep_the_kind() {
+    let dir = TempDir::new("errors");
+    let missing = dir.join("no/such/file");
+    let other = dir.join("other");
+    block_on(async {
+        let err = fs::read(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "read", &[&missing]);
+        #[cfg(unix)]
+        {
+            let original = err.get_ref().and_then(|e| e.source()).unwrap();
+            let original = original.downcast_ref::<io::Error>().unwrap();
+            assert_eq!(original.raw_os_error(), Some(libc::ENOENT));
+            assert_eq!(
+                err.to_string(),
+                format!("read {missing:?}: No such file or directory (os error 2)")
+            );
+        }
+        let err = File::open(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "open", &[&missing]);
+        let err = fs::metadata(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "metadata", &[&missing]);
+        let err = fs::remove_file(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "remove_file", &[&missing]);
+        let err = fs::read_dir(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "read_dir", &[&missing]);
+        let err = fs::rename(&missing, &other).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "rename", &[&missing, &other]);
+        let err = fs::copy(&missing, &other).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "copy", &[&missing, &other]);
+        let err = fs::canonicalize(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "canonicalize", &[&missing]);
+        let err = fs::create_dir(&missing).await.unwrap_err();
+        assert_names(&err, ErrorKind::NotFound, "create_dir", &[&missing]);
+
+        fs::write(&other, "x").await?;
+        let err = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&other)
+            .await
+            .unwrap_err();
+        assert_names(&err, ErrorKind::AlreadyExists, "open", &[&other]);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn file_write_seek_read() {
+    let dir = TempDir::new("file");
+    let path = dir.join("f");
+    let data = pattern(300_000);
+    block_on(async {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .await?;
+        write_all(&mut file, &data).await?;
+        // `metadata` writes what is buffered first.
+        assert_eq!(file.metadata().await?.len(), data.len() as u64);
+        assert_eq!(seek(&mut file, SeekFrom::Start(0)).await?, 0);
+        assert_eq!(read_to_end(&mut file).await?, data);
+
+        // Read a little (the file reads ahead), then write: the write lands where the
+        // reader stands, not after the read-ahead.
+        seek(&mut file, SeekFrom::Start(100)).await?;
+        let mut small = [0u8; 10];
+        read_exact(&mut file, &mut small).await?;
+        assert_eq!(small, data[100..110]);
+        write_all(&mut file, b"XYZ").await?;
+        assert_eq!(seek(&mut file, SeekFrom::Current(0)).await?, 113);
+        seek(&mut file, SeekFrom::Start(105)).await?;
+        read_exact(&mut file, &mut small).await?;
+        assert_eq!(&small[..5], &data[105..110]);
+        assert_eq!(&small[5..8], b"XYZ");
+        assert_eq!(&small[8..], &data[113..115]);
+
+        // set_len keeps the position; sync_all and sync_data succeed.
+        file.set_len(1_000).await?;
+        assert_eq!(file.metadata().await?.len(), 1_000);
+        assert_eq!(seek(&mut file, SeekFrom::Current(0)).await?, 115);
+        assert_eq!(seek(&mut file, SeekFrom::End(0)).await?, 1_000);
+        write_all(&mut file, b"tail").await?;
+        file.sync_all().await?;
+        file.sync_data().await?;
+        assert_eq!(std::fs::metadata(&path)?.len(), 1_004);
+
+        // into_std hands over a file at the same position.
+        seek(&mut file, SeekFrom::Start(2)).await?;
+        let mut two = [0u8; 2];
+        read_exact(&mut file, &mut two).await?;
+        let mut std_file = file.into_std().await?;
+        use std::io::{Read, Seek};
+        assert_eq!(std_file.stream_position()?, 4);
+        let mut rest = Vec::new();
+        std_file.read_to_end(&mut rest)?;
+        assert_eq!(rest.len(), 1_000);
+        assert_eq!(&rest[rest.len() - 4..], b"tail");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn file_create_append_and_drop_flush() {
+    let dir = TempDir::new("append");
+    let path = dir.join("log");
+    block_on(async {
+        let mut file = File::create(&path).await?;
+        write_all(&mut file, b"one\n").await?;
+        flush(&mut file).await?;
+        drop(file);
+        let mut file = OpenOptions::new().append(true).open(&path).await?;
+        write_all(&mut file, b"two\n").await?;
+        flush(&mut file).await?;
+        assert_eq!(fs::read_to_string(&path).await?, "one\ntwo\n");
+        // Dropped with buffered data: written in the background.
+        write_all(&mut file, b"three\n").await?;
+        drop(file);
+        io::Result::Ok(())
+    })
+    .unwrap();
+    let start = Instant::now();
+    while std::fs::read_to_string(&path).unwrap() != "one\ntwo\nthree\n" {
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "buffered data never reached the file"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    // From a std file.
+    let file = File::from(std::fs::File::open(&path).unwrap());
+    let mut file = file;
+    assert_eq!(
+        block_on(read_to_end(&mut file)).unwrap(),
+        b"one\ntwo\nthree\n"
+    );
+}
+
+#[test]
+fn copy_rename_remove_and_links() {
+    let dir = TempDir::new("ops");
+    let a = dir.join("a");
+    let b = dir.join("b");
+    let c = dir.join("c");
+    let sub = dir.join("x/y/z");
+    block_on(async {
+        fs::write(&a, "contents").await?;
+        assert_eq!(fs::copy(&a, &b).await?, 8);
+        assert_eq!(fs::read(&b).await?, b"contents");
+        fs::rename(&b, &c).await?;
+        assert_eq!(
+            fs::metadata(&b).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(fs::read_to_string(&c).await?, "contents");
+        fs::remove_file(&c).await?;
+        assert!(fs::metadata(&c).await.is_err());
+
+        fs::hard_link(&a, &c).await?;
+        assert_eq!(fs::read_to_string(&c).await?, "contents");
+        fs::remove_file(&c).await?;
+
+        #[cfg(unix)]
+        {
+            let link = dir.join("link");
+            std::os::unix::fs::symlink(&a, &link)?;
+            assert_eq!(fs::read_link(&link).await?, a);
+            assert!(fs::symlink_metadata(&link).await?.file_type().is_symlink());
+            assert!(fs::metadata(&link).await?.is_file());
+            assert_eq!(fs::canonicalize(&link).await?, fs::canonicalize(&a).await?);
+        }
+
+        fs::create_dir(dir.join("x")).await?;
+        assert_eq!(
+            fs::create_dir(dir.join("x")).await.unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
+        fs::create_dir_all(&sub).await?;
+        fs::write(sub.join("file"), "deep").await?;
+        assert!(fs::remove_dir(dir.join("x")).await.is_err());
+        fs::remove_dir(dir.join("x/y/z/../z2")).await.unwrap_err();
+        fs::create_dir(dir.join("empty")).await?;
+        fs::remove_dir(dir.join("empty")).await?;
+        fs::remove_dir_all(dir.join("x")).await?;
+        assert!(fs::metadata(dir.join("x")).await.is_err());
+
+        let mut perms = fs::metadata(&a).await?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&a, perms).await?;
+        assert!(fs::metadata(&a).await?.permissions().readonly());
+        io::Result::Ok(())
+    })
+    .unwrap();
+}

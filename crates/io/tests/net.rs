@@ -1,0 +1,343 @@
+//! Networking on one thread: TCP, UDP and Unix sockets over loopback.
+
+use std::cell::Cell;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+
+use solo_executor::LocalExecutor;
+use solo_io::net::{TcpListener, TcpStream, UdpSocket};
+use solo_io::{Timer, block_on, timeout};
+use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Hang guard for every await that talks to a peer.
+const GUARD: Duration = Duration::from_secs(3);
+
+fn run<T>(fut: impl Future<Output = T>) -> T {
+    let ex = LocalExecutor::new();
+    block_on(ex.run(fut))
+}
+
+#[test]
+fn echo_1000_concurrent_connections_on_one_thread() {
+    const CONNS: usize = 1000;
+    const ROUNDS: usize = 3;
+    let ex = Rc::new(LocalExecutor::new());
+    block_on(ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = ex.spawn({
+            let ex = ex.clone();
+            async move {
+                for _ in 0..CONNS {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    ex.spawn(async move {
+                        let mut buf = [0u8; 64];
+                        loop {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            if n == 0 {
+                                break;
+                            }
+                            stream.write_all(&buf[..n]).await.unwrap();
+                        }
+                    })
+                    .detach();
+                }
+            }
+        });
+        let clients: Vec<_> = (0..CONNS)
+            .map(|i| {
+                ex.spawn(async move {
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    for r in 0..ROUNDS {
+                        let msg = format!("client {i} round {r}");
+                        s.write_all(msg.as_bytes()).await.unwrap();
+                        let mut back = vec![0; msg.len()];
+                        timeout(GUARD, s.read_exact(&mut back)).await.unwrap();
+                        assert_eq!(back, msg.as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await;
+        }
+        server.await;
+    }));
+}
+
+#[test]
+fn read_and_write_wait_on_one_socket_from_two_tasks() {
+    let ex = LocalExecutor::new();
+    block_on(ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let server = Rc::new(server);
+
+        // The reader waits first: nothing has been sent yet.
+        let reader = ex.spawn({
+            let server = server.clone();
+            async move {
+                let mut buf = [0u8; 5];
+                (&*server).read_exact(&mut buf).await.unwrap();
+                buf
+            }
+        });
+        // The writer fills the send buffer until it must wait for the peer to read.
+        let written = Rc::new(Cell::new(0usize));
+        let writer = ex.spawn({
+            let (server, written) = (server.clone(), written.clone());
+            async move {
+                let chunk = vec![7u8; 64 * 1024];
+                while written.get() < 8 * 1024 * 1024 {
+                    let n = (&*server).write(&chunk).await.unwrap();
+                    written.set(written.get() + n);
+                }
+            }
+        });
+        Timer::after(Duration::from_millis(20)).await;
+        assert!(
+            !reader.is_finished() && !writer.is_finished(),
+            "both should be waiting"
+        );
+
+        // Wake the reader; it must not disturb the waiting writer.
+        (&client).write_all(b"hello").await.unwrap();
+        assert_eq!(
+            &timeout(GUARD, async { Ok(reader.await) }).await.unwrap(),
+            b"hello"
+        );
+
+        // Drain so the writer finishes.
+        let drain = async {
+            let mut total = 0;
+            let mut buf = vec![0u8; 256 * 1024];
+            while total < written.get() || !writer.is_finished() {
+                total += (&client).read(&mut buf).await?;
+            }
+            io::Result::Ok(total)
+        };
+        let total = timeout(GUARD, drain).await.unwrap();
+        assert!(total >= 8 * 1024 * 1024);
+        writer.await;
+    }));
+}
+
+#[test]
+fn peer_writes_then_closes_all_bytes_arrive_before_eof() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        client.write_all(&data).await.unwrap();
+        drop(client);
+        let mut got = Vec::new();
+        timeout(GUARD, server.read_to_end(&mut got)).await.unwrap();
+        assert_eq!(got.len(), data.len());
+        assert!(got == data);
+    });
+}
+
+#[test]
+fn half_close_gives_eof_and_the_other_direction_still_works() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"request").await.unwrap();
+        client.close().await.unwrap(); // shutdown(Write)
+        let mut req = Vec::new();
+        timeout(GUARD, server.read_to_end(&mut req)).await.unwrap();
+        assert_eq!(req, b"request");
+        // Reading again after EOF keeps returning 0 (no spin, no error).
+        let mut buf = [0u8; 8];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+        server.write_all(b"response").await.unwrap();
+        server.shutdown(Shutdown::Both).unwrap();
+        let mut resp = Vec::new();
+        timeout(GUARD, client.read_to_end(&mut resp)).await.unwrap();
+        assert_eq!(resp, b"response");
+    });
+}
+
+#[test]
+fn timeout_on_a_stalled_read() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let start = std::time::Instant::now();
+        let mut buf = [0u8; 1];
+        let err = timeout(Duration::from_millis(50), server.read(&mut buf))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    });
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    run(async {
+        // Bind, note the port, close: nothing listens there any more.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let err = timeout(GUARD, TcpStream::connect(addr)).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+    });
+}
+
+#[test]
+fn connect_by_host_name_resolves_on_the_pool() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = timeout(GUARD, TcpStream::connect(("localhost", port))).await;
+        // "localhost" may resolve to ::1 first; the IPv4 address is tried next.
+        let client = client.unwrap();
+        assert_eq!(client.peer_addr().unwrap().port(), port);
+        let err = TcpStream::connect("no-port-here").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("no-port-here"), "{err}");
+    });
+}
+
+#[test]
+fn peek_nodelay_and_addresses() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+        client.set_nodelay(true).unwrap();
+        assert!(client.nodelay().unwrap());
+        client.write_all(b"abc").await.unwrap();
+        let mut buf = [0u8; 3];
+        assert_eq!(timeout(GUARD, server.peek(&mut buf)).await.unwrap(), 3);
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"abc");
+    });
+}
+
+#[test]
+fn vectored_writes_arrive_in_order() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let bufs = [
+            io::IoSlice::new(b"head "),
+            io::IoSlice::new(b"body "),
+            io::IoSlice::new(b"tail"),
+        ];
+        let n = solo_lite::future::poll_fn(|cx| {
+            futures_io::AsyncWrite::poll_write_vectored(std::pin::Pin::new(&mut client), cx, &bufs)
+        })
+        .await
+        .unwrap();
+        assert_eq!(n, 14);
+        drop(client);
+        let mut got = String::new();
+        timeout(GUARD, server.read_to_string(&mut got))
+            .await
+            .unwrap();
+        assert_eq!(got, "head body tail");
+    });
+}
+
+#[test]
+fn incoming_stream_and_std_conversions() {
+    use solo_lite::stream::StreamExt;
+    run(async {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr: SocketAddr = std_listener.local_addr().unwrap();
+        let listener = TcpListener::try_from(std_listener).unwrap();
+        let _a = std::net::TcpStream::connect(addr).unwrap();
+        let _b = std::net::TcpStream::connect(addr).unwrap();
+        let mut incoming = listener.incoming();
+        for _ in 0..2 {
+            let s = timeout(GUARD, async { incoming.next().await.unwrap() })
+                .await
+                .unwrap();
+            let std_stream = s.into_std().unwrap();
+            // Still non-blocking after deregistration: a read would block.
+            let err = std::io::Read::read(&mut &std_stream, &mut [0u8; 1]).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        }
+    });
+}
+
+#[test]
+fn udp_round_trip_connected_and_not() {
+    run(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b_addr = b.local_addr().unwrap();
+        a.send_to(b"one", b_addr).await.unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = timeout(GUARD, b.recv_from(&mut buf)).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"one"[..], a.local_addr().unwrap()));
+
+        a.connect(b_addr).await.unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
+        b.send(b"two").await.unwrap();
+        assert_eq!(timeout(GUARD, a.peek(&mut buf)).await.unwrap(), 3);
+        let n = a.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"two");
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_stream_and_datagram_round_trips() {
+    use solo_io::net::{UnixDatagram, UnixListener, UnixStream};
+    run(async {
+        let dir = std::env::temp_dir().join(format!("solo-io-unix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut client = timeout(GUARD, UnixStream::connect(&path)).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"over unix").await.unwrap();
+        client.close().await.unwrap();
+        let mut got = Vec::new();
+        timeout(GUARD, server.read_to_end(&mut got)).await.unwrap();
+        assert_eq!(got, b"over unix");
+
+        let missing = dir.join("missing.sock");
+        let err = UnixStream::connect(&missing).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(b"dgram").await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = timeout(GUARD, b.recv(&mut buf)).await.unwrap();
+        assert_eq!(&buf[..n], b"dgram");
+
+        let (mut x, mut y) = UnixStream::pair().unwrap();
+        x.write_all(b"pair").await.unwrap();
+        let mut buf = [0u8; 4];
+        y.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"pair");
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

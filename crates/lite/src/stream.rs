@@ -1,0 +1,98 @@
+//! Streams: constructors, [`block_on`] as an iterator, and [`StreamExt`].
+//!
+//! [`Stream`] is `futures-core`'s trait, so these combinators work on any stream of the
+//! ecosystem and their results work with any other stream library.
+//!
+//! | constructor | stream |
+//! |---|---|
+//! | [`iter`] | the items of an iterator |
+//! | [`once`] | one item |
+//! | [`empty`] | no item |
+//! | [`repeat`] | one item, cloned forever |
+//! | [`unfold`] | items computed by an async closure from a state |
+//! | [`poll_fn`] | items from a polling closure |
+//!
+//! As with futures, [`or`](StreamExt::or) is *biased* to its first stream and
+//! [`race`](StreamExt::race) is *fair*.
+//!
+//! ```
+//! use solo_lite::stream::{self, StreamExt};
+//!
+//! let v: Vec<u32> = solo_lite::future::block_on(
+//!     stream::iter(1..)
+//!         .filter(|n| n % 2 == 1)
+//!         .map(|n| n * n)
+//!         .take(3)
+//!         .collect(),
+//! );
+//! assert_eq!(v, [1, 9, 25]);
+//! ```
+
+use std::pin::Pin;
+
+/// Writes the pin projection of a type with fields `stream: S` (structurally pinned) and
+/// `state` (not pinned).
+///
+/// Every type given to this macro has no `Drop` impl, is `Unpin` only through the auto
+/// trait (so only when `S` is), and never moves `stream` out of a pinned `self`.
+macro_rules! project_stream {
+    ($ty:ident<$($param:ident),+> => $state:ty $(where $($bound:tt)+)?) => {
+        impl<$($param),+> $ty<$($param),+> $(where $($bound)+)? {
+            fn project(self: Pin<&mut Self>) -> (Pin<&mut S>, &mut $state) {
+                // SAFETY: `stream` is structurally pinned and `state` is not, as the macro's
+                // contract requires of every type it is used on; nothing is moved out here.
+                unsafe {
+                    let this = self.get_unchecked_mut();
+                    (Pin::new_unchecked(&mut this.stream), &mut this.state)
+                }
+            }
+        }
+    };
+}
+
+/// Writes the pin projection of a type with fields `stream1: S1` and `stream2: S2`
+/// (structurally pinned) and `state` (not pinned), under the same contract as
+/// `project_stream!`.
+macro_rules! project_streams {
+    ($ty:ident<$($param:ident),+> => $state:ty $(where $($bound:tt)+)?) => {
+        impl<$($param),+> $ty<$($param),+> $(where $($bound)+)? {
+            #[allow(clippy::type_complexity)]
+            fn project(self: Pin<&mut Self>) -> (Pin<&mut S1>, Pin<&mut S2>, &mut $state) {
+                // SAFETY: `stream1` and `stream2` are structurally pinned and `state` is not,
+                // as the macro's contract requires; nothing is moved out here.
+                unsafe {
+                    let this = self.get_unchecked_mut();
+                    (
+                        Pin::new_unchecked(&mut this.stream1),
+                        Pin::new_unchecked(&mut this.stream2),
+                        &mut this.state,
+                    )
+                }
+            }
+        }
+    };
+}
+
+mod adapters;
+mod ext;
+mod sources;
+
+pub use self::adapters::{
+    Chain, Enumerate, Filter, FilterMap, Map, Or, Race, Skip, Take, TakeWhile, Zip,
+};
+pub use self::ext::{CollectFuture, CountFuture, FoldFuture, ForEachFuture, NextFuture, StreamExt};
+pub use self::sources::{
+    BlockOn, Empty, Iter, Once, PollFn, Repeat, Unfold, block_on, empty, iter, once, poll_fn,
+    repeat, unfold,
+};
+pub use futures_core::stream::Stream;
+
+/// A boxed, type-erased stream that is `Send`: what [`StreamExt::boxed`] returns.
+pub type Boxed<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
+
+/// A boxed, type-erased stream that need not be `Send`: what [`StreamExt::boxed_local`]
+/// returns.
+pub type BoxedLocal<T> = Pin<Box<dyn Stream<Item = T> + 'static>>;
+
+#[cfg(test)]
+mod tests;

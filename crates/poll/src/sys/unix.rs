@@ -1,0 +1,216 @@
+//! Small helpers shared by the Unix backends: error conversion, timeouts, pipes.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+/// The longest one blocking system call is asked to sleep. Longer waits sleep again with
+/// the remaining time, so no OS limit (a `c_int` of milliseconds is ~24.8 days; some
+/// kernels reject huge `timespec`s) is ever reached.
+pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Turns the `-1`-and-`errno` convention into an `io::Result`.
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `d`, clamped to [`MAX_SLEEP`], as a `timespec` (exact to the nanosecond).
+// Used by epoll, kqueue and ppoll; unused by poll(2) where there is no ppoll.
+#[cfg_attr(
+    all(
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+        )),
+        any(solo_poll_force_poll, not(target_vendor = "apple")),
+    ),
+    allow(dead_code)
+)]
+pub(crate) fn timespec(d: Duration) -> libc::timespec {
+    let d = d.min(MAX_SLEEP);
+    // SAFETY: `timespec` is a plain C struct of integers (plus padding on some targets);
+    // all-zero bytes are a valid value of it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // Both fit every target's types: at most 86 400 seconds and < 10^9 nanoseconds.
+    ts.tv_sec = d.as_secs() as libc::time_t;
+    ts.tv_nsec = d.subsec_nanos() as _;
+    ts
+}
+
+/// A timeout for the millisecond APIs: `-1` for none, else `d` clamped to [`MAX_SLEEP`]
+/// and rounded *up* to whole milliseconds, so a sub-millisecond wait sleeps 1 ms rather
+/// than spinning with 0.
+// Used by epoll, and by poll(2) where there is no ppoll; kqueue takes a timespec.
+#[cfg_attr(
+    not(any(
+        all(
+            not(solo_poll_force_poll),
+            any(target_os = "linux", target_os = "android")
+        ),
+        all(
+            not(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "openbsd",
+            )),
+            any(solo_poll_force_poll, not(target_vendor = "apple")),
+        ),
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn ceil_ms(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            let d = d.min(MAX_SLEEP);
+            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            // At most 86 400 001 ms.
+            ms as libc::c_int
+        }
+    }
+}
+
+/// Reads `fd` (a non-blocking pipe or eventfd) until it is empty.
+pub(crate) fn drain(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: `buf` is valid for writes of its length for the duration of the call, and
+        // `fd` is an open descriptor borrowed for it.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            continue;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => return Ok(()),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Writes `bytes` to `fd` (a non-blocking pipe or eventfd) to wake a waiter. A full pipe
+/// (`WouldBlock`) already holds a wake-up, so it counts as success.
+#[cfg_attr(
+    all(not(solo_poll_force_poll), any(target_os = "linux", target_os = "android")),
+    allow(dead_code) // epoll writes its eventfd itself
+)]
+pub(crate) fn wake(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
+    loop {
+        // SAFETY: `bytes` is valid for reads of its length, and `fd` is an open descriptor
+        // borrowed for the call.
+        let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => return Ok(()),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// A pipe whose two ends are close-on-exec and non-blocking: `(read end, write end)`.
+#[cfg(any(
+    solo_poll_force_poll,
+    not(any(target_os = "linux", target_os = "android"))
+))]
+pub(crate) fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let mut fds = [-1 as libc::c_int; 2];
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "hurd",
+    ))]
+    {
+        // SAFETY: `fds` is valid for writes of two `c_int`s.
+        cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
+        // SAFETY: on success both descriptors are new, open and owned by nobody else.
+        Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "hurd",
+    )))]
+    {
+        // No pipe2 here: set the flags after creation. A fork+exec in another thread in
+        // between could leak these two descriptors into the child.
+        // SAFETY: `fds` is valid for writes of two `c_int`s.
+        cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+        // SAFETY: on success both descriptors are new, open and owned by nobody else.
+        let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for fd in [&ends.0, &ends.1] {
+            let fd = fd.as_raw_fd();
+            // SAFETY: `fd` is open (owned by `ends`); these fcntl commands take an int.
+            unsafe {
+                cvt(libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC))?;
+                let flags = cvt(libc::fcntl(fd, libc::F_GETFL))?;
+                cvt(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+            }
+        }
+        Ok(ends)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceil_ms_rounds_up_and_clamps() {
+        assert_eq!(ceil_ms(None), -1);
+        assert_eq!(ceil_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(ceil_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(ceil_ms(Some(Duration::from_micros(999))), 1);
+        assert_eq!(ceil_ms(Some(Duration::from_millis(1))), 1);
+        assert_eq!(ceil_ms(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(ceil_ms(Some(Duration::from_secs(3))), 3000);
+        assert_eq!(
+            ceil_ms(Some(Duration::MAX)),
+            MAX_SLEEP.as_millis() as libc::c_int
+        );
+        assert!(ceil_ms(Some(Duration::from_secs(u64::MAX / 2))) > 0);
+    }
+
+    #[test]
+    fn timespec_is_exact_and_clamped() {
+        let ts = timespec(Duration::new(2, 345));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (2, 345));
+        let ts = timespec(Duration::MAX);
+        assert_eq!(
+            (ts.tv_sec, ts.tv_nsec),
+            (MAX_SLEEP.as_secs() as libc::time_t, 0)
+        );
+    }
+}

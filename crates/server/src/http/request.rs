@@ -1,0 +1,507 @@
+//! Request framing (RFC 9112) around `httparse`.
+//!
+//! The connection loop keeps one buffer of bytes read and not yet parsed, and one [`Parser`]
+//! per connection. After each read it calls [`Parser::parse`] on the unparsed part, again and
+//! again, until it reports that more bytes are needed:
+//!
+//! - [`Parsed::Complete`]: a whole request, and how many bytes of the buffer it took. Answer
+//!   it, skip those bytes and parse again: every request already in the buffer is answered,
+//!   in order (pipelining).
+//! - [`Parsed::NeedHead`] / [`Parsed::NeedBody`]: keep the unparsed bytes, read more. Only
+//!   complete requests are ever consumed, so the bytes of a partial one stay at the front of
+//!   the buffer until it completes. While in `NeedHead` the caller enforces the header-read
+//!   timeout (slowloris).
+//! - `Err(`[`ParseError`]`)`: answer with [`ParseError::status`] and close.
+//!
+//! # Rules
+//!
+//! - Empty lines before a request line are skipped (RFC 9112 §2.2), at most
+//!   [`Limits::max_request_line`] bytes of them (400 beyond).
+//! - A request line of more than [`Limits::max_request_line`] bytes before its line feed is
+//!   414, decided as soon as that many bytes have arrived without one, even if the line never
+//!   ends (a header-size check must not answer 431 for it).
+//! - A header section (request line to blank line) of more than [`Limits::max_header_bytes`]
+//!   bytes, or with more than [`MAX_HEADERS`] fields, is 431.
+//! - A body (after chunked decoding) of more than [`Limits::max_body`] bytes is 413, decided
+//!   from `Content-Length` or a chunk size before the body arrives. On the wire a chunked
+//!   body may take at most `2 * max_body + max_header_bytes` bytes.
+//! - HTTP/1.1 keeps the connection open unless `Connection: close`; HTTP/1.0 closes it unless
+//!   `Connection: keep-alive`.
+//! - HTTP/1.1 requires exactly one `Host`; more than one is 400 in any version.
+//! - `Content-Length` is digits only and appears at most once; with `Transfer-Encoding` too,
+//!   the request is 400. `Transfer-Encoding` in HTTP/1.0 is 400.
+//! - `Transfer-Encoding` must end in `chunked` (400 otherwise); any other coding before it is
+//!   501; `chunked` twice is 400.
+//! - `Expect: 100-continue` on an HTTP/1.1 request with a body that has not arrived yet makes
+//!   [`Parsed::NeedBody`] ask, once per request, for [`CONTINUE`](super::CONTINUE) to be
+//!   written. If the body is already buffered, nothing is sent. Any other expectation is 417.
+//!   HTTP/1.0 expectations are ignored (RFC 9110 §10.1.1).
+//!
+//! The outcome for a buffer depends only on its bytes, never on how they were split into
+//! reads: every prefix of a buffer either needs more bytes or gives the same result as the
+//! whole buffer (the `http_framing` fuzz target checks this).
+
+use std::fmt;
+
+use super::Status;
+use super::chunked::Decoder;
+
+/// The most header fields a request may carry; more is 431. They are parsed into an array
+/// of this size on the stack, so a request without a chunked body allocates nothing.
+pub const MAX_HEADERS: usize = 32;
+
+/// Size limits for a request. Limits of zero are allowed (and refuse everything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest request line, in bytes before its line feed. Longer is 414. Capped at
+    /// `max_header_bytes`.
+    pub max_request_line: usize,
+    /// The largest header section (request line through blank line), in bytes. Larger is 431.
+    pub max_header_bytes: usize,
+    /// The largest body, in bytes after chunked decoding. Larger is 413.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    /// 8 KiB request line, 16 KiB header section, 1 MiB body.
+    fn default() -> Limits {
+        Limits {
+            max_request_line: 8 << 10,
+            max_header_bytes: 16 << 10,
+            max_body: 1 << 20,
+        }
+    }
+}
+
+/// The protocol version of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0: the connection closes after each response unless asked otherwise.
+    Http10,
+    /// HTTP/1.1: the connection stays open unless asked otherwise.
+    Http11,
+}
+
+/// A complete request, borrowed from the caller's buffer (and from the [`Parser`] for a
+/// chunked body).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The method, case-sensitive, e.g. `GET`.
+    pub method: &'a str,
+    /// The request target as sent: usually origin-form, `/path?query`. See [`Request::path`].
+    pub target: &'a str,
+    /// The protocol version.
+    pub version: Version,
+    /// Whether the connection may stay open after the response.
+    pub keep_alive: bool,
+    /// The `Host` field value, if any.
+    pub host: Option<&'a [u8]>,
+    /// The first `Content-Type` field value, if any.
+    pub content_type: Option<&'a [u8]>,
+    /// The first `Accept` field value, if any.
+    pub accept: Option<&'a [u8]>,
+    /// The body: empty without one, decoded if it was chunked.
+    pub body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The path of the target, without the query: `/a/b` for `/a/b?c`, and for the
+    /// absolute-form `http://host/a/b?c` too; `*` for `OPTIONS *`. Still percent-encoded.
+    pub fn path(&self) -> &'a str {
+        let target = self.target;
+        let without_query = target.split_once('?').map_or(target, |(path, _)| path);
+        let Some(scheme_end) = without_query.find("://") else {
+            return without_query;
+        };
+        let after_authority = &without_query[scheme_end + 3..];
+        after_authority
+            .find('/')
+            .map_or("/", |slash| &after_authority[slash..])
+    }
+
+    /// The query of the target, after `?`, if any.
+    pub fn query(&self) -> Option<&'a str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// Whether this is a `HEAD` request, whose response carries no body.
+    pub fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+}
+
+/// The outcome of [`Parser::parse`] when the input is not (yet) invalid.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed<'a> {
+    /// A complete request, which took the first `consumed` bytes of the input (always at
+    /// least one).
+    Complete {
+        /// The request.
+        request: Request<'a>,
+        /// How many bytes of the input belong to it.
+        consumed: usize,
+    },
+    /// The input ends before the end of a request's header section (or is empty).
+    NeedHead,
+    /// The header section is complete; the body is still arriving.
+    NeedBody {
+        /// Write [`CONTINUE`](super::CONTINUE) now: the client waits for it before sending
+        /// the body. True at most once per request.
+        send_continue: bool,
+    },
+}
+
+/// Why a request is refused. Each one is answered with [`status`](ParseError::status) and
+/// the connection is closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// 400: the request breaks the grammar or the framing rules; says which.
+    Malformed(&'static str),
+    /// 414: the request line is longer than [`Limits::max_request_line`].
+    UriTooLong,
+    /// 431: the header section (or the trailer section) is larger than
+    /// [`Limits::max_header_bytes`] or has more than [`MAX_HEADERS`] fields.
+    HeadersTooLarge,
+    /// 413: the body is larger than [`Limits::max_body`].
+    BodyTooLarge,
+    /// 501: a transfer coding other than `chunked`.
+    UnsupportedCoding,
+    /// 417: an `Expect` other than `100-continue`.
+    ExpectationFailed,
+}
+
+impl ParseError {
+    /// The status to answer with.
+    pub fn status(self) -> Status {
+        match self {
+            ParseError::Malformed(_) => Status::BadRequest,
+            ParseError::UriTooLong => Status::UriTooLong,
+            ParseError::HeadersTooLarge => Status::HeaderFieldsTooLarge,
+            ParseError::BodyTooLarge => Status::ContentTooLarge,
+            ParseError::UnsupportedCoding => Status::NotImplemented,
+            ParseError::ExpectationFailed => Status::ExpectationFailed,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Malformed(why) => write!(f, "malformed request: {why}"),
+            ParseError::UriTooLong => f.write_str("request line too long"),
+            ParseError::HeadersTooLarge => f.write_str("header section too large"),
+            ParseError::BodyTooLarge => f.write_str("body too large"),
+            ParseError::UnsupportedCoding => f.write_str("unsupported transfer coding"),
+            ParseError::ExpectationFailed => f.write_str("unsupported expectation"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Per-connection framing state: the chunked body decoded so far (so each body byte is
+/// decoded once however it is split into reads) and whether `100 Continue` was asked for.
+///
+/// It describes the request at the front of the buffer until that request completes or
+/// fails; then the next call starts afresh. Call [`Parser::reset`] when the buffer is
+/// discarded for any other reason. Idle, it holds no heap memory.
+#[derive(Debug, Default)]
+pub struct Parser {
+    chunked: Decoder,
+    continue_sent: bool,
+    /// The last call returned a complete request or an error: forget it at the next call.
+    finished: bool,
+}
+
+impl Parser {
+    /// A parser with nothing in progress.
+    pub fn new() -> Parser {
+        Parser::default()
+    }
+
+    /// Forgets the request in progress and frees its memory.
+    pub fn reset(&mut self) {
+        *self = Parser::default();
+    }
+
+    /// Parses the request at the start of `input`, the bytes read and not yet consumed.
+    /// See the [module docs](self) for the protocol and the rules.
+    pub fn parse<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        limits: &Limits,
+    ) -> Result<Parsed<'a>, ParseError> {
+        if self.finished {
+            self.reset();
+        }
+        // Until proven otherwise, this call ends the request (a partial one sets it back).
+        self.finished = true;
+        let Some(head) = parse_head(input, limits)? else {
+            self.finished = false;
+            return Ok(Parsed::NeedHead);
+        };
+        let (body, consumed) = match head.framing {
+            Framing::Length(length) => {
+                let end = head.len.saturating_add(length);
+                if input.len() < end {
+                    return Ok(self.need_body(&head));
+                }
+                (&input[head.len..end], end)
+            }
+            Framing::Chunked => match self.chunked.decode(input, head.len, limits)? {
+                Some(end) => (&self.chunked.body[..], end),
+                None => return Ok(self.need_body(&head)),
+            },
+        };
+        let request = Request {
+            method: head.method,
+            target: head.target,
+            version: head.version,
+            keep_alive: head.keep_alive,
+            host: head.host,
+            content_type: head.content_type,
+            accept: head.accept,
+            body,
+        };
+        Ok(Parsed::Complete { request, consumed })
+    }
+
+    fn need_body(&mut self, head: &Head<'_>) -> Parsed<'static> {
+        self.finished = false;
+        let send_continue = head.expect_continue && !self.continue_sent;
+        self.continue_sent |= send_continue;
+        Parsed::NeedBody { send_continue }
+    }
+}
+
+/// A complete header section and what it says about the request.
+struct Head<'a> {
+    /// Bytes from the start of the input through the blank line (leading empty lines too).
+    len: usize,
+    method: &'a str,
+    target: &'a str,
+    version: Version,
+    keep_alive: bool,
+    host: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+    accept: Option<&'a [u8]>,
+    framing: Framing,
+    /// HTTP/1.1, `Expect: 100-continue` and a body to wait for.
+    expect_continue: bool,
+}
+
+/// How the end of the body is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// Exactly this many bytes (zero without `Content-Length` or `Transfer-Encoding`).
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// Parses the header section at the start of `input`; `None` if it has not all arrived.
+fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, ParseError> {
+    let max_line = limits.max_request_line.min(limits.max_header_bytes);
+    let lead = empty_lines(input);
+    if lead > max_line {
+        return Err(ParseError::Malformed(
+            "too many empty lines before the request line",
+        ));
+    }
+    let rest = &input[lead..];
+    if rest == b"\r" {
+        // Another empty line, or garbage: only the next byte can tell.
+        return Ok(None);
+    }
+    // httparse sees only what the limits allow, so that an error beyond a limit never
+    // overrides the limit (and the answer does not depend on how much has arrived).
+    let line_ended = rest[..rest.len().min(max_line.saturating_add(1))].contains(&b'\n');
+    let window = if line_ended {
+        limits.max_header_bytes
+    } else {
+        max_line
+    };
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut fields);
+    let len = match parsed.parse(&rest[..rest.len().min(window)]) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            return match line_ended {
+                true if rest.len() >= limits.max_header_bytes => Err(ParseError::HeadersTooLarge),
+                false if rest.len() > max_line => Err(ParseError::UriTooLong),
+                _ => Ok(None),
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(ParseError::HeadersTooLarge),
+        Err(error) => return Err(ParseError::Malformed(describe(error))),
+    };
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(ParseError::Malformed("incomplete request line"));
+    };
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+
+    let mut content_length: Option<u64> = None;
+    let mut codings = Codings::default();
+    let (mut close, mut keep_alive) = (false, false);
+    let (mut host, mut content_type, mut accept) = (None, None, None);
+    let mut expect_continue = false;
+    for field in parsed.headers.iter() {
+        let name = field.name;
+        let value = trim(field.value);
+        if name.eq_ignore_ascii_case("content-length") {
+            if content_length.is_some() {
+                return Err(ParseError::Malformed("more than one Content-Length"));
+            }
+            content_length = Some(parse_length(value)?);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            codings.add(value);
+        } else if name.eq_ignore_ascii_case("connection") {
+            for option in list(value) {
+                close |= option.eq_ignore_ascii_case(b"close");
+                keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case("host") {
+            if host.replace(value).is_some() {
+                return Err(ParseError::Malformed("more than one Host"));
+            }
+        } else if name.eq_ignore_ascii_case("content-type") {
+            content_type = content_type.or(Some(value));
+        } else if name.eq_ignore_ascii_case("accept") {
+            accept = accept.or(Some(value));
+        } else if name.eq_ignore_ascii_case("expect") && version == Version::Http11 {
+            if !value.eq_ignore_ascii_case(b"100-continue") {
+                return Err(ParseError::ExpectationFailed);
+            }
+            expect_continue = true;
+        }
+    }
+    if version == Version::Http11 && host.is_none() {
+        return Err(ParseError::Malformed("HTTP/1.1 request without Host"));
+    }
+    let framing = match (codings.seen, content_length) {
+        (true, Some(_)) => {
+            return Err(ParseError::Malformed(
+                "both Transfer-Encoding and Content-Length",
+            ));
+        }
+        (true, None) if version == Version::Http10 => {
+            return Err(ParseError::Malformed(
+                "Transfer-Encoding in an HTTP/1.0 request",
+            ));
+        }
+        (true, None) => codings.framing()?,
+        (false, Some(length)) => match usize::try_from(length) {
+            Ok(length) if length <= limits.max_body => Framing::Length(length),
+            _ => return Err(ParseError::BodyTooLarge),
+        },
+        (false, None) => Framing::Length(0),
+    };
+    Ok(Some(Head {
+        len: lead + len,
+        method,
+        target,
+        version,
+        keep_alive: !close && (version == Version::Http11 || keep_alive),
+        host,
+        content_type,
+        accept,
+        framing,
+        expect_continue: expect_continue && framing != Framing::Length(0),
+    }))
+}
+
+/// The `Transfer-Encoding` codings of a request, from all its fields in order.
+#[derive(Default)]
+struct Codings {
+    seen: bool,
+    chunked: usize,
+    other: bool,
+    last_is_chunked: bool,
+}
+
+impl Codings {
+    fn add(&mut self, value: &[u8]) {
+        self.seen = true;
+        for coding in list(value) {
+            let chunked = coding.eq_ignore_ascii_case(b"chunked");
+            self.chunked += usize::from(chunked);
+            self.other |= !chunked;
+            self.last_is_chunked = chunked;
+        }
+    }
+
+    /// RFC 9112 §6.1 and §6.3: the body length is known only if `chunked` is last.
+    fn framing(&self) -> Result<Framing, ParseError> {
+        if !self.last_is_chunked {
+            Err(ParseError::Malformed(
+                "Transfer-Encoding does not end in chunked",
+            ))
+        } else if self.chunked > 1 {
+            Err(ParseError::Malformed("chunked applied more than once"))
+        } else if self.other {
+            Err(ParseError::UnsupportedCoding)
+        } else {
+            Ok(Framing::Chunked)
+        }
+    }
+}
+
+/// The length of the empty lines (`\r\n` or `\n`) at the start of `input`.
+fn empty_lines(input: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        match &input[at..] {
+            [b'\r', b'\n', ..] => at += 2,
+            [b'\n', ..] => at += 1,
+            _ => return at,
+        }
+    }
+}
+
+/// `Content-Length = 1*DIGIT`; a value too large for `u64` saturates (and is then 413).
+fn parse_length(value: &[u8]) -> Result<u64, ParseError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::Malformed("Content-Length is not a number"));
+    }
+    Ok(value.iter().fold(0u64, |n, &digit| {
+        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
+    }))
+}
+
+/// The non-empty elements of a comma-separated field value, without surrounding whitespace.
+fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|element| !element.is_empty())
+}
+
+/// `value` without leading and trailing spaces and tabs.
+fn trim(value: &[u8]) -> &[u8] {
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |last| last + 1);
+    &value[start..end]
+}
+
+fn describe(error: httparse::Error) -> &'static str {
+    match error {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Token => "invalid method or target",
+        httparse::Error::Version => "invalid HTTP version",
+        httparse::Error::Status | httparse::Error::TooManyHeaders => "invalid request",
+    }
+}
