@@ -265,7 +265,7 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
     let mut buf = vec![0u8; READ_BUF];
     let begin = Instant::now();
     let start = begin + Duration::from_millis(w.warmup_ms);
-    let end = start + Duration::from_millis(w.duration_ms);
+    let mut end = start + Duration::from_millis(w.duration_ms);
     let mut measuring = false;
     let (mut server_cpu0, mut busy0, mut own_cpu0, mut started_at) =
         (None, None, Duration::ZERO, start);
@@ -281,6 +281,8 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
             own_busy0 = own_cpu.and_then(cpu_busy_seconds);
             own_cpu0 = own_cpu_time();
             started_at = now;
+            // The window is never shorter than asked, however late the loop noticed.
+            end = now + Duration::from_millis(w.duration_ms);
         }
         if now >= end {
             break;
@@ -437,5 +439,155 @@ impl Idle {
         }
         report.seconds = last_answer.duration_since(start).as_secs_f64();
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, SocketAddrV4, TcpListener};
+
+    const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+    /// A blocking test server on a thread per connection: answers every complete request
+    /// (echo: every byte) and serves exactly `conns` connections.
+    fn serve(conns: usize, echo: bool) -> SocketAddrV4 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        std::thread::spawn(move || {
+            for _ in 0..conns {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                std::thread::spawn(move || {
+                    let (mut buf, mut pending) = ([0u8; 4096], Vec::new());
+                    while let Ok(n) = s.read(&mut buf) {
+                        if n == 0 {
+                            return;
+                        }
+                        if echo {
+                            let _ = s.write_all(&buf[..n]);
+                            continue;
+                        }
+                        pending.extend_from_slice(&buf[..n]);
+                        let mut out = Vec::new();
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            out.extend_from_slice(HELLO);
+                        }
+                        if s.write_all(&out).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn target(addr: SocketAddrV4, conns: usize) -> Target {
+        Target {
+            addr,
+            conns,
+            first_index: 0,
+            per_source: 3,
+            max_connecting: 2,
+            connect_timeout_ms: 10_000,
+            server_pid: Some(std::process::id()),
+            server_cpu: Some(0),
+        }
+    }
+
+    #[test]
+    fn http_window_counts_pipelined_responses() {
+        let addr = serve(4, false);
+        let msg = super::super::http::request("/plaintext", "x").repeat(8);
+        let window = Window {
+            warmup_ms: 20,
+            duration_ms: 200,
+        };
+        let r = run_window(&target(addr, 4), window, Proto::Http { depth: 8 }, &msg).unwrap();
+        assert_eq!((r.connect.connected, r.connect.failed), (4, 0));
+        assert!(r.completed >= 8, "{r:?}");
+        assert!(r.latency.count() >= 1);
+        assert!(r.window_s >= 0.2);
+        assert!(r.server_cpu_s.is_some() && r.server_cpu_busy_s.is_some());
+        assert_eq!(r.errors, 0, "{:?}", r.first_error);
+    }
+
+    #[test]
+    fn echo_window_counts_whole_messages() {
+        let addr = serve(2, true);
+        let msg = vec![b'x'; 5000];
+        let window = Window {
+            warmup_ms: 0,
+            duration_ms: 150,
+        };
+        let r = run_window(&target(addr, 2), window, Proto::Echo { size: 5000 }, &msg).unwrap();
+        assert!(
+            r.completed >= 1 && r.latency.count() == r.completed,
+            "{r:?}"
+        );
+        assert_eq!(r.errors, 0, "{:?}", r.first_error);
+    }
+
+    #[test]
+    fn a_refused_target_reports_every_connect_as_failed() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+        let window = Window {
+            warmup_ms: 0,
+            duration_ms: 10,
+        };
+        let r = run_window(&target(addr, 3), window, Proto::Echo { size: 1 }, b"x").unwrap();
+        assert_eq!((r.connect.connected, r.connect.failed), (0, 3));
+        assert!(r.first_error.unwrap().contains("refused"));
+        assert_eq!(r.completed, 0);
+    }
+
+    #[test]
+    fn idle_connections_answer_a_wave_from_several_sources() {
+        let addr = serve(10, false);
+        let mut idle = Idle::connect(&target(addr, 10)).unwrap();
+        assert_eq!(idle.connect_report().connected, 10);
+        let req = super::super::http::request("/plaintext", "x");
+        let wave = idle.wave(&req, Duration::from_secs(30)).unwrap();
+        assert_eq!(
+            (wave.sent, wave.answered, wave.failed),
+            (10, 10, 0),
+            "{:?}",
+            wave.first_error
+        );
+        assert_eq!(wave.latency.count(), 10);
+        // The connections stay open for another wave.
+        let again = idle.wave(&req, Duration::from_secs(30)).unwrap();
+        assert_eq!(again.answered, 10);
+    }
+
+    #[test]
+    fn a_server_that_closes_turns_the_wave_into_failures() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        let closer = std::thread::spawn(move || {
+            for _ in 0..3 {
+                drop(listener.accept().unwrap());
+            }
+        });
+        let mut idle = Idle::connect(&target(addr, 3)).unwrap();
+        closer.join().unwrap();
+        let req = super::super::http::request("/plaintext", "x");
+        let wave = idle.wave(&req, Duration::from_secs(10)).unwrap();
+        assert_eq!(wave.answered, 0);
+        assert_eq!(wave.failed, 3, "{wave:?}");
+        assert!(wave.first_error.is_some());
     }
 }
