@@ -117,7 +117,7 @@ pub const SERVERS: &[ServerSpec] = &[
                 package: "solo-bench-peers",
                 bin: "solo-echo",
             },
-            args: &["--addr", "{addr}"],
+            args: &["--mode", "echo", "--addr", "{addr}"],
         }),
     },
     peer("tokio", "peer-tokio"),
