@@ -3,7 +3,7 @@
 //! Its own test binary with a single test, so that no other test takes the freed number
 //! first: the kernel hands out the lowest free number, so the next socket gets it.
 
-// Descriptor numbers are a Unix notion; `windows.rs` checks reused socket handles.
+// Descriptor numbers are a Unix notion; `handle_reuse.rs` checks reused socket handles.
 #![cfg(unix)]
 
 mod util;

@@ -2,7 +2,7 @@
 //! read, write, disconnect and abort; `modify` while a poll is in flight; `delete` and close
 //! with a poll in flight (no completion may land in freed memory); more sockets than one AFD
 //! helper handle serves; polls submitted by threads that exit; `notify` from other threads;
-//! reused socket handles; precise timeouts.
+//! precise timeouts. (Reused socket handles: `handle_reuse.rs`.)
 //!
 //! Where Wine is known to differ from Windows (see the crate's Windows notes), the tests do
 //! the I/O and check its result rather than a hint bit Wine reports late.
@@ -544,60 +544,6 @@ fn notify_from_other_threads_while_polls_complete() {
     let _b = writer.join().unwrap();
     assert_eq!(reads, 50);
     poller.delete(&a).unwrap();
-}
-
-#[test]
-fn reused_socket_handles_get_no_stale_events() {
-    let poller = Poller::new().unwrap();
-    let mut events = Events::new();
-    // Deleted, then closed: a new socket with the same handle value is a new source.
-    let (a, mut b) = tcp_pair();
-    poller.add(&a, 1, Interest::READABLE, Mode::Level).unwrap();
-    b.write_all(b"stale").unwrap();
-    expect_events(&poller, &mut events, &[Want::readable(1)]);
-    let value = a.as_raw_socket();
-    poller.delete(&a).unwrap();
-    drop((a, b));
-    let (c, mut d) = pair_with(value);
-    poller.add(&c, 2, Interest::READABLE, Mode::Level).unwrap();
-    expect_no_events(&poller, &mut events);
-    d.write_all(b"fresh").unwrap();
-    expect_events(&poller, &mut events, &[Want::readable(2)]);
-    poller.delete(&c).unwrap();
-    drop((c, d));
-
-    // Closed without delete while a poll is in flight: AFD reports the close, and the
-    // registration is forgotten (as epoll forgets a closed descriptor), so the handle
-    // value can be registered again.
-    let (a, _b) = tcp_pair();
-    poller.add(&a, 1, Interest::READABLE, Mode::Level).unwrap();
-    expect_no_events(&poller, &mut events);
-    let value = a.as_raw_socket();
-    drop(a);
-    expect_no_events(&poller, &mut events);
-    let (c, mut d) = pair_with(value);
-    poller.add(&c, 2, Interest::READABLE, Mode::Level).unwrap();
-    expect_no_events(&poller, &mut events);
-    d.write_all(b"y").unwrap();
-    expect_events(&poller, &mut events, &[Want::readable(2)]);
-    poller.delete(&c).unwrap();
-}
-
-/// A new connected pair whose first socket has the handle value `value` (Windows and
-/// Wine reuse a freed handle value soon).
-fn pair_with(value: u64) -> (TcpStream, TcpStream) {
-    let mut spare = Vec::new();
-    loop {
-        let (c, d) = tcp_pair();
-        if c.as_raw_socket() == value {
-            return (c, d);
-        }
-        if d.as_raw_socket() == value {
-            return (d, c);
-        }
-        spare.push((c, d));
-        assert!(spare.len() < 100, "handle value {value} was never reused");
-    }
 }
 
 #[test]

@@ -134,6 +134,9 @@ struct State {
     in_flight: usize,
     /// The poller is being dropped: completions are only collected.
     closing: bool,
+    /// `complete` submitted a poll (after a cancellation, or for an event of no interest)
+    /// since the flag was last cleared.
+    resubmitted: bool,
 }
 
 /// An AFD helper handle and the number of registrations that poll through it.
@@ -210,6 +213,7 @@ impl Poller {
             rearm: Vec::new(),
             in_flight: 0,
             closing: false,
+            resubmitted: false,
         };
         // Open the first helper handle now, so that a system without AFD fails here with a
         // clear error rather than at the first `add`.
@@ -325,6 +329,10 @@ impl Poller {
         cap: usize,
         deadline: Deadline,
     ) -> io::Result<()> {
+        // A poll submitted while handling packets (the new poll of a `modify` whose
+        // cancelled poll just came back) completes at once if the socket is ready; an
+        // expired wait looks once more, so that even a zero timeout reports it.
+        let mut last_look = true;
         loop {
             self.lock().rearm_level(out, cap);
             if !out.is_empty() {
@@ -332,8 +340,14 @@ impl Poller {
             }
             let ms = self.timeout_ms(deadline.remaining());
             self.port.wait(&mut buf.entries, cap, ms)?;
-            let woken = self.process(&buf.entries, out);
-            if !out.is_empty() || woken || deadline.expired() {
+            let (woken, resubmitted) = self.process(&buf.entries, out);
+            if !out.is_empty() || woken {
+                return Ok(());
+            }
+            if deadline.expired() {
+                if resubmitted && std::mem::take(&mut last_look) {
+                    continue;
+                }
                 return Ok(());
             }
         }
@@ -354,10 +368,11 @@ impl Poller {
         ceil_ms(timeout)
     }
 
-    /// Turns dequeued packets into events; returns whether a notification was consumed.
-    fn process(&self, entries: &[Entry], out: &mut Vec<Event>) -> bool {
+    /// Turns dequeued packets into events; returns whether a notification was consumed and
+    /// whether a poll was submitted again.
+    fn process(&self, entries: &[Entry], out: &mut Vec<Event>) -> (bool, bool) {
         let mut woken = false;
-        let mut state = None;
+        let mut state: Option<MutexGuard<'_, State>> = None;
         for e in entries {
             match e.key {
                 KEY_NOTIFY => woken |= self.notified.swap(false, Ordering::AcqRel),
@@ -371,7 +386,8 @@ impl Poller {
                 _ => {}
             }
         }
-        woken
+        let resubmitted = state.is_some_and(|mut s| std::mem::take(&mut s.resubmitted));
+        (woken, resubmitted)
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {
@@ -607,7 +623,10 @@ impl State {
                 Some(ev)
             }
             None => match submit(groups, in_flight, sock) {
-                Ok(()) => None,
+                Ok(()) => {
+                    self.resubmitted = true;
+                    None
+                }
                 Err(e) => self.submit_failed(socket, &e),
             },
         }

@@ -115,6 +115,20 @@ fn modify_while_pending_cancels_once_and_resubmits_the_latest_interest() {
 }
 
 #[test]
+fn a_zero_timeout_wait_reports_the_poll_a_modify_resubmitted() {
+    let p = Poller::new().unwrap();
+    let (a, _b) = pair();
+    p.add(a.as_socket(), 1, Interest::READABLE, Mode::Oneshot)
+        .unwrap();
+    p.modify(a.as_socket(), 2, Interest::WRITABLE, Mode::Oneshot)
+        .unwrap();
+    assert_eq!(status(&p, &a), Status::Cancelling);
+    // One look: the cancelled poll's packet, the new poll, and its (immediate) packet.
+    assert_eq!(wait(&p, Duration::ZERO), [ev(2, false, true)]);
+    p.delete(a.as_socket()).unwrap();
+}
+
+#[test]
 fn level_is_resubmitted_at_the_next_wait_not_at_once() {
     let p = Poller::new().unwrap();
     let (a, mut b) = pair();
