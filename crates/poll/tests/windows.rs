@@ -471,8 +471,8 @@ fn more_sockets_than_one_afd_helper_handle_serves() {
 
 #[test]
 fn polls_submitted_by_threads_that_exit_still_report() {
-    // I/O that a thread starts is cancelled when it exits, unless (as here) the handle is
-    // associated with a completion port; a cancellation would be re-submitted anyway.
+    // Windows has cancelled I/O when the thread that started it exits; whether or not that
+    // happens to a poll, the registration must keep working.
     let poller = Arc::new(Poller::new().unwrap());
     let mut events = Events::new();
     let (a, mut b) = tcp_pair();

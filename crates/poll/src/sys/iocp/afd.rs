@@ -3,8 +3,7 @@
 //! translation between `AFD_POLL_*` bits and solo-poll's interests and events.
 //!
 //! None of this is in the Windows SDK; the layouts and numbers below are the ones that
-//! libuv, wepoll, mio and polling use (and Wine implements), and they have not changed since
-//! Windows XP.
+//! libuv, wepoll, mio and polling use (and Wine implements), stable since Windows XP.
 
 use std::io;
 use std::mem::size_of;

@@ -19,11 +19,12 @@
 //! pitfalls; mio (from 0.7) and polling (from 3.0, which earlier embedded wepoll itself)
 //! do the same in Rust. The ioctl is undocumented, which would normally rule it out; here it
 //! is acceptable because Node.js (through libuv), Tokio (through mio) and smol (through
-//! polling) all depend on it, Wine implements it for their sake, and its layout has not
-//! changed since Windows XP. Microsoft cannot change it without breaking much of the
-//! ecosystem. The alternative designs (one thread blocked in `select` per 64 sockets; a
-//! zero-byte overlapped `WSARecv` per socket, as mio 0.6 did) are slower and cannot report
-//! writability, accepts or errors uniformly.
+//! polling) all depend on it, Wine implements it, and its interface has been stable since
+//! Windows XP: Microsoft cannot change it without breaking much of the ecosystem. The
+//! documented alternatives are worse for a readiness poller: `select`/`WSAPoll` rescan every
+//! socket on every call (and need a socket of their own to be woken), and emulating
+//! readiness with overlapped reads into buffers of the poller's own (mio 0.6) changes what a
+//! read means and costs a buffer per socket.
 //!
 //! # How this backend uses it
 //!
@@ -31,8 +32,8 @@
 //!   allocation holding the `IO_STATUS_BLOCK` and the `AFD_POLL_INFO` buffer of its poll
 //!   (and the socket, to find the registration again). At most one poll per socket is in
 //!   flight: `modify` with a new interest *cancels* the poll and submits the new one when the
-//!   cancelled one's completion is dequeued, never earlier. Two polls of one socket pending
-//!   at once is how wepoll#35 lost events.
+//!   cancelled one's completion is dequeued, never earlier (two polls of one socket pending
+//!   at once are the suspected cause of the lost events of wepoll#35).
 //! - **Lifetimes.** Once a poll is submitted, exactly one packet will come back for it,
 //!   even after cancellation, `delete` or the socket's close, and the kernel writes the
 //!   block until then. So a block lives until its packet is dequeued: `delete` of a
@@ -66,9 +67,11 @@
 //!   descriptor. One closed while idle (a spent oneshot) keeps its entry until `delete`, or
 //!   until a re-submission finds the handle invalid.
 //! - **Threads.** The table is behind a mutex; the port itself is waited on without it, by
-//!   any number of threads. A poll submitted by a thread that exits is not cancelled on
-//!   Windows (I/O on a handle associated with a completion port is not tied to its thread);
-//!   a cancellation nobody asked for is re-submitted all the same.
+//!   any number of threads. Polls are submitted by whichever thread calls `add`, `modify`
+//!   or `wait`. Windows has historically cancelled I/O when the thread that issued it exits
+//!   (the `WSASend` documentation still says so); a cancellation nobody asked for is simply
+//!   submitted again by the wait that dequeues it, so a thread that registers a socket and
+//!   exits loses nothing.
 //! - **Notify** posts a packet with its own key, at most one in flight (an `AtomicBool`).
 //! - **Timeouts.** See [`timer`]: a high-resolution waitable timer wakes the port for
 //!   precise and sub-millisecond timeouts; without one they are rounded up to whole

@@ -325,3 +325,36 @@ fn a_stale_timer_packet_does_not_end_a_later_wait_early() {
         assert!(woke - start >= Duration::from_millis(50));
     }
 }
+
+#[test]
+fn the_timer_bridges_post_a_packet_to_the_port() {
+    // The wake-up comes from the timer's packet, not from a backstop timeout: the port
+    // wait here has a long timeout of its own.
+    for choice in [Choice::Best, Choice::ThreadPool] {
+        let port = Port::new().unwrap();
+        let Some(timer) = Timer::new(&port, choice) else {
+            continue; // no high-resolution timers on this system
+        };
+        let mut entries = Vec::with_capacity(4);
+        for _ in 0..3 {
+            assert!(
+                timer.arm(&port, Duration::from_millis(5)),
+                "{}",
+                timer.kind()
+            );
+            port.wait(&mut entries, 4, 10_000).unwrap();
+            assert_eq!(entries.len(), 1, "{}: no timer packet", timer.kind());
+            assert_eq!(entries[0].key, KEY_TIMER);
+        }
+        // Disarmed: nothing comes.
+        assert!(timer.arm(&port, Duration::from_millis(5)));
+        timer.disarm();
+        port.wait(&mut entries, 4, 50).unwrap();
+        assert!(
+            entries.is_empty(),
+            "{}: a disarmed timer fired",
+            timer.kind()
+        );
+        drop(timer);
+    }
+}
