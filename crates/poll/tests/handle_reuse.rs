@@ -10,7 +10,7 @@ mod util;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::os::windows::io::AsRawSocket;
+use std::os::windows::io::{AsRawSocket, RawSocket};
 
 use solo_poll::{Events, Interest, Mode, Poller};
 use util::*;
@@ -54,7 +54,7 @@ fn reused_socket_handles_get_no_stale_events() {
 
 /// A new connected pair whose first socket has the handle value `value` (Windows and
 /// Wine reuse a freed handle value soon).
-fn pair_with(value: u64) -> (TcpStream, TcpStream) {
+fn pair_with(value: RawSocket) -> (TcpStream, TcpStream) {
     let mut spare = Vec::new();
     loop {
         let (c, d) = tcp_pair();

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::io::{self, ErrorKind, Read, Write};
 use std::mem::size_of;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::windows::io::{AsRawSocket, FromRawSocket};
+use std::os::windows::io::{AsRawSocket, FromRawSocket, RawSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -55,7 +55,7 @@ fn connect_nonblocking(addr: SocketAddr) -> TcpStream {
         io::Error::last_os_error()
     );
     // SAFETY: `s` is a new socket that nothing else owns; the stream closes it.
-    let stream = unsafe { TcpStream::from_raw_socket(s as u64) };
+    let stream = unsafe { TcpStream::from_raw_socket(s as RawSocket) };
     stream.set_nonblocking(true).unwrap();
     let mut nonblocking = 1u32;
     // SAFETY: `s` is open; FIONBIO takes a u32 flag (set again here only for clarity of
