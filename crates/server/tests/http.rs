@@ -7,7 +7,7 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{Server, TempDir};
+use common::Server;
 
 const PLAINTEXT: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n";
 const JSON: &[u8] = b"GET /json HTTP/1.1\r\nHost: test\r\n\r\n";
@@ -352,6 +352,8 @@ fn routes_methods_and_chat_page() {
 #[cfg(unix)]
 #[test]
 fn static_files_and_escapes() {
+    use common::TempDir;
+
     let dir = TempDir::new("static");
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("sub")).unwrap();

@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::io::Read;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Client, HANG, Server, TempDir};
+use common::{Client, HANG, Server};
 
 const PLAINTEXT: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n";
 
@@ -77,6 +74,8 @@ fn connections_beyond_the_limit_get_503_and_are_closed() {
 #[cfg(unix)]
 #[test]
 fn two_shards_both_serve() {
+    use std::collections::BTreeSet;
+
     let server = Server::start(&["--threads", "2"]);
     let mut shards = BTreeSet::new();
     for _ in 0..200 {
@@ -104,6 +103,10 @@ fn two_shards_both_serve() {
 #[cfg(unix)]
 #[test]
 fn graceful_shutdown_finishes_the_response_in_flight() {
+    use common::TempDir;
+    use std::io::Read;
+    use std::net::TcpStream;
+
     const SIZE: usize = 16 << 20;
     let dir = TempDir::new("shutdown");
     let content: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();

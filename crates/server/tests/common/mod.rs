@@ -324,8 +324,9 @@ pub fn raise_fd_limit() -> u64 {
         let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
     }
-    #[allow(clippy::useless_conversion)] // `rlim_t` is `u64` on some systems only.
-    u64::from(limit.rlim_cur)
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, `i64` on FreeBSD.
+    let limit = limit.rlim_cur as u64;
+    limit
 }
 
 /// Elsewhere the limit is what it is.
