@@ -37,7 +37,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use solo_executor::{LocalExecutor, Task};
-use solo_io::{Async, Timer, block_on, timeout};
+use solo_io::{Async, block_on, timeout};
 use solo_lite::future::{poll_once, yield_now};
 use solo_lite::io::AsyncReadExt;
 
@@ -663,14 +663,15 @@ pub fn run_ops(input: &[u8], guard: Duration) -> Result<Report, String> {
                     model.check()?;
                 }
             }
+            // Dispatch what the zombies' last writes queued before closing them (closing
+            // the last descriptor of a file drops its queued events).
+            model.park().await?;
+            model.report.stale_events = solo_io::reactor::stats().stale_events - base.stale_events;
             model.slots.iter_mut().for_each(|s| *s = None);
             model.zombies.clear();
             Ok::<_, String>(())
         }
         .await;
-        // Events for the zombies may still be in flight: let the reactor see them.
-        Timer::after(Duration::from_millis(1)).await;
-        model.report.stale_events = solo_io::reactor::stats().stale_events - base.stale_events;
         outcome.map(|()| model.report).map_err(|e| {
             let from = trace.len().saturating_sub(8);
             format!(
