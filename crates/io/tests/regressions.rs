@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
+#[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
@@ -119,6 +120,7 @@ fn short_read_at_tcp_urgent_mark_does_not_strand_the_rest() {
 }
 
 /// Sends `data` with one descriptor attached (`SCM_RIGHTS`).
+#[cfg(target_os = "linux")]
 fn send_with_fd(sock: &std::os::unix::net::UnixStream, data: &[u8], fd: i32) {
     let space = {
         // SAFETY: a pure computation on a size.
