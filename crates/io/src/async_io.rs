@@ -15,7 +15,7 @@ use crate::sys::{self, Source};
 /// An I/O object registered with the current thread's reactor.
 ///
 /// `Async<T>` wraps a non-blocking file descriptor (Unix: [`AsFd`](std::os::fd::AsFd)) or
-/// socket (Windows: [`AsSocket`](std::os::windows::io::AsSocket)) and turns the
+/// socket (Windows: `AsSocket`) and turns the
 /// `WouldBlock` errors of its operations into waiting: [`readable`](Async::readable),
 /// [`writable`](Async::writable), [`read_with`](Async::read_with),
 /// [`write_with`](Async::write_with), and the `futures-io` traits

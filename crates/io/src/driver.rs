@@ -84,7 +84,8 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// use std::cell::Cell;
 ///
 /// let ticks = Cell::new(0);
-/// solo_io::block_on_with(solo_io::Timer::after(std::time::Duration::from_millis(1)), || {
+/// // `yield_now` is pending once, so the loop turns (and calls the hook) at least once.
+/// solo_io::block_on_with(solo_lite::future::yield_now(), || {
 ///     ticks.set(ticks.get() + 1);
 ///     false
 /// });

@@ -257,7 +257,7 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     Ok(ReadDir {
         path,
         state: DirState::Idle {
-            iter: Some(iter),
+            iter: Some(Box::new(iter)),
             batch: VecDeque::with_capacity(DIR_BATCH),
         },
     })
@@ -277,13 +277,14 @@ pub struct ReadDir {
 }
 
 enum DirState {
-    /// Serving `batch`; `iter` is `None` once the listing is exhausted.
+    /// Serving `batch`; `iter` is `None` once the listing is exhausted. (Boxed: on
+    /// Windows a `ReadDir` carries a 600-byte `WIN32_FIND_DATAW`.)
     Idle {
-        iter: Option<std::fs::ReadDir>,
+        iter: Option<Box<std::fs::ReadDir>>,
         batch: Batch,
     },
     /// Fetching the next batch on the pool (the batch buffer travels along).
-    Fetching(Unblocked<(std::fs::ReadDir, Batch, bool)>),
+    Fetching(Unblocked<(Box<std::fs::ReadDir>, Batch, bool)>),
 }
 
 impl fmt::Debug for ReadDir {

@@ -83,3 +83,8 @@ pub use blocking::{Unblock, Unblocked, unblock};
 pub use driver::{block_on, block_on_with};
 pub use sys::Source;
 pub use timer::{Timer, timeout};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -4,7 +4,7 @@
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use solo_executor::LocalExecutor;
 use solo_io::{Async, Timer, block_on, timeout};
@@ -154,6 +154,7 @@ fn a_wake_from_another_thread_reaches_block_on() {
 #[cfg(target_os = "linux")]
 #[test]
 fn block_on_with_nothing_ready_sleeps() {
+    use std::time::Instant;
     fn cpu_time() -> Duration {
         // SAFETY: `getrusage` fills the zeroed struct we pass; all-zero is a valid rusage.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };

@@ -12,7 +12,7 @@ use solo_io::{Timer, block_on, timeout};
 use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Hang guard for every await that talks to a peer.
-const GUARD: Duration = Duration::from_secs(3);
+const GUARD: Duration = Duration::from_secs(20);
 
 fn run<T>(fut: impl Future<Output = T>) -> T {
     let ex = LocalExecutor::new();

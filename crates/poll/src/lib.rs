@@ -1,7 +1,7 @@
-//! solo-poll: a portable poller: epoll, kqueue and poll(2) behind one small API.
+//! solo-poll: a portable poller: epoll, kqueue, IOCP and poll(2) behind one small API.
 //!
-//! A [`Poller`] watches sources (sockets, pipes, anything with a file descriptor) for
-//! readiness. Each source is registered under a `usize` key with an [`Interest`]
+//! A [`Poller`] watches sources (sockets, pipes, anything with a file descriptor; sockets
+//! on Windows) for readiness. Each source is registered under a `usize` key with an [`Interest`]
 //! (readable, writable or both) and a [`Mode`] (oneshot, level or edge); [`Poller::wait`]
 //! fills an [`Events`] buffer with the keys that became ready, and [`Poller::notify`] wakes a
 //! blocked `wait` from any thread. This is the layer below `solo-io`'s reactor, the role the
@@ -12,7 +12,7 @@
 //! | Linux, Android | `epoll` | oneshot, level, edge | eventfd | nanoseconds (`epoll_pwait2`; a timerfd on kernels before 5.11) |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue` | oneshot, level, edge | `EVFILT_USER` (a pipe where the kernel lacks it) | nanoseconds |
 //! | other Unixes, or any Unix built with `--cfg solo_poll_force_poll` | `poll` | oneshot, level | pipe | nanoseconds where `ppoll` exists, else whole milliseconds rounded up |
-//! | Windows | not yet: a compile error names the planned IOCP backend | | | |
+//! | Windows | `iocp` (sockets through AFD polls, the technique of wepoll) | oneshot, level | `PostQueuedCompletionStatus` | 100 ns with a high-resolution waitable timer (Windows 10 1803+), else whole milliseconds rounded up |
 //!
 //! # Example
 //!
@@ -119,11 +119,11 @@
 //!   still appear twice in one batch. Treat the flags of the events of one key as a union.
 //! - **What the modes mean on each OS:**
 //!
-//!   | mode | epoll | kqueue | poll(2) |
-//!   |---|---|---|---|
-//!   | [`Mode::Oneshot`] | `EPOLLONESHOT`: one event, then silent until `modify` | `EV_ONESHOT` per filter; solo-poll delivers only the first event per arming (a second direction ready in the same batch is merged into it) | emulated: the descriptor leaves the `pollfd` array after one event |
-//!   | [`Mode::Level`] | level-triggered (the default of epoll) | level-triggered (the default of kqueue) | what poll(2) does |
-//!   | [`Mode::Edge`] | `EPOLLET` | `EV_CLEAR` | not supported: [`Poller::add`] returns `ErrorKind::Unsupported` |
+//!   | mode | epoll | kqueue | poll(2) | IOCP |
+//!   |---|---|---|---|---|
+//!   | [`Mode::Oneshot`] | `EPOLLONESHOT`: one event, then silent until `modify` | `EV_ONESHOT` per filter; solo-poll delivers only the first event per arming (a second direction ready in the same batch is merged into it) | emulated: the descriptor leaves the `pollfd` array after one event | one AFD poll per arming, both directions in one event |
+//!   | [`Mode::Level`] | level-triggered (the default of epoll) | level-triggered (the default of kqueue) | what poll(2) does | emulated: the AFD poll is submitted again at the start of the next `wait` |
+//!   | [`Mode::Edge`] | `EPOLLET` | `EV_CLEAR` | not supported: [`Poller::add`] returns `ErrorKind::Unsupported` | not supported (AFD reports states, not changes): `Unsupported` |
 //!
 //!   Check [`Poller::supports_edge`] and fall back to `Oneshot` + `modify` where it is false.
 //! - **Timeouts are lower bounds.** `wait` never returns *before* its timeout unless an event
@@ -146,6 +146,12 @@
 //!   `AlreadyExists` until you `delete` it;
 //! - poll(2) keeps polling the number: if a new descriptor reuses it, its readiness is
 //!   reported under the old key. (A number that stays closed is dropped from the set.)
+//! - IOCP keeps the socket's handle value. A socket closed while its poll is in flight is
+//!   forgotten when a `wait` sees AFD report the close; until then, and for a socket closed
+//!   while its poll is idle (a spent oneshot, interest `NONE`), adding a new socket that got
+//!   the same handle value fails with `AlreadyExists` until you `delete` it. Either way the
+//!   poller's own memory stays valid: it frees a poll's buffers only after the kernel has
+//!   returned them.
 //!
 //! None of this is memory-unsafe, only wrong.
 //!
@@ -154,9 +160,10 @@
 //! [`Poller`] is `Send + Sync`. [`Poller::notify`], [`Poller::add`], [`Poller::modify`] and
 //! [`Poller::delete`] may be called from any thread, also while another thread is blocked in
 //! [`Poller::wait`]: a change takes effect for that wait (poll(2) wakes the waiter and
-//! rebuilds its descriptor array). Several threads may call `wait` at once: on epoll and
-//! kqueue they wait side by side (an oneshot or edge event goes to one of them, a
-//! level-triggered source may be reported to several), on poll(2) they take turns.
+//! rebuilds its descriptor array). Several threads may call `wait` at once: on epoll,
+//! kqueue and IOCP they wait side by side (an oneshot or edge event goes to one of them, a
+//! level-triggered source may be reported to several), on poll(2) they take turns. On
+//! Windows the handles a `Poller` creates are not inheritable by child processes.
 //!
 //! # `fork`
 //!
@@ -222,7 +229,13 @@ impl AsSource for BorrowedFd<'_> {
     }
 }
 
-/// A source of readiness events: anything that has a socket (for the planned IOCP backend).
+/// A source of readiness events: anything that has a socket.
+///
+/// Implemented for references to every
+/// [`AsSocket`](std::os::windows::io::AsSocket) and for
+/// [`BorrowedSocket`](std::os::windows::io::BorrowedSocket). It is sealed: implement
+/// `AsSocket` for your type instead. Only borrows are accepted: the poller uses the socket
+/// during the call and never owns it.
 #[cfg(windows)]
 pub trait AsSource: private::Sealed {
     /// The socket to register.
@@ -527,7 +540,7 @@ impl Poller {
         self.sys.notify()
     }
 
-    /// Whether [`Mode::Edge`] is available (epoll, kqueue: yes; poll(2): no).
+    /// Whether [`Mode::Edge`] is available (epoll, kqueue: yes; poll(2), IOCP: no).
     pub fn supports_edge(&self) -> bool {
         sys::Poller::SUPPORTS_EDGE
     }
@@ -537,7 +550,7 @@ impl Poller {
         true
     }
 
-    /// The name of the backend: `"epoll"`, `"kqueue"` or `"poll"`.
+    /// The name of the backend: `"epoll"`, `"kqueue"`, `"poll"` or `"iocp"`.
     pub fn backend(&self) -> &'static str {
         sys::Poller::NAME
     }
@@ -632,7 +645,8 @@ const _: () = {
     assert_send_sync::<Events>();
 };
 
-#[cfg(doctest)]
+// The README's example uses a Unix socket pair.
+#[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 

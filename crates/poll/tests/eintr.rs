@@ -1,6 +1,9 @@
 //! A signal that interrupts the wait (`EINTR`) is retried transparently with the remaining
 //! time. Its own test binary: the signal handler is process-wide.
 
+// Signals and EINTR are Unix notions.
+#![cfg(unix)]
+
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::Arc;
 use std::sync::Once;

@@ -3,6 +3,9 @@
 //! Its own test binary with a single test, so that no other test takes the freed number
 //! first: the kernel hands out the lowest free number, so the next socket gets it.
 
+// Descriptor numbers are a Unix notion; `handle_reuse.rs` checks reused socket handles.
+#![cfg(unix)]
+
 mod util;
 
 use std::io::Write;

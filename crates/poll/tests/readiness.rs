@@ -5,7 +5,6 @@ mod util;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
 use std::thread;
 
 use solo_poll::{Events, Interest, Mode, Poller};
@@ -57,6 +56,7 @@ fn tcp_listener_reports_a_pending_connection() {
     poller.delete(&listener).unwrap();
 }
 
+#[cfg(unix)]
 #[test]
 fn pipes_readable_and_writable() {
     let poller = Poller::new().unwrap();
@@ -351,7 +351,7 @@ fn error_kinds_are_the_same_everywhere() {
         assert_eq!(poller.delete(&b).unwrap_err().kind(), ErrorKind::NotFound);
     }
     assert!(poller.supports_level());
-    assert!(["epoll", "kqueue", "poll"].contains(&poller.backend()));
+    assert!(["epoll", "kqueue", "poll", "iocp"].contains(&poller.backend()));
 }
 
 #[test]
@@ -364,7 +364,13 @@ fn backend_matches_the_build() {
         any(target_os = "linux", target_os = "android")
     ))]
     assert_eq!(poller.backend(), "epoll");
-    assert_eq!(poller.supports_edge(), poller.backend() != "poll");
+    #[cfg(windows)]
+    assert_eq!(poller.backend(), "iocp");
+    // poll(2) and AFD polls report states, not changes: no edge mode.
+    assert_eq!(
+        poller.supports_edge(),
+        !matches!(poller.backend(), "poll" | "iocp")
+    );
 }
 
 #[test]
@@ -465,10 +471,10 @@ fn local_half_close_does_not_spin() {
 fn many_events_beyond_the_capacity_are_all_served() {
     // 50 ready sources, 8 events per wait: level mode must not starve the tail.
     let poller = Poller::new().unwrap();
-    let pairs: Vec<_> = (0..50).map(|_| UnixStream::pair().unwrap()).collect();
+    let pairs: Vec<_> = (0..50).map(|_| stream_pair()).collect();
     for (i, (a, b)) in pairs.iter().enumerate() {
         poller.add(a, i, Interest::READABLE, Mode::Level).unwrap();
-        let mut b: &UnixStream = b;
+        let mut b: &Stream = b;
         b.write_all(b"!").unwrap();
     }
     let mut events = Events::with_capacity(8);

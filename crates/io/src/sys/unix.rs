@@ -1,7 +1,7 @@
 //! Unix: sockets through `libc`, with `SOCK_NONBLOCK | SOCK_CLOEXEC` where the OS has them.
 
 use std::io::{self, IoSlice};
-use std::mem::{self, MaybeUninit};
+use std::mem;
 use std::net::{
     Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream,
 };
@@ -259,7 +259,7 @@ pub(crate) fn tcp_accept(listener: &TcpListener) -> io::Result<(TcpStream, Socke
         target_os = "dragonfly"
     ))]
     {
-        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut storage = mem::MaybeUninit::<libc::sockaddr_storage>::zeroed();
         let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         // SAFETY: the listener is open; `storage` and `len` are live and describe a buffer
         // large enough for any socket address.

@@ -5,7 +5,7 @@
 //! A backend module exports two types:
 //!
 //! - `Poller` (`Send + Sync + Debug`) with
-//!   - `const NAME: &'static str` (`"epoll"`, `"kqueue"`, `"poll"`) and
+//!   - `const NAME: &'static str` (`"epoll"`, `"kqueue"`, `"poll"`, `"iocp"`) and
 //!     `const SUPPORTS_EDGE: bool`;
 //!   - `fn new() -> io::Result<Poller>`: every descriptor it creates is close-on-exec and
 //!     non-blocking where that matters;
@@ -107,18 +107,16 @@ mod kqueue;
 ))]
 pub(crate) use self::kqueue::{EventBuf, Poller};
 
-// 4. Windows: an IOCP backend (sockets through AFD polling) will live in `sys/iocp` and
-//    take this rung.
+// 4. Windows: IOCP, with sockets polled through AFD (`sys/iocp`).
 #[cfg(windows)]
-compile_error!(
-    "solo-poll does not support Windows yet: its IOCP backend (sys/iocp) is a separate, \
-     planned task"
-);
+mod iocp;
+#[cfg(windows)]
+pub(crate) use self::iocp::{EventBuf, Poller};
 
 // 5. Anything else.
 #[cfg(not(any(unix, windows)))]
 compile_error!(
-    "solo-poll supports Unix (epoll, kqueue or poll(2)) and, later, Windows; this target \
+    "solo-poll supports Unix (epoll, kqueue or poll(2)) and Windows (IOCP); this target \
      has neither"
 );
 

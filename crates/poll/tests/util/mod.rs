@@ -5,9 +5,13 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+#[cfg(unix)]
 use std::fs::File;
-use std::io::{self, ErrorKind, Read};
+#[cfg(unix)]
+use std::io;
+use std::io::{ErrorKind, Read};
 use std::net::{TcpListener, TcpStream, UdpSocket};
+#[cfg(unix)]
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -157,7 +161,26 @@ pub fn udp_pair() -> (UdpSocket, UdpSocket) {
     (a, b)
 }
 
+/// The cheapest connected stream socket of the OS: a Unix socket pair, or loopback TCP
+/// on Windows.
+#[cfg(unix)]
+pub type Stream = std::os::unix::net::UnixStream;
+/// The cheapest connected stream socket of the OS: a Unix socket pair, or loopback TCP
+/// on Windows.
+#[cfg(windows)]
+pub type Stream = TcpStream;
+
+/// A connected pair of [`Stream`]s (blocking on Unix, as `UnixStream::pair` makes them;
+/// non-blocking on Windows, as `tcp_pair` makes them).
+pub fn stream_pair() -> (Stream, Stream) {
+    #[cfg(unix)]
+    return Stream::pair().unwrap();
+    #[cfg(windows)]
+    return tcp_pair();
+}
+
 /// A non-blocking, close-on-exec pipe: `(read end, write end)`.
+#[cfg(unix)]
 pub fn pipe() -> (File, File) {
     let mut fds = [-1; 2];
     // SAFETY: `fds` is valid for writes of two ints.
@@ -196,6 +219,7 @@ pub fn drain(r: &mut impl Read) -> (usize, bool) {
 }
 
 /// Raises the soft descriptor limit to the hard one; returns the new soft limit.
+#[cfg(unix)]
 pub fn raise_fd_limit() -> libc::rlim_t {
     // SAFETY: `rlimit` is plain integers; all-zero is a valid value.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };

@@ -1,0 +1,418 @@
+//! The examples' core logic, exercised on loopback sockets and real files.
+//!
+//! Each example is included as a module (its `main` goes unused here); every test runs
+//! on its own thread, with its own runtime, bounded by `solo::timeout`.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use solo::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use solo::net::{TcpListener, TcpStream, UdpSocket};
+
+#[allow(dead_code)]
+#[path = "../examples/echo-server.rs"]
+mod echo_server;
+
+#[allow(dead_code)]
+#[path = "../examples/echo-client.rs"]
+mod echo_client;
+
+#[allow(dead_code)]
+#[path = "../examples/http-hello.rs"]
+mod http_hello;
+
+#[allow(dead_code)]
+#[path = "../examples/chat.rs"]
+mod chat;
+
+#[allow(dead_code)]
+#[path = "../examples/udp-ping.rs"]
+mod udp_ping;
+
+#[allow(dead_code)]
+#[path = "../examples/unix-echo.rs"]
+mod unix_echo;
+
+#[allow(dead_code)]
+#[path = "../examples/read-file.rs"]
+mod read_file;
+
+#[allow(dead_code)]
+#[path = "../examples/spawn-many.rs"]
+mod spawn_many;
+
+#[allow(dead_code)]
+#[path = "../examples/hello-timer.rs"]
+mod hello_timer;
+
+/// Runs `test` on a fresh runtime, failing if it takes longer than a generous bound.
+fn run<T>(test: impl Future<Output = io::Result<T>>) -> T {
+    solo::block_on(solo::timeout(Duration::from_secs(60), test)).unwrap()
+}
+
+/// A listener on a free loopback port, with the example's `serve` running on a task.
+async fn start_server<F: Future<Output = io::Result<()>> + 'static>(
+    serve: impl FnOnce(TcpListener) -> F,
+) -> io::Result<(SocketAddr, solo::Task<io::Result<()>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    Ok((addr, solo::spawn(serve(listener))))
+}
+
+/// A path in the temporary directory, unique to this process and `name`.
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("solo-examples-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn echo_round_trips() {
+    run(async {
+        let (addr, _server) = start_server(echo_server::serve).await?;
+        let client = TcpStream::connect(addr).await?;
+        assert_eq!(
+            echo_client::round_trip(&client, b"hello\n").await?,
+            b"hello\n"
+        );
+        // Larger than the socket buffers: only works because writing and reading overlap.
+        let big: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+        assert_eq!(echo_client::round_trip(&client, &big).await?, big);
+
+        // A second client is served at the same time as the first.
+        let other = TcpStream::connect(addr).await?;
+        assert_eq!(echo_client::round_trip(&other, b"two").await?, b"two");
+        assert_eq!(echo_client::round_trip(&client, b"one").await?, b"one");
+
+        // End of file from the client ends the echo, which closes its side.
+        client.shutdown(std::net::Shutdown::Write)?;
+        let mut rest = Vec::new();
+        (&client).read_to_end(&mut rest).await?;
+        assert!(rest.is_empty());
+        Ok(())
+    })
+}
+
+#[test]
+fn echo_reports_bytes_copied() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        let (server_side, _) = listener.accept().await?;
+        let echo = solo::spawn(echo_server::echo(server_side));
+        client.write_all(b"0123456789").await?;
+        client.shutdown(std::net::Shutdown::Write)?;
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).await?;
+        assert_eq!(back, b"0123456789");
+        assert_eq!(echo.await?, 10);
+        Ok(())
+    })
+}
+
+/// Reads one response: the head, and a body of `Content-Length` bytes (none if
+/// `head_only`).
+async fn read_response(
+    reader: &mut BufReader<&TcpStream>,
+    head_only: bool,
+) -> io::Result<(String, String)> {
+    let mut head = String::new();
+    loop {
+        let start = head.len();
+        if reader.read_line(&mut head).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if head[start..] == *"\r\n" {
+            break;
+        }
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("a Content-Length header")
+        .parse()
+        .expect("a number");
+    let mut body = vec![0; if head_only { 0 } else { len }];
+    reader.read_exact(&mut body).await?;
+    Ok((head, String::from_utf8(body).expect("UTF-8 body")))
+}
+
+#[test]
+fn http_keeps_the_connection_alive() {
+    run(async {
+        let (addr, _server) = start_server(http_hello::serve).await?;
+        let stream = TcpStream::connect(addr).await?;
+        let mut reader = BufReader::new(&stream);
+
+        // Two requests, one after the other, on one connection.
+        for path in ["/", "/again"] {
+            let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+            (&stream).write_all(req.as_bytes()).await?;
+            let (head, body) = read_response(&mut reader, false).await?;
+            assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+            assert!(head.contains("Connection: keep-alive\r\n"), "{head}");
+            assert_eq!(body, "Hello, world!\n");
+        }
+
+        // Pipelined: a POST with a body, a HEAD and a GET in one write.
+        let batch = "POST /form HTTP/1.1\r\nContent-Length: 5\r\n\r\nx=1&yHEAD / HTTP/1.1\r\n\r\n\
+                     GET / HTTP/1.1\r\nconnection: close\r\n\r\n";
+        (&stream).write_all(batch.as_bytes()).await?;
+        let (_, body) = read_response(&mut reader, false).await?;
+        assert_eq!(body, "Hello, world!\n");
+        let (head, _) = read_response(&mut reader, true).await?;
+        assert!(head.contains("Content-Length: 14\r\n"), "{head}");
+        let (head, body) = read_response(&mut reader, false).await?;
+        assert!(head.contains("Connection: close\r\n"), "{head}");
+        assert_eq!(body, "Hello, world!\n");
+
+        // The server closed after `Connection: close`.
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).await?;
+        assert!(rest.is_empty());
+        Ok(())
+    })
+}
+
+#[test]
+fn http_rejects_what_it_does_not_understand() {
+    run(async {
+        let (addr, _server) = start_server(http_hello::serve).await?;
+        let cases: [(&[u8], &str); 4] = [
+            (b"GARBAGE\r\n\r\n", "400 Bad Request"),
+            (
+                b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "400 Bad Request",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n",
+                "413 Content Too Large",
+            ),
+            (&[b'a'; 9000], "431 Request Header Fields Too Large"),
+        ];
+        for (request, status) in cases {
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.write_all(request).await?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await?;
+            assert!(
+                response.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+                "{response}"
+            );
+        }
+
+        // HTTP/1.0 closes after one response unless asked to keep the connection.
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        assert!(response.ends_with("\r\n\r\nHello, world!\n"), "{response}");
+        Ok(())
+    })
+}
+
+/// A chat client: a line reader over its connection.
+struct ChatClient {
+    lines: BufReader<TcpStream>,
+}
+
+impl ChatClient {
+    async fn connect(addr: SocketAddr) -> io::Result<ChatClient> {
+        let mut client = ChatClient {
+            lines: BufReader::new(TcpStream::connect(addr).await?),
+        };
+        // Registered once welcomed: from then on, broadcasts reach this client.
+        let welcome = client.line().await?;
+        assert!(welcome.starts_with("* welcome, you are "), "{welcome}");
+        Ok(client)
+    }
+
+    fn stream(&self) -> &TcpStream {
+        self.lines.get_ref()
+    }
+
+    async fn line(&mut self) -> io::Result<String> {
+        let mut line = String::new();
+        if self.lines.read_line(&mut line).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line)
+    }
+
+    /// The next line that is not a join notice.
+    async fn message(&mut self) -> io::Result<String> {
+        loop {
+            let line = self.line().await?;
+            if !line.ends_with(" joined\n") {
+                return Ok(line);
+            }
+        }
+    }
+
+    async fn say(&self, text: &str) -> io::Result<()> {
+        self.stream().write_all(text.as_bytes()).await
+    }
+}
+
+#[test]
+fn chat_broadcasts_to_every_other_client() {
+    run(async {
+        let (addr, _server) = start_server(chat::serve).await?;
+        let mut a = ChatClient::connect(addr).await?;
+        let mut b = ChatClient::connect(addr).await?;
+        let mut c = ChatClient::connect(addr).await?;
+        let a_name = a.stream().local_addr()?;
+        let b_name = b.stream().local_addr()?;
+
+        a.say("hello from a\n").await?;
+        assert_eq!(b.message().await?, format!("{a_name}: hello from a\n"));
+        assert_eq!(c.message().await?, format!("{a_name}: hello from a\n"));
+
+        // `a` never hears itself: the next message it gets is `b`'s.
+        b.say("hi a\n").await?;
+        assert_eq!(a.message().await?, format!("{b_name}: hi a\n"));
+        assert_eq!(c.message().await?, format!("{b_name}: hi a\n"));
+
+        // Leaving is announced to the others.
+        a.stream().shutdown(std::net::Shutdown::Both)?;
+        assert_eq!(b.message().await?, format!("* {a_name} left\n"));
+        assert_eq!(c.message().await?, format!("* {a_name} left\n"));
+
+        // A line that is too long ends that client's session; the others go on.
+        let c_name = c.stream().local_addr()?;
+        c.say(&"x".repeat(2000)).await?;
+        let mut rest = Vec::new();
+        // The server closes with unread bytes, so the end may come as a reset.
+        match c.lines.read_to_end(&mut rest).await {
+            Ok(_) => assert!(rest.is_empty()),
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+        }
+        assert_eq!(b.message().await?, format!("* {c_name} left\n"));
+        Ok(())
+    })
+}
+
+#[test]
+fn udp_ping_gets_its_pong() {
+    run(async {
+        let server = UdpSocket::bind("127.0.0.1:0").await?;
+        let peer = server.local_addr()?;
+        let _pong = solo::spawn(udp_ping::pong(server));
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        for seq in 1..=5 {
+            udp_ping::ping(&socket, peer, seq).await?;
+        }
+
+        // A stray datagram from someone else is skipped, not taken for the pong.
+        let stranger = UdpSocket::bind("127.0.0.1:0").await?;
+        stranger.send_to(b"ping 6", socket.local_addr()?).await?;
+        udp_ping::ping(&socket, peer, 6).await?;
+
+        // Nobody answers on a closed port: the ping fails after its timeout.
+        let closed = UdpSocket::bind("127.0.0.1:0").await?.local_addr()?;
+        let err = udp_ping::ping(&socket, closed, 7).await.unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::ConnectionReset
+            ),
+            "{err}"
+        );
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_echo_round_trips() {
+    use solo::net::{UnixListener, UnixStream};
+
+    let path = temp_path("unix-echo.sock");
+    let _ = std::fs::remove_file(&path);
+    run(async {
+        let listener = UnixListener::bind(&path)?;
+        let _server = solo::spawn(unix_echo::serve(listener));
+        let mut a = UnixStream::connect(&path).await?;
+        let mut b = UnixStream::connect(&path).await?;
+        a.write_all(b"over a unix socket").await?;
+        b.write_all(b"and another").await?;
+        let mut buf = [0; 18];
+        a.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"over a unix socket");
+        let mut buf = [0; 11];
+        b.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"and another");
+        a.shutdown(std::net::Shutdown::Write)?;
+        let mut rest = Vec::new();
+        a.read_to_end(&mut rest).await?;
+        assert!(rest.is_empty());
+        Ok(())
+    });
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn read_file_counts_like_wc() {
+    let small = temp_path("small.txt");
+    let big = temp_path("big.txt");
+    std::fs::write(&small, "hello world\n  two\twords here \n\nlast").unwrap();
+    // Several 64 KiB reads, with words across the read boundaries.
+    std::fs::write(&big, "abc de\n".repeat(50_000)).unwrap();
+    run(async {
+        let counts = read_file::count(&small).await?;
+        assert_eq!(
+            counts,
+            read_file::Counts {
+                lines: 3,
+                words: 6,
+                bytes: 35
+            }
+        );
+        let counts = read_file::count(&big).await?;
+        assert_eq!(
+            counts,
+            read_file::Counts {
+                lines: 50_000,
+                words: 100_000,
+                bytes: 350_000
+            }
+        );
+        let err = read_file::count(&temp_path("missing")).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("missing"), "{err}");
+        Ok(())
+    });
+    std::fs::remove_file(small).unwrap();
+    std::fs::remove_file(big).unwrap();
+}
+
+#[test]
+fn spawn_many_runs_every_task() {
+    let report = run(spawn_many::spawn_many(5_000, Duration::from_millis(20)));
+    assert_eq!(report.tasks, 5_000);
+    assert_eq!(report.sum, (0..5_000).sum::<u64>());
+    assert!(report.total_time >= Duration::from_millis(20));
+    #[cfg(target_os = "linux")]
+    assert!(report.memory.is_some());
+}
+
+#[test]
+fn hello_timer_ticks_while_the_file_is_read() {
+    let path = temp_path("hello-timer.bin");
+    std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+    let report = run(hello_timer::read_while_ticking(
+        path.clone(),
+        Duration::from_millis(1),
+    ));
+    assert_eq!(report.bytes, 3 << 20);
+    assert_eq!(report.ticks, report.ticks_during + hello_timer::TICKS_AFTER);
+    std::fs::remove_file(&path).unwrap();
+
+    let err = solo::block_on(hello_timer::read_while_ticking(
+        path,
+        Duration::from_millis(1),
+    ))
+    .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+}

@@ -1,0 +1,688 @@
+//! `cargo xtask bench`: solo against its peers, side by side, in one run.
+//!
+//! Every server runs on one thread pinned to CPU 0 and is started fresh for every
+//! measurement; the load generator ([`loadgen`], raw epoll) runs pinned to CPU 1. Servers
+//! are measured in interleaved rounds (A B C A B C …) so that noise on a shared machine
+//! hits them alike, and medians are reported with each server's ratio to solo (or, while
+//! solo is unavailable, to the first server measured, and labelled so).
+//!
+//! Workloads: HTTP keep-alive requests/s (with and without pipelining), echo messages/s
+//! with p50/p99 round trips, and idle connections (time to open them, server memory per
+//! connection, then one request on each and the latency of that wave). Beside throughput,
+//! requests per second of the server's own CPU time.
+//!
+//! Output: a progress bar, a table, JSON (`target/bench/bench.json`, `--json PATH`) and an
+//! SVG chart beside the JSON.
+//!
+//! Module map: [`servers`] (what runs and how), [`suite`] (one measurement), [`loadgen`],
+//! [`report`] (medians, ratios, table, JSON), [`svg`], [`sysinfo`] (`/proc`), [`stats`],
+//! [`micro`] (`--micro`) and [`wrk`] (`--wrk`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::sys;
+
+pub mod loadgen;
+pub mod micro;
+pub mod report;
+pub mod servers;
+pub mod stats;
+pub mod suite;
+pub mod svg;
+pub mod sysinfo;
+pub mod wrk;
+
+use report::{Report, ServerInfo, ServerResult, Status, Summary, WorkloadReport};
+use servers::{Paths, Protocol, ServerSpec};
+
+/// `cargo xtask bench`: the quick suite by default (a few minutes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct BenchArgs {
+    /// The long suite: more rounds, longer windows, 1,000-connection cases and a bigger
+    /// idle count.
+    #[arg(long)]
+    pub full: bool,
+    /// Seconds, tiny counts: for CI, so that the bench never rots.
+    #[arg(long, conflicts_with = "full")]
+    pub smoke: bool,
+    /// Only these workload families (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Family>,
+    /// Only these servers (comma-separated): solo, tokio, smol, epoll, node.
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<String>,
+    /// Where to write the JSON report (the SVG goes beside it) [default: target/bench/bench.json].
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// The larger idle-connection count (100,000 in the full suite; 1,000,000 works too:
+    /// when a limit stops the count, the report names it and measures the most it held).
+    #[arg(long, value_name = "N")]
+    pub idle: Option<usize>,
+    /// Cross-check the HTTP figures with `wrk` (apt-get install wrk).
+    #[arg(long)]
+    pub wrk: bool,
+    /// Also run the micro benchmarks (`cargo bench -p solo-benches`) into the report.
+    #[arg(long)]
+    pub micro: bool,
+    /// Rounds per server and workload [default: 1 smoke, 3 quick, 5 full].
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<usize>,
+}
+
+/// A family of workloads, as named by `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// HTTP keep-alive, one request in flight per connection.
+    Http,
+    /// HTTP keep-alive, 16 pipelined requests in flight per connection.
+    HttpPipelined,
+    /// TCP echo round trips.
+    Echo,
+    /// Idle connections, then one wave of requests.
+    Idle,
+}
+
+impl Family {
+    /// The protocol its servers speak.
+    pub fn protocol(self) -> Protocol {
+        if self == Family::Echo {
+            Protocol::Echo
+        } else {
+            Protocol::Http
+        }
+    }
+}
+
+/// One workload of a suite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    /// Short name, e.g. `http-pipelined-c100`.
+    pub id: String,
+    /// Its family.
+    pub family: Family,
+    /// Connections.
+    pub conns: usize,
+    /// Requests in flight per connection (HTTP).
+    pub depth: usize,
+    /// Message size in bytes (echo).
+    pub size: usize,
+    /// One line for humans.
+    pub description: String,
+}
+
+impl Workload {
+    fn http(conns: usize, depth: usize) -> Workload {
+        let (family, id, what) = if depth > 1 {
+            (
+                Family::HttpPipelined,
+                format!("http-pipelined-c{conns}"),
+                format!("{depth} pipelined requests in flight each"),
+            )
+        } else {
+            (
+                Family::Http,
+                format!("http-c{conns}"),
+                "1 request in flight each".to_string(),
+            )
+        };
+        let description = format!(
+            "HTTP keep-alive, {} connections, {what}",
+            report::group(conns as f64)
+        );
+        Workload {
+            id,
+            family,
+            conns,
+            depth,
+            size: 0,
+            description,
+        }
+    }
+
+    fn echo(conns: usize, size: usize) -> Workload {
+        let description = format!(
+            "TCP echo, {} connection(s), {size}-byte messages",
+            report::group(conns as f64)
+        );
+        Workload {
+            id: format!("echo-c{conns}"),
+            family: Family::Echo,
+            conns,
+            depth: 1,
+            size,
+            description,
+        }
+    }
+
+    fn idle(conns: usize) -> Workload {
+        let description = format!(
+            "{} idle connections, then one request on each",
+            report::group(conns as f64)
+        );
+        Workload {
+            id: format!("idle-{conns}"),
+            family: Family::Idle,
+            conns,
+            depth: 1,
+            size: 0,
+            description,
+        }
+    }
+}
+
+/// How long and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    /// `smoke`, `quick` or `full`.
+    pub name: &'static str,
+    /// Rounds per server and workload.
+    pub rounds: usize,
+    /// Load before each window.
+    pub warmup: Duration,
+    /// Measurement window.
+    pub duration: Duration,
+    /// How long an idle wave may take.
+    pub wave_timeout: Duration,
+}
+
+/// Echo message size.
+const ECHO_SIZE: usize = 64;
+/// Pipelining depth.
+const PIPELINE: usize = 16;
+
+/// The profile and workloads `args` ask for.
+pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
+    let (profile, mut workloads) = if args.smoke {
+        let p = Profile {
+            name: "smoke",
+            rounds: 1,
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(300),
+            wave_timeout: Duration::from_secs(10),
+        };
+        let w = vec![
+            Workload::http(16, 1),
+            Workload::http(16, PIPELINE),
+            Workload::echo(1, ECHO_SIZE),
+            Workload::echo(16, ECHO_SIZE),
+            Workload::idle(args.idle.unwrap_or(500)),
+        ];
+        (p, w)
+    } else if args.full {
+        let p = Profile {
+            name: "full",
+            rounds: 5,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(5),
+            wave_timeout: Duration::from_secs(60),
+        };
+        let w = vec![
+            Workload::http(100, 1),
+            Workload::http(1000, 1),
+            Workload::http(100, PIPELINE),
+            Workload::http(1000, PIPELINE),
+            Workload::echo(1, ECHO_SIZE),
+            Workload::echo(100, ECHO_SIZE),
+            Workload::echo(1000, ECHO_SIZE),
+            Workload::idle(10_000),
+            Workload::idle(args.idle.unwrap_or(100_000)),
+        ];
+        (p, w)
+    } else {
+        let p = Profile {
+            name: "quick",
+            rounds: 3,
+            warmup: Duration::from_millis(500),
+            duration: Duration::from_secs(2),
+            wave_timeout: Duration::from_secs(30),
+        };
+        let mut w = vec![
+            Workload::http(100, 1),
+            Workload::http(100, PIPELINE),
+            Workload::echo(1, ECHO_SIZE),
+            Workload::echo(100, ECHO_SIZE),
+            Workload::idle(10_000),
+        ];
+        if let Some(n) = args.idle {
+            w.push(Workload::idle(n));
+        }
+        (p, w)
+    };
+    if args.idle == Some(0) {
+        return Err("--idle needs at least one connection".into());
+    }
+    workloads.dedup_by(|a, b| a.id == b.id);
+    if !args.only.is_empty() {
+        workloads.retain(|w| args.only.contains(&w.family));
+    }
+    let profile = Profile {
+        rounds: args.rounds.unwrap_or(profile.rounds).max(1),
+        ..profile
+    };
+    Ok((profile, workloads))
+}
+
+/// Runs `cargo xtask bench`.
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let wall = Instant::now();
+    sys::install_interrupt_handler().map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
+    let (soft, hard) =
+        sys::raise_fd_limit().map_err(|e| format!("raising the descriptor limit: {e}"))?;
+    let (profile, workloads) = plan(&args)?;
+    let specs = servers::select(&args.servers)?;
+    let paths = Paths::discover()?;
+    std::fs::create_dir_all(paths.out.join("logs"))
+        .map_err(|e| format!("creating {}: {e}", paths.out.display()))?;
+    let mut notes = Vec::new();
+    if soft < 1024 {
+        notes.push(format!("descriptor limit is only {soft} (hard {hard})"));
+    }
+
+    // Availability per server and protocol, before anything is measured.
+    let mut unavailable: Vec<[Option<String>; 2]> = vec![[None, None]; specs.len()];
+    let built = servers::build(&paths, &specs);
+    sys::check_interrupt()?;
+    if let Some((_, Err(e))) = built.iter().find(|(p, _)| *p == "solo-bench-peers") {
+        return Err(format!("the peer servers did not build: {e}"));
+    }
+    let probe = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 1);
+    for (spec, reasons) in specs.iter().zip(&mut unavailable) {
+        for (protocol, reason) in [Protocol::Http, Protocol::Echo]
+            .into_iter()
+            .zip(reasons.iter_mut())
+        {
+            let Some(launch) = spec.launch(protocol) else {
+                *reason = Some("no such server".into());
+                continue;
+            };
+            if let servers::Program::Cargo { package, .. } = launch.program {
+                if let Some((_, Err(e))) = built.iter().find(|(p, _)| *p == package) {
+                    *reason = Some(e.clone());
+                    continue;
+                }
+            }
+            if let Err(e) = servers::command_for(&paths, &launch, probe) {
+                *reason = Some(e);
+            }
+        }
+        if let [Some(a), Some(b)] = reasons {
+            if a == b && a.contains("node is not on PATH") {
+                notes.push(format!("{}: node is not on PATH, skipped", spec.name));
+            }
+        }
+    }
+    let wrk = if args.wrk {
+        let found = servers::find_on_path("wrk");
+        if found.is_none() {
+            notes.push("--wrk: wrk is not on PATH (apt-get install -y wrk); no cross-check".into());
+        }
+        found
+    } else {
+        None
+    };
+    let machine = sysinfo::Machine::collect();
+    // The xtask itself stays off the servers' CPU.
+    if sys::cpus() > 1 {
+        let _ = sys::pin_to_cpu(suite::LOADGEN_CPU);
+    } else {
+        notes.push("only one CPU: servers and load generator share it".into());
+    }
+
+    let mut cells: Vec<Vec<suite::Cell>> = workloads
+        .iter()
+        .map(|_| specs.iter().map(|_| suite::Cell::default()).collect())
+        .collect();
+    let steps = workloads.len() * profile.rounds * specs.len();
+    let bar = progress_bar(steps as u64);
+    let ctx = suite::Context {
+        paths: &paths,
+        profile,
+        wrk: wrk.as_deref(),
+    };
+    for (wi, w) in workloads.iter().enumerate() {
+        for round in 0..profile.rounds {
+            for (si, spec) in specs.iter().enumerate() {
+                sys::check_interrupt()?;
+                let pi = usize::from(w.family.protocol() == Protocol::Echo);
+                bar.set_message(format!(
+                    "{} · {} · round {}/{}",
+                    w.id,
+                    spec.name,
+                    round + 1,
+                    profile.rounds
+                ));
+                if bar.is_hidden() {
+                    eprintln!(
+                        "xtask: {} {} round {}/{}",
+                        w.id,
+                        spec.name,
+                        round + 1,
+                        profile.rounds
+                    );
+                }
+                if unavailable[si][pi].is_none() {
+                    let cell = &mut cells[wi][si];
+                    match suite::measure(&ctx, spec, w, round, cell) {
+                        Ok(sample) => cell.samples.push(sample),
+                        Err(suite::Failure::Interrupted) => return Err(sys::INTERRUPTED.into()),
+                        Err(suite::Failure::Start(reason)) if cell.samples.is_empty() => {
+                            bar.println(format!(
+                                "{} unavailable for {}: {reason}",
+                                spec.name, w.id
+                            ));
+                            unavailable[si][pi] = Some(reason);
+                        }
+                        Err(suite::Failure::Start(reason) | suite::Failure::Run(reason)) => {
+                            bar.println(format!(
+                                "{} {} round {}: {reason}",
+                                w.id,
+                                spec.name,
+                                round + 1
+                            ));
+                            cell.failures.push(format!("round {}: {reason}", round + 1));
+                        }
+                    }
+                    for note in cell.notes.drain(..) {
+                        if !notes.contains(&note) {
+                            notes.push(note);
+                        }
+                    }
+                    if let Some(note) = cell
+                        .samples
+                        .last()
+                        .and_then(|s| s.idle.as_ref()?.limit.clone())
+                    {
+                        let note = format!("{}: {note}", w.id);
+                        if !notes.iter().any(|n| n == &note) {
+                            notes.push(note);
+                        }
+                    }
+                }
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+
+    let micro = if args.micro {
+        Some(micro::run(&paths, !args.full)?)
+    } else {
+        None
+    };
+
+    let solo: Vec<&str> = specs.iter().filter(|s| s.solo).map(|s| s.name).collect();
+    let workload_reports: Vec<WorkloadReport> = workloads
+        .iter()
+        .zip(cells)
+        .map(|(w, row)| {
+            let pi = usize::from(w.family.protocol() == Protocol::Echo);
+            let results = specs
+                .iter()
+                .zip(row)
+                .enumerate()
+                .map(|(si, (spec, cell))| result_of(spec, cell, unavailable[si][pi].clone()))
+                .collect();
+            WorkloadReport::new(w.clone(), results, &solo)
+        })
+        .collect();
+    notes.extend(report::caveats(&workload_reports));
+    let report = Report {
+        schema: 1,
+        command: std::iter::once("cargo xtask".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        profile: profile.name.into(),
+        rounds: profile.rounds,
+        warmup_ms: profile.warmup.as_millis() as u64,
+        duration_ms: profile.duration.as_millis() as u64,
+        started_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            - wall.elapsed().as_secs(),
+        elapsed_s: wall.elapsed().as_secs_f64(),
+        machine,
+        servers: specs
+            .iter()
+            .zip(&unavailable)
+            .map(|(s, [http, echo])| ServerInfo {
+                name: s.name.into(),
+                solo: s.solo,
+                http_unavailable: http.clone(),
+                echo_unavailable: echo.clone(),
+            })
+            .collect(),
+        workloads: workload_reports,
+        micro,
+        notes,
+    };
+    print!("{}", report.table());
+    let json = args
+        .json
+        .clone()
+        .unwrap_or_else(|| paths.out.join("bench.json"));
+    let svg_path = json.with_extension("svg");
+    report.write_json(&json)?;
+    std::fs::write(&svg_path, svg::render(&report))
+        .map_err(|e| format!("writing {}: {e}", svg_path.display()))?;
+    println!("\nJSON: {}\nSVG:  {}", json.display(), svg_path.display());
+    let measured = report
+        .workloads
+        .iter()
+        .flat_map(|w| &w.results)
+        .any(|r| r.status == Status::Ok);
+    if !measured {
+        return Err("no server produced a single figure".into());
+    }
+    if args.smoke {
+        let failed = failed_measurements(&report);
+        if !failed.is_empty() {
+            return Err(format!(
+                "smoke run: {} measurement(s) of available servers failed:\n  {}",
+                failed.len(),
+                failed.join("\n  ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Measurements that failed on servers that were available (built and started): in a
+/// smoke run (CI) they mean the bench or a server has rotted.
+fn failed_measurements(report: &Report) -> Vec<String> {
+    report
+        .workloads
+        .iter()
+        .flat_map(|w| w.results.iter().map(move |r| (w, r)))
+        .filter(|(_, r)| {
+            r.status == Status::Failed || (r.status == Status::Ok && r.reason.is_some())
+        })
+        .map(|(w, r)| {
+            format!(
+                "{} {}: {}",
+                w.workload.id,
+                r.server,
+                r.reason.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect()
+}
+
+fn result_of(spec: &ServerSpec, cell: suite::Cell, unavailable: Option<String>) -> ServerResult {
+    let status = if !cell.samples.is_empty() {
+        Status::Ok
+    } else if unavailable.is_some() {
+        Status::Unavailable
+    } else {
+        Status::Failed
+    };
+    let reason = match status {
+        Status::Unavailable => unavailable,
+        _ if cell.failures.is_empty() => None,
+        _ => Some(cell.failures.join("; ")),
+    };
+    ServerResult {
+        server: spec.name.into(),
+        status,
+        reason,
+        median: Summary::of(&cell.samples),
+        ratio: Default::default(),
+        samples: cell.samples,
+    }
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(args: &BenchArgs) -> Vec<String> {
+        plan(args).unwrap().1.into_iter().map(|w| w.id).collect()
+    }
+
+    #[test]
+    fn the_quick_suite_skips_the_thousand_connection_cases() {
+        let args = BenchArgs::default();
+        assert_eq!(
+            ids(&args),
+            [
+                "http-c100",
+                "http-pipelined-c100",
+                "echo-c1",
+                "echo-c100",
+                "idle-10000"
+            ]
+        );
+        assert_eq!(plan(&args).unwrap().0.rounds, 3);
+    }
+
+    #[test]
+    fn the_full_suite_adds_them_and_a_bigger_idle_count() {
+        let args = BenchArgs {
+            full: true,
+            ..Default::default()
+        };
+        let got = ids(&args);
+        assert!(got.contains(&"http-c1000".to_string()) && got.contains(&"echo-c1000".to_string()));
+        assert!(got.contains(&"idle-100000".to_string()));
+        let args = BenchArgs {
+            full: true,
+            idle: Some(1_000_000),
+            rounds: Some(2),
+            ..Default::default()
+        };
+        assert!(ids(&args).contains(&"idle-1000000".to_string()));
+        assert_eq!(plan(&args).unwrap().0.rounds, 2);
+    }
+
+    #[test]
+    fn only_and_idle_narrow_and_extend() {
+        let args = BenchArgs {
+            only: vec![Family::Idle],
+            idle: Some(100_000),
+            ..Default::default()
+        };
+        assert_eq!(ids(&args), ["idle-10000", "idle-100000"]);
+        let args = BenchArgs {
+            only: vec![Family::HttpPipelined, Family::Echo],
+            ..Default::default()
+        };
+        assert_eq!(ids(&args), ["http-pipelined-c100", "echo-c1", "echo-c100"]);
+        let args = BenchArgs {
+            idle: Some(10_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&args).iter().filter(|i| i.starts_with("idle")).count(),
+            1
+        );
+        assert!(
+            plan(&BenchArgs {
+                idle: Some(0),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn smoke_runs_fail_on_failed_measurements_but_not_on_unavailable_servers() {
+        let w = Workload::http(16, 1);
+        let result = |server: &str, status, reason: Option<&str>| ServerResult {
+            server: server.into(),
+            status,
+            reason: reason.map(String::from),
+            median: Summary::default(),
+            ratio: Default::default(),
+            samples: vec![],
+        };
+        let report = |results| Report {
+            schema: 1,
+            command: String::new(),
+            profile: "smoke".into(),
+            rounds: 1,
+            warmup_ms: 0,
+            duration_ms: 0,
+            started_unix: 0,
+            elapsed_s: 0.0,
+            machine: Default::default(),
+            servers: vec![],
+            workloads: vec![WorkloadReport::new(w.clone(), results, &["solo"])],
+            micro: None,
+            notes: vec![],
+        };
+        let fine = report(vec![
+            result("solo", Status::Unavailable, Some("not built")),
+            result("tokio", Status::Ok, None),
+        ]);
+        assert!(failed_measurements(&fine).is_empty());
+        let broken = report(vec![
+            result(
+                "tokio",
+                Status::Failed,
+                Some("round 1: the server answered 404"),
+            ),
+            result(
+                "smol",
+                Status::Ok,
+                Some("round 2: every connection was lost"),
+            ),
+        ]);
+        let failed = failed_measurements(&broken);
+        assert_eq!(failed.len(), 2);
+        assert!(
+            failed[0].starts_with("http-c16 tokio: round 1"),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn smoke_is_small_and_short() {
+        let (p, w) = plan(&BenchArgs {
+            smoke: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(p.duration <= Duration::from_secs(1) && p.rounds == 1);
+        assert!(w.iter().all(|w| w.conns <= 500));
+        assert_eq!(w[1].depth, PIPELINE);
+        assert_eq!(w[1].family.protocol(), Protocol::Http);
+        assert_eq!(w[2].family.protocol(), Protocol::Echo);
+    }
+}

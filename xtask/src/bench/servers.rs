@@ -1,0 +1,487 @@
+//! The servers under test: a data-driven list, how to build them, and how to start one
+//! pinned to CPU 0 and stop it again.
+//!
+//! Adding a server is one entry in [`SERVERS`]: a name and, per protocol, the program and
+//! its arguments (`{addr}` becomes `127.0.0.1:PORT`). A server whose package fails to
+//! build, whose binary is missing or that does not start listening is reported as
+//! unavailable with the reason, and the run goes on with the others.
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::sys;
+
+/// The CPU every server is pinned to.
+pub const SERVER_CPU: usize = 0;
+
+/// What a server speaks; each protocol is a separate program or mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/1.1 plaintext on `/plaintext`.
+    Http,
+    /// TCP echo.
+    Echo,
+}
+
+/// How to run one server program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// A binary of a workspace package, built with `cargo build --release -p PACKAGE`.
+    Cargo {
+        /// The package that has the binary.
+        package: &'static str,
+        /// The binary's name.
+        bin: &'static str,
+    },
+    /// A script under `xtask/peers/node/`, run with `node`.
+    Node {
+        /// The script's file name.
+        script: &'static str,
+    },
+}
+
+/// A program and its arguments; `{addr}` in an argument becomes the listen address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Launch {
+    /// What to run.
+    pub program: Program,
+    /// Its arguments.
+    pub args: &'static [&'static str],
+}
+
+/// One server under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Name used in `--servers`, the table, the JSON and the chart.
+    pub name: &'static str,
+    /// One of solo's own servers (the baseline of the ratios).
+    pub solo: bool,
+    /// The HTTP server, if there is one.
+    pub http: Option<Launch>,
+    /// The echo server, if there is one.
+    pub echo: Option<Launch>,
+}
+
+impl ServerSpec {
+    /// The launch for `protocol`, if the server has one.
+    pub fn launch(&self, protocol: Protocol) -> Option<Launch> {
+        match protocol {
+            Protocol::Http => self.http,
+            Protocol::Echo => self.echo,
+        }
+    }
+}
+
+const fn peer(name: &'static str, bin: &'static str) -> ServerSpec {
+    const PEERS: &str = "solo-bench-peers";
+    ServerSpec {
+        name,
+        solo: false,
+        http: Some(Launch {
+            program: Program::Cargo {
+                package: PEERS,
+                bin,
+            },
+            args: &["--mode", "http", "--addr", "{addr}"],
+        }),
+        echo: Some(Launch {
+            program: Program::Cargo {
+                package: PEERS,
+                bin,
+            },
+            args: &["--mode", "echo", "--addr", "{addr}"],
+        }),
+    }
+}
+
+/// Every server the bench knows, solo first (it is the baseline of the ratios).
+pub const SERVERS: &[ServerSpec] = &[
+    ServerSpec {
+        name: "solo",
+        solo: true,
+        http: Some(Launch {
+            program: Program::Cargo {
+                package: "solo-server",
+                bin: "solo-server",
+            },
+            args: &["--addr", "{addr}", "--quiet"],
+        }),
+        echo: Some(Launch {
+            program: Program::Cargo {
+                package: "solo-bench-peers",
+                bin: "solo-echo",
+            },
+            args: &["--mode", "echo", "--addr", "{addr}"],
+        }),
+    },
+    peer("tokio", "peer-tokio"),
+    peer("smol", "peer-smol"),
+    peer("epoll", "peer-epoll"),
+    ServerSpec {
+        name: "node",
+        solo: false,
+        http: Some(Launch {
+            program: Program::Node { script: "http.js" },
+            args: &["--addr", "{addr}"],
+        }),
+        echo: Some(Launch {
+            program: Program::Node { script: "echo.js" },
+            args: &["--addr", "{addr}"],
+        }),
+    },
+];
+
+/// Picks servers by name (all when `names` is empty), in [`SERVERS`] order.
+pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
+    for n in names {
+        if !SERVERS.iter().any(|s| s.name == n) {
+            let known: Vec<_> = SERVERS.iter().map(|s| s.name).collect();
+            return Err(format!("unknown server {n:?}; known: {}", known.join(", ")));
+        }
+    }
+    Ok(SERVERS
+        .iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
+        .copied()
+        .collect())
+}
+
+/// Where things are: the workspace, cargo's target directory, the output directory.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+    /// `target/bench`: logs and reports.
+    pub out: PathBuf,
+    /// The `cargo` to run.
+    pub cargo: PathBuf,
+}
+
+impl Paths {
+    /// Finds the workspace (from this package's manifest) and its target directory (from
+    /// `cargo metadata`, so `CARGO_TARGET_DIR` and config are honoured).
+    pub fn discover() -> Result<Paths, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .ok_or("the xtask package has no parent directory")?
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+        let out = Command::new(&cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(&root)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("running cargo metadata: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo metadata failed ({})", out.status));
+        }
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("reading cargo metadata: {e}"))?;
+        let target = meta["target_directory"]
+            .as_str()
+            .map(PathBuf::from)
+            .ok_or("cargo metadata has no target_directory")?;
+        let out = target.join("bench");
+        Ok(Paths {
+            root,
+            target,
+            out,
+            cargo,
+        })
+    }
+
+    /// The log file of one process.
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.out.join("logs").join(format!("{name}.log"))
+    }
+}
+
+/// Builds the packages the selected servers need, each in its own `cargo build` so that
+/// one failing package (solo while it is under construction) does not take the peers
+/// down. Returns, per package, `Err(reason)` for those that did not build.
+pub fn build(paths: &Paths, servers: &[ServerSpec]) -> Vec<(&'static str, Result<(), String>)> {
+    let mut packages: Vec<&'static str> = Vec::new();
+    for s in servers {
+        for launch in [s.http, s.echo].into_iter().flatten() {
+            if let Program::Cargo { package, .. } = launch.program {
+                if !packages.contains(&package) {
+                    packages.push(package);
+                }
+            }
+        }
+    }
+    // The peers first: everything else is measured against them.
+    packages.sort_by_key(|p| *p != "solo-bench-peers");
+    packages
+        .into_iter()
+        .map(|package| {
+            eprintln!("xtask: cargo build --release -p {package}");
+            let log = paths.log(&format!("build-{package}"));
+            let result = File::create(&log)
+                .map_err(|e| format!("creating {}: {e}", log.display()))
+                .and_then(|f| {
+                    Command::new(&paths.cargo)
+                        .args(["build", "--release", "-p", package])
+                        .current_dir(&paths.root)
+                        .stdout(Stdio::null())
+                        .stderr(f)
+                        .status()
+                        .map_err(|e| format!("running cargo: {e}"))
+                })
+                .and_then(|status| {
+                    if status.success() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "`cargo build -p {package}` failed: {}",
+                            first_error(&log)
+                        ))
+                    }
+                });
+            (package, result)
+        })
+        .collect()
+}
+
+/// The first `error` line of a cargo log, for a one-line reason.
+fn first_error(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().find(|l| l.starts_with("error")).map_or_else(
+        || format!("see {}", log.display()),
+        |l| format!("{l} (see {})", log.display()),
+    )
+}
+
+/// Resolves a launch to a command line, or says why it cannot run.
+pub fn command_for(paths: &Paths, launch: &Launch, addr: SocketAddrV4) -> Result<Command, String> {
+    let mut cmd = match launch.program {
+        Program::Cargo { bin, .. } => {
+            let exe = paths.target.join("release").join(bin);
+            if !exe.is_file() {
+                return Err(format!("{} was not built", exe.display()));
+            }
+            Command::new(exe)
+        }
+        Program::Node { script } => {
+            let node = find_on_path("node").ok_or("node is not on PATH")?;
+            let mut c = Command::new(node);
+            c.arg(paths.root.join("xtask/peers/node").join(script));
+            c
+        }
+    };
+    let addr = addr.to_string();
+    cmd.args(launch.args.iter().map(|a| a.replace("{addr}", &addr)));
+    Ok(cmd)
+}
+
+/// The full path of `program` on PATH, if it is there.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// An unused loopback port (bound, read, released).
+pub fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// A running server; dropping it kills it and waits for it.
+#[derive(Debug)]
+pub struct RunningServer {
+    child: Child,
+    /// Its process id.
+    pub pid: u32,
+    /// Where it listens.
+    pub addr: SocketAddrV4,
+}
+
+impl RunningServer {
+    /// Starts `launch` on a fresh port, pinned to [`SERVER_CPU`], its output in `log`, and
+    /// waits (at most `timeout`) until it accepts a connection.
+    pub fn start(
+        paths: &Paths,
+        launch: &Launch,
+        log: &Path,
+        timeout: Duration,
+    ) -> Result<RunningServer, String> {
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, free_port()?);
+        let mut cmd = command_for(paths, launch, addr)?;
+        let log_file = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+        let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
+        cmd.stdin(Stdio::null()).stdout(log_file).stderr(log_err);
+        sys::harden_child(&mut cmd, Some(SERVER_CPU));
+        let child = cmd.spawn().map_err(|e| format!("starting {cmd:?}: {e}"))?;
+        let mut server = RunningServer {
+            pid: child.id(),
+            child,
+            addr,
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            sys::check_interrupt()?;
+            if let Some(status) = server.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "exited ({status}) before listening: {}",
+                    log_tail(log)
+                ));
+            }
+            if TcpStream::connect_timeout(&SocketAddr::V4(addr), Duration::from_millis(200)).is_ok()
+            {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "not listening on {addr} after {timeout:?}: {}",
+                    log_tail(log)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Let it notice that the probe connection closed.
+        std::thread::sleep(Duration::from_millis(30));
+        Ok(server)
+    }
+
+    /// Whether it is still running; `Err` with its exit status and log tail if not.
+    pub fn check_alive(&mut self, log: &Path) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("the server exited ({status}): {}", log_tail(log))),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The last non-empty line of a log, shortened, or a note that it is empty.
+pub fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    match text.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(l) => {
+            let l = l.trim();
+            if l.chars().count() > 160 {
+                format!("{}…", l.chars().take(160).collect::<String>())
+            } else {
+                l.to_string()
+            }
+        }
+        None => "no output".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_has_solo_first_and_unique_names() {
+        assert_eq!(SERVERS[0].name, "solo");
+        assert!(SERVERS[0].solo && SERVERS[1..].iter().all(|s| !s.solo));
+        let mut names: Vec<_> = SERVERS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SERVERS.len());
+        for s in SERVERS {
+            for l in [s.http, s.echo].into_iter().flatten() {
+                assert!(
+                    l.args.contains(&"{addr}"),
+                    "{} must be told where to listen",
+                    s.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn selects_by_name_in_list_order() {
+        let picked = select(&["node".into(), "tokio".into()]).unwrap();
+        assert_eq!(
+            picked.iter().map(|s| s.name).collect::<Vec<_>>(),
+            ["tokio", "node"]
+        );
+        assert_eq!(select(&[]).unwrap().len(), SERVERS.len());
+        assert!(
+            select(&["nginx".into()])
+                .unwrap_err()
+                .contains("known: solo, tokio")
+        );
+    }
+
+    #[test]
+    fn commands_substitute_the_address_and_report_missing_binaries() {
+        let dir = std::env::temp_dir().join(format!("xtask-servers-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("release")).unwrap();
+        let paths = Paths {
+            root: dir.clone(),
+            target: dir.clone(),
+            out: dir.clone(),
+            cargo: "cargo".into(),
+        };
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4242);
+        let tokio = SERVERS[1].http.unwrap();
+        assert!(
+            command_for(&paths, &tokio, addr)
+                .unwrap_err()
+                .contains("was not built")
+        );
+        std::fs::write(dir.join("release/peer-tokio"), b"").unwrap();
+        let cmd = command_for(&paths, &tokio, addr).unwrap();
+        let args: Vec<_> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(args, ["--mode", "http", "--addr", "127.0.0.1:4242"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_server_that_exits_is_unavailable_with_its_reason() {
+        let dir = std::env::temp_dir().join(format!("xtask-exit-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("release")).unwrap();
+        let exe = dir.join("release/quitter");
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\necho 'quitter: under construction' >&2\nexit 3\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let paths = Paths {
+            root: dir.clone(),
+            target: dir.clone(),
+            out: dir.clone(),
+            cargo: "cargo".into(),
+        };
+        let launch = Launch {
+            program: Program::Cargo {
+                package: "q",
+                bin: "quitter",
+            },
+            args: &["{addr}"],
+        };
+        let err =
+            RunningServer::start(&paths, &launch, &dir.join("q.log"), Duration::from_secs(30))
+                .unwrap_err();
+        assert!(
+            err.contains("exited") && err.contains("under construction"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
