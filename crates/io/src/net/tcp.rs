@@ -284,9 +284,8 @@ impl TcpStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let len = buf.len();
         self.inner
-            .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+            .poll_stream_read(cx, buf, |mut s, buf| s.read(buf))
     }
 
     fn poll_read_vectored_priv(
@@ -294,15 +293,14 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
         self.inner
-            .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+            .poll_stream_read_vectored(cx, bufs, |mut s, bufs| s.read_vectored(bufs))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // std's `write` on a socket is `send(MSG_NOSIGNAL)` (SO_NOSIGPIPE on Apple).
         self.inner
-            .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+            .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
     }
 
     fn poll_write_vectored_priv(
@@ -310,9 +308,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
         self.inner
-            .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+            .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
     }
 }
 

@@ -186,9 +186,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                let len = buf.len();
                 self.inner
-                    .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+                    .poll_stream_read(cx, buf, |mut s, buf| s.read(buf))
             }
 
             fn poll_read_vectored(
@@ -196,9 +195,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 bufs: &mut [IoSliceMut<'_>],
             ) -> Poll<io::Result<usize>> {
-                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+                    .poll_stream_read_vectored(cx, bufs, |mut s, bufs| s.read_vectored(bufs))
             }
         }
 
@@ -209,7 +207,7 @@ macro_rules! unix_stream_io {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.inner
-                    .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+                    .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
             }
 
             fn poll_write_vectored(
@@ -217,9 +215,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+                    .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
             }
 
             /// Nothing to flush.
