@@ -240,14 +240,20 @@ impl<T: Source> Async<T> {
         }
     }
 
-    /// A byte-stream read of `buf` by `op`: like `poll_op`, and a read shorter than the
-    /// buffer clears readiness at once (the kernel buffer was drained), saving the extra
-    /// syscall that would only return `WouldBlock`. Only for stream sockets, where a short
-    /// read means exactly that (a TTY in canonical mode, for one, returns a line at a time).
+    /// A byte-stream read of `buf` by `op`: like `poll_op`, and, when `short_drains`, a
+    /// read shorter than the buffer clears readiness at once (the kernel buffer was
+    /// drained), saving the extra syscall that would only return `WouldBlock`.
+    ///
+    /// `short_drains` is for TCP, where a short read means exactly that, with one
+    /// exception: `recv` also stops at an urgent-data mark (RFC 6093 asks applications not
+    /// to use urgent data; tokio makes the same trade). It is false for Unix streams,
+    /// whose reads also stop at a message carrying descriptors, and would be wrong for a
+    /// TTY in canonical mode, which returns a line at a time.
     pub(crate) fn poll_stream_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        short_drains: bool,
         mut op: impl FnMut(&T, &mut [u8]) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
@@ -256,7 +262,9 @@ impl<T: Source> Async<T> {
             let buf = crate::fault::read_buf(io, buf);
             op(io, buf)
         }));
-        self.after_stream_op(Direction::Read, len, &res);
+        if short_drains {
+            self.after_stream_op(Direction::Read, len, &res);
+        }
         Poll::Ready(res)
     }
 
@@ -265,6 +273,7 @@ impl<T: Source> Async<T> {
         &self,
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
+        short_drains: bool,
         mut op: impl FnMut(&T, &mut [IoSliceMut<'_>]) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
@@ -275,7 +284,9 @@ impl<T: Source> Async<T> {
             }
             op(io, bufs)
         }));
-        self.after_stream_op(Direction::Read, len, &res);
+        if short_drains {
+            self.after_stream_op(Direction::Read, len, &res);
+        }
         Poll::Ready(res)
     }
 

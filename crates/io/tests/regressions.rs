@@ -1,7 +1,7 @@
 //! One test per bug found in solo-io, named for what must hold, each with a comment that
-//! names the bug. A test for a bug that is not fixed yet is `#[ignore]`d with a reason
-//! starting `FINDING:`; it asserts the expected behaviour, so it passes once fixed
-//! (`cargo test -p solo-io --test regressions -- --ignored` to see it fail today).
+//! names the bug. A test for behaviour we chose to accept is `#[ignore]`d with a reason
+//! starting `accepted limitation:`; it asserts what would be ideal, so
+//! `cargo test -p solo-io --test regressions -- --ignored` shows the limitation.
 #![cfg(unix)]
 
 use std::cell::Cell;
@@ -74,18 +74,17 @@ fn short_read_after_hangup_still_sees_eof() {
     }));
 }
 
-/// FINDING (not fixed): a short stream read is taken as proof that the kernel buffer is
-/// empty and clears read readiness (`Async::poll_stream_read`). On Linux TCP that is
-/// false when the peer sends urgent data: `recv` stops at the urgent mark, returning the
-/// bytes before it, while the bytes after it stay queued. Their edge was already
-/// consumed, so the reader waits until the peer sends something else: a peer that sends
-/// `hello`, one byte with `MSG_OOB`, then `world`, and waits for a reply, waits forever.
-/// (Tokio clears readiness on a short read the same way.) Fix: do not clear readiness on a
-/// short read (the next read's `WouldBlock` clears it, at the cost of that syscall); the
-/// injected version of this test in `fault.rs` passes with that change.
+/// Accepted limitation: a short TCP read is taken as proof that the kernel buffer is
+/// empty and clears read readiness (`Async::poll_stream_read`), which saves a syscall per
+/// request. On Linux that is false when the peer sends urgent data: `recv` stops at the
+/// urgent mark, returning the bytes before it, while the bytes after it stay queued
+/// until the peer sends again. A peer that sends `hello`, one byte with `MSG_OOB`, then
+/// `world` and waits for a reply waits forever (or until a server's timeout). Urgent data
+/// is obsolete (RFC 6093 asks applications not to use it) and such a peer only stalls its
+/// own connection; tokio makes the same trade.
 #[cfg(target_os = "linux")]
 #[test]
-#[ignore = "FINDING: a short read before a TCP urgent mark strands the bytes after it"]
+#[ignore = "accepted limitation: TCP urgent data (RFC 6093: do not use it); see Async::poll_stream_read"]
 fn short_read_at_tcp_urgent_mark_does_not_strand_the_rest() {
     let ex = LocalExecutor::new();
     block_on(ex.run(async {
@@ -156,14 +155,13 @@ fn send_with_fd(sock: &std::os::unix::net::UnixStream, data: &[u8], fd: i32) {
     );
 }
 
-/// FINDING (not fixed), the same cause on a Unix stream: a read stops after a message
-/// that carried descriptors (`SCM_RIGHTS`; a plain `read` discards them), returning fewer
-/// bytes than asked while the next message is queued. The short read clears readiness and
-/// the queued bytes wait for the peer's next write. Any process that can connect to a
-/// server's Unix socket can stall its own connection this way.
+/// Bug (found by the reliability work, fixed): the same short-read optimisation on a Unix
+/// stream. A read stops after a message that carried descriptors (`SCM_RIGHTS`; a plain
+/// `read` discards them), returning fewer bytes than asked while the next message is
+/// queued; clearing readiness there stranded the queued bytes until the peer's next
+/// write. Unix streams no longer clear readiness on a short read.
 #[cfg(target_os = "linux")]
 #[test]
-#[ignore = "FINDING: a short read ending at an SCM_RIGHTS message strands the next message"]
 fn short_read_at_unix_descriptor_boundary_does_not_strand_the_rest() {
     let ex = LocalExecutor::new();
     block_on(ex.run(async {
@@ -194,16 +192,15 @@ fn short_read_at_unix_descriptor_boundary_does_not_strand_the_rest() {
     }));
 }
 
-/// FINDING (not fixed): two tasks waiting for the same direction of one source spin. The
-/// reactor keeps one waker per direction; a second waiter replaces the first and wakes
-/// it "so it re-polls", the first re-polls, finds the source not ready, replaces the
-/// second and wakes it, and so on: a busy loop for as long as no data comes (about a
-/// million polls in 200 ms here). Common shapes hit it: several tasks `recv_from` on one
-/// shared `UdpSocket`, several accept loops on one listener. The thread never sleeps.
-/// Fix: a list of waiters per direction, all woken by an event (as async-io and tokio do).
-/// Expected behaviour asserted here: a handful of polls in a quiet window.
+/// Bug (found by the reliability work, fixed): two tasks waiting for the same direction
+/// of one source spun. The reactor kept one waker per direction; a second waiter
+/// replaced the first and woke it "so it re-polls", the first re-polled, found the source
+/// not ready, replaced the second and woke it, and so on: a busy loop for as long as no
+/// data came (about a million polls in 200 ms). Common shapes hit it: several tasks in
+/// `recv_from` on one shared `UdpSocket`, several accept loops on one listener. Now
+/// extra waiters queue beside the first and an event wakes them all. Asserted: a handful
+/// of polls in a quiet window.
 #[test]
-#[ignore = "FINDING: two tasks waiting on the same direction of one source wake each other in a busy loop"]
 fn two_tasks_waiting_on_one_direction_do_not_spin() {
     let ex = LocalExecutor::new();
     block_on(ex.run(async {
