@@ -200,7 +200,14 @@ impl<T: Source> Async<T> {
             if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
                 return Poll::Ready(Err(e));
             }
-            match op(self.get_ref()) {
+            #[cfg(solo_fault_injection)]
+            let res = match crate::fault::before_op(self.get_ref(), dir) {
+                Some(e) => Err(e),
+                None => op(self.get_ref()),
+            };
+            #[cfg(not(solo_fault_injection))]
+            let res = op(self.get_ref());
+            match res {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => return Poll::Ready(res),
@@ -218,7 +225,14 @@ impl<T: Source> Async<T> {
             if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
                 return Poll::Ready(Err(e));
             }
-            match op(self.get_mut()) {
+            #[cfg(solo_fault_injection)]
+            let res = match crate::fault::before_op(self.get_ref(), dir) {
+                Some(e) => Err(e),
+                None => op(self.get_mut()),
+            };
+            #[cfg(not(solo_fault_injection))]
+            let res = op(self.get_mut());
+            match res {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => return Poll::Ready(res),
@@ -226,21 +240,52 @@ impl<T: Source> Async<T> {
         }
     }
 
-    /// A byte-stream read: like `poll_op`, and a read shorter than the buffer clears
-    /// readiness at once (the kernel buffer was drained), saving the extra syscall that
-    /// would only return `WouldBlock`. Only for stream sockets, where a short read means
-    /// exactly that (a TTY in canonical mode, for one, returns a line at a time).
+    /// A byte-stream read of `buf` by `op`: like `poll_op`, and, when `short_drains`, a
+    /// read shorter than the buffer clears readiness at once (the kernel buffer was
+    /// drained), saving the extra syscall that would only return `WouldBlock`.
+    ///
+    /// `short_drains` is for TCP, where a short read means exactly that, with one
+    /// exception: `recv` also stops at an urgent-data mark (RFC 6093 asks applications not
+    /// to use urgent data; tokio makes the same trade). It is false for Unix streams,
+    /// whose reads also stop at a message carrying descriptors, and would be wrong for a
+    /// TTY in canonical mode, which returns a line at a time.
     pub(crate) fn poll_stream_read(
         &self,
         cx: &mut Context<'_>,
-        len: usize,
-        op: impl FnMut(&T) -> io::Result<usize>,
+        buf: &mut [u8],
+        short_drains: bool,
+        mut op: impl FnMut(&T, &mut [u8]) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let res = std::task::ready!(self.poll_op(Direction::Read, cx, op));
-        if let Ok(n) = res {
-            if n > 0 && n < len {
-                self.clear_short(Direction::Read);
+        let len = buf.len();
+        let res = std::task::ready!(self.poll_op(Direction::Read, cx, |io| {
+            #[cfg(solo_fault_injection)]
+            let buf = crate::fault::read_buf(io, buf);
+            op(io, buf)
+        }));
+        if short_drains {
+            self.after_stream_op(Direction::Read, len, &res);
+        }
+        Poll::Ready(res)
+    }
+
+    /// The vectored form of [`poll_stream_read`](Async::poll_stream_read).
+    pub(crate) fn poll_stream_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+        short_drains: bool,
+        mut op: impl FnMut(&T, &mut [IoSliceMut<'_>]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        let res = std::task::ready!(self.poll_op(Direction::Read, cx, |io| {
+            #[cfg(solo_fault_injection)]
+            if let Some(mut short) = crate::fault::read_bufs(io, bufs) {
+                return op(io, &mut short);
             }
+            op(io, bufs)
+        }));
+        if short_drains {
+            self.after_stream_op(Direction::Read, len, &res);
         }
         Poll::Ready(res)
     }
@@ -250,16 +295,50 @@ impl<T: Source> Async<T> {
     pub(crate) fn poll_stream_write(
         &self,
         cx: &mut Context<'_>,
-        len: usize,
-        op: impl FnMut(&T) -> io::Result<usize>,
+        buf: &[u8],
+        mut op: impl FnMut(&T, &[u8]) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let res = std::task::ready!(self.poll_op(Direction::Write, cx, op));
-        if let Ok(n) = res {
-            if n < len {
-                self.clear_short(Direction::Write);
+        let len = buf.len();
+        let res = std::task::ready!(self.poll_op(Direction::Write, cx, |io| {
+            #[cfg(solo_fault_injection)]
+            let buf = crate::fault::write_buf(io, buf);
+            op(io, buf)
+        }));
+        self.after_stream_op(Direction::Write, len, &res);
+        Poll::Ready(res)
+    }
+
+    /// The vectored form of [`poll_stream_write`](Async::poll_stream_write).
+    pub(crate) fn poll_stream_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+        mut op: impl FnMut(&T, &[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        let res = std::task::ready!(self.poll_op(Direction::Write, cx, |io| {
+            #[cfg(solo_fault_injection)]
+            if let Some(short) = crate::fault::write_bufs(io, bufs) {
+                return op(io, &short);
+            }
+            op(io, bufs)
+        }));
+        self.after_stream_op(Direction::Write, len, &res);
+        Poll::Ready(res)
+    }
+
+    /// After a stream operation of `len` bytes: a short transfer clears readiness (a
+    /// read of 0 bytes is end-of-file, which must stay visible).
+    fn after_stream_op(&self, dir: Direction, len: usize, res: &io::Result<usize>) {
+        if let Ok(n) = *res {
+            let short = match dir {
+                Direction::Read => n > 0 && n < len,
+                Direction::Write => n < len,
+            };
+            if short {
+                self.clear_short(dir);
             }
         }
-        Poll::Ready(res)
     }
 }
 

@@ -60,6 +60,8 @@
 mod async_io;
 mod blocking;
 mod driver;
+#[cfg(solo_fault_injection)]
+mod fault;
 pub mod fs;
 pub mod net;
 pub mod reactor;
@@ -71,6 +73,12 @@ mod wheel;
 pub use async_io::{Async, Readiness};
 #[doc(hidden)]
 pub use blocking::testing as __blocking;
+/// Fault injection for tests (only with `--cfg solo_fault_injection`; see `fault.rs`).
+#[cfg(solo_fault_injection)]
+#[doc(hidden)]
+pub mod __fault {
+    pub use crate::fault::{Counts, Fault, Op, Rule, clear, counts, inject, ops_on, pending, seed};
+}
 pub use blocking::{Unblock, Unblocked, unblock};
 pub use driver::{block_on, block_on_with};
 pub use sys::Source;

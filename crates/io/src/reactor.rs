@@ -35,6 +35,7 @@
 //! wakers, four state bytes and a generation) plus the `Async<T>` handle itself (the I/O object and a `usize` key).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
@@ -57,7 +58,7 @@ const GEN_MASK: u32 = if usize::BITS >= 64 {
 };
 
 /// One direction of I/O on a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Direction {
     /// Reading (or accepting, or receiving).
     Read,
@@ -91,9 +92,10 @@ struct Side {
     /// once it is seen (the next read returns 0 or the error at once). `WouldBlock`
     /// still clears it, so this can never make an operation spin.
     closed: bool,
-    /// One waiter per direction. A second waiter replaces the first, which is woken so it
-    /// re-polls and re-registers; no wakeup is lost, though two tasks waiting on the same
-    /// direction of one source take turns.
+    /// Set while more waiters than `waker` wait on this direction; they sit in
+    /// `Reactor::crowd`, out of the slab entry, since a second waiter is rare.
+    crowded: bool,
+    /// The (first) task waiting for this direction.
     waker: Option<Waker>,
 }
 
@@ -102,6 +104,7 @@ impl Side {
         Side {
             readiness: Readiness::Unknown,
             closed: false,
+            crowded: false,
             waker: None,
         }
     }
@@ -169,6 +172,10 @@ pub(crate) struct Reactor {
     next_generation: Cell<u32>,
     timers: RefCell<Wheel>,
     events: RefCell<Events>,
+    /// Waiters beyond the first on one direction of one source (several tasks in
+    /// `recv_from` on one UDP socket, say), by slab index. Empty in the common case, so a
+    /// registration stays one small slab entry.
+    crowd: RefCell<HashMap<(usize, Direction), Vec<Waker>>>,
     /// Wakers collected during dispatch, woken after every borrow has ended. Reused.
     to_wake: RefCell<Vec<Waker>>,
     stats: Cell<Stats>,
@@ -190,6 +197,7 @@ impl Reactor {
             next_generation: Cell::new(0),
             timers: RefCell::new(Wheel::new(Instant::now())),
             events: RefCell::new(Events::with_capacity(1024)),
+            crowd: RefCell::new(HashMap::new()),
             to_wake: RefCell::new(Vec::new()),
             stats: Cell::new(Stats::default()),
         })
@@ -242,18 +250,27 @@ impl Reactor {
 
     /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
     pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        let index = key & INDEX_MASK;
         let removed = {
             let mut sources = self.sources.borrow_mut();
-            match sources.get(key & INDEX_MASK) {
-                Some(s) if s.generation == generation_of(key) => {
-                    Some(sources.remove(key & INDEX_MASK))
-                }
+            match sources.get(index) {
+                Some(s) if s.generation == generation_of(key) => Some(sources.remove(index)),
                 _ => None,
             }
         };
         let result = self.poller.delete(source);
         if let Some(state) = removed {
-            for w in [state.read.waker, state.write.waker].into_iter().flatten() {
+            let mut wakers: Vec<Waker> = [state.read.waker, state.write.waker]
+                .into_iter()
+                .flatten()
+                .collect();
+            if state.read.crowded || state.write.crowded {
+                let mut crowd = self.crowd.borrow_mut();
+                for dir in [Direction::Read, Direction::Write] {
+                    wakers.extend(crowd.remove(&(index, dir)).into_iter().flatten());
+                }
+            }
+            for w in wakers {
                 w.wake();
             }
         }
@@ -294,10 +311,21 @@ impl Reactor {
             }
             (Readiness::Unknown | Readiness::NotReady, _) => {}
         }
-        let replaced = match &mut side.waker {
-            Some(w) if w.will_wake(cx.waker()) => None,
-            slot => slot.replace(cx.waker().clone()),
-        };
+        match &side.waker {
+            None => side.waker = Some(cx.waker().clone()),
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(_) => {
+                // Another task already waits here: queue this one beside it (both are
+                // woken by the next event) rather than evicting it, which would make the
+                // two wake each other forever.
+                side.crowded = true;
+                let mut crowd = self.crowd.borrow_mut();
+                let others = crowd.entry((key & INDEX_MASK, dir)).or_default();
+                if !others.iter().any(|w| w.will_wake(cx.waker())) {
+                    others.push(cx.waker().clone());
+                }
+            }
+        }
         let armed = if !self.edge {
             // Oneshot: arm for every direction that has a waiter.
             let interest = interest_of(state);
@@ -310,9 +338,6 @@ impl Reactor {
             Ok(())
         };
         drop(sources);
-        if let Some(w) = replaced {
-            w.wake();
-        }
         match armed {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
@@ -415,9 +440,10 @@ impl Reactor {
             let all = !self.edge;
             // A hang-up ends the read side for good; an error affects both.
             let closed = [ev.hangup || ev.error, ev.error];
-            for ((fired, side), closed) in [
-                (ev.readable, &mut state.read),
-                (ev.writable, &mut state.write),
+            let index = ev.key & INDEX_MASK;
+            for ((fired, side, dir), closed) in [
+                (ev.readable, &mut state.read, Direction::Read),
+                (ev.writable, &mut state.write, Direction::Write),
             ]
             .into_iter()
             .zip(closed)
@@ -429,6 +455,10 @@ impl Reactor {
                 if fired || all {
                     if let Some(w) = side.waker.take() {
                         to_wake.push(w);
+                    }
+                    if std::mem::take(&mut side.crowded) {
+                        let others = self.crowd.borrow_mut().remove(&(index, dir));
+                        to_wake.extend(others.into_iter().flatten());
                     }
                 }
             }

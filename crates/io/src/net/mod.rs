@@ -17,3 +17,50 @@ pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
 
 pub use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::{Timer, sys};
+
+/// Backoff for listeners after `EMFILE`/`ENFILE` (out of descriptors) and the like:
+/// instead of spinning on a listener that stays readable, wait 1 ms, doubling up to 1 s,
+/// and try again. Shared by the TCP and Unix listeners.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    timer: Option<Timer>,
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// Polls `accept`, backing off while it fails for lack of resources; any other
+    /// outcome resets the delay and is returned.
+    pub(crate) fn poll_accept<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        loop {
+            if let Some(timer) = &mut self.timer {
+                std::task::ready!(Pin::new(timer).poll(cx));
+                self.timer = None;
+            }
+            match std::task::ready!(accept(cx)) {
+                Err(e) if sys::is_resource_exhausted(&e) => {
+                    self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MAX);
+                    self.timer = Some(Timer::after(self.delay));
+                }
+                res => {
+                    self.delay = Duration::ZERO;
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+}

@@ -1,18 +1,16 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
 use std::fmt;
-use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 
+use super::Backoff;
 use super::addr::{AsyncToSocketAddrs, each_addr};
-use crate::Timer;
 use crate::async_io::Async;
 use crate::reactor::Direction;
 use crate::sys;
@@ -43,32 +41,6 @@ pub struct TcpListener {
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.fmt(f)
-    }
-}
-
-/// Backoff after `EMFILE`/`ENFILE` (out of descriptors) and similar: instead of spinning
-/// on a listener that stays readable, wait 1 ms, doubling up to 1 s, and try again.
-#[derive(Debug, Default)]
-struct Backoff {
-    timer: Option<Timer>,
-    delay: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(1);
-    const MAX: Duration = Duration::from_secs(1);
-
-    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(timer) = &mut self.timer {
-            std::task::ready!(Pin::new(timer).poll(cx));
-            self.timer = None;
-        }
-        Poll::Ready(())
-    }
-
-    fn start(&mut self) {
-        self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MAX);
-        self.timer = Some(Timer::after(self.delay));
     }
 }
 
@@ -130,16 +102,7 @@ impl TcpListener {
         cx: &mut Context<'_>,
         backoff: &mut Backoff,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            std::task::ready!(backoff.poll_wait(cx));
-            match std::task::ready!(self.poll_accept(cx)) {
-                Err(e) if sys::is_resource_exhausted(&e) => backoff.start(),
-                res => {
-                    backoff.delay = Duration::ZERO;
-                    return Poll::Ready(res);
-                }
-            }
-        }
+        backoff.poll_accept(cx, |cx| self.poll_accept(cx))
     }
 
     /// A stream of incoming connections, with the same backoff as
@@ -284,9 +247,8 @@ impl TcpStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let len = buf.len();
         self.inner
-            .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+            .poll_stream_read(cx, buf, true, |mut s, buf| s.read(buf))
     }
 
     fn poll_read_vectored_priv(
@@ -294,15 +256,14 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
         self.inner
-            .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+            .poll_stream_read_vectored(cx, bufs, true, |mut s, bufs| s.read_vectored(bufs))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // std's `write` on a socket is `send(MSG_NOSIGNAL)` (SO_NOSIGPIPE on Apple).
         self.inner
-            .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+            .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
     }
 
     fn poll_write_vectored_priv(
@@ -310,9 +271,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
         self.inner
-            .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+            .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
     }
 }
 

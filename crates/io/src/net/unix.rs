@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 
+use super::Backoff;
 use crate::async_io::Async;
 use crate::reactor::Direction;
 use crate::sys;
@@ -57,14 +58,36 @@ impl UnixListener {
     }
 
     /// Accepts a connection.
+    ///
+    /// Like [`TcpListener::accept`](super::TcpListener::accept): transient errors are
+    /// skipped, and when descriptors or memory run out the listener backs off (1 ms,
+    /// doubling up to 1 s) instead of spinning.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.inner.read_with(|l| l.accept()).await?;
-        Ok((UnixStream::try_from(stream)?, addr))
+        let mut backoff = Backoff::default();
+        std::future::poll_fn(|cx| backoff.poll_accept(cx, |cx| self.poll_accept(cx))).await
     }
 
-    /// A stream of incoming connections. It never ends.
+    /// Polls for one connection, without the backoff of
+    /// [`accept`](UnixListener::accept): resource errors are returned to the caller.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        loop {
+            match std::task::ready!(self.inner.poll_op(Direction::Read, cx, |l| l.accept())) {
+                Ok((stream, addr)) => {
+                    return Poll::Ready(UnixStream::try_from(stream).map(|s| (s, addr)));
+                }
+                Err(e) if sys::is_transient_accept_error(&e) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// A stream of incoming connections, with the same backoff as
+    /// [`accept`](UnixListener::accept). It never ends.
     pub fn incoming(&self) -> UnixIncoming<'_> {
-        UnixIncoming { listener: self }
+        UnixIncoming {
+            listener: self,
+            backoff: Backoff::default(),
+        }
     }
 
     /// The address the listener is bound to.
@@ -94,18 +117,18 @@ impl TryFrom<net::UnixListener> for UnixListener {
 #[derive(Debug)]
 pub struct UnixIncoming<'a> {
     listener: &'a UnixListener,
+    backoff: Backoff,
 }
 
 impl Stream for UnixIncoming<'_> {
     type Item = io::Result<UnixStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let res = std::task::ready!(
-            self.listener
-                .inner
-                .poll_op(Direction::Read, cx, |l| l.accept())
-        );
-        Poll::Ready(Some(res.and_then(|(s, _)| UnixStream::try_from(s))))
+        let this = self.get_mut();
+        let listener = this.listener;
+        this.backoff
+            .poll_accept(cx, |cx| listener.poll_accept(cx))
+            .map(|res| Some(res.map(|(s, _)| s)))
     }
 }
 
@@ -186,9 +209,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                let len = buf.len();
                 self.inner
-                    .poll_stream_read(cx, len, |mut s| s.read(&mut *buf))
+                    .poll_stream_read(cx, buf, false, |mut s, buf| s.read(buf))
             }
 
             fn poll_read_vectored(
@@ -196,9 +218,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 bufs: &mut [IoSliceMut<'_>],
             ) -> Poll<io::Result<usize>> {
-                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .poll_stream_read(cx, len, |mut s| s.read_vectored(&mut *bufs))
+                    .poll_stream_read_vectored(cx, bufs, false, |mut s, bufs| s.read_vectored(bufs))
             }
         }
 
@@ -209,7 +230,7 @@ macro_rules! unix_stream_io {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.inner
-                    .poll_stream_write(cx, buf.len(), |mut s| s.write(buf))
+                    .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
             }
 
             fn poll_write_vectored(
@@ -217,9 +238,8 @@ macro_rules! unix_stream_io {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                let len = bufs.iter().map(|b| b.len()).sum();
                 self.inner
-                    .poll_stream_write(cx, len, |s| sys::send_vectored(s, bufs))
+                    .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
             }
 
             /// Nothing to flush.
