@@ -1,6 +1,13 @@
-//! The core of solo's C10k demo server, independent of any runtime: everything the
-//! connection loop needs that is not I/O.
+//! solo's C10k demo server: HTTP/1.1 and a Server-Sent Events chat on one thread, holding
+//! many thousands of mostly idle connections at a few hundred bytes each.
 //!
+//! The binary (`solo-server`, see the README) is a thin command line over [`server::run`].
+//! Underneath is a core independent of any runtime: everything the connection loop needs
+//! that is not I/O.
+//!
+//! - [`server`]: the running server on `solo`: shards, the accept loop, the connection
+//!   task (reading into a buffer lent by the loop), timeouts, graceful shutdown.
+//! - [`config`]: its settings, and the parsers of humane flag values (`10s`, `16KiB`).
 //! - [`http`]: request framing (pipelining, chunked bodies, limits and the status each
 //!   violation gets), response writing into a caller-provided buffer, the cached `Date`.
 //! - [`files`]: static-file path resolution under a root, and content types.
@@ -58,7 +65,13 @@
 //! assert!(!open && buffer.is_empty());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod chat;
+pub mod config;
 pub mod files;
 pub mod http;
+pub mod server;
 pub mod stats;
+
+pub use config::Config;

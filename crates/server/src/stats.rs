@@ -2,7 +2,8 @@
 //!
 //! The counters are `Cell`s: one event loop owns them (share as `Rc<Stats>`), and counting
 //! is a plain add. The memory per connection is an estimate: resident memory above the
-//! baseline taken at startup, divided by the open connections.
+//! baseline taken at startup, divided by the open connections (only with one shard: the
+//! resident memory is the process's, the counters are the shard's).
 
 use std::cell::Cell;
 
@@ -13,6 +14,7 @@ use crate::http::push_decimal;
 pub struct Stats {
     open_connections: Cell<u64>,
     accepted: Cell<u64>,
+    rejected: Cell<u64>,
     requests: Cell<u64>,
     chat_subscribers: Cell<u64>,
     chat_messages: Cell<u64>,
@@ -21,12 +23,21 @@ pub struct Stats {
 }
 
 /// The counters at one moment, with the memory figures.
+///
+/// [`Stats::snapshot`] fills in the counters; the event loop adds what it knows itself
+/// (the shard, the reactor's counters, the size of a connection's future).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Which shard (event loop) answered, from 0.
+    pub shard: u64,
+    /// How many shards the process runs (0 and 1 both mean one).
+    pub shards: u64,
     /// Connections open now.
     pub open_connections: u64,
     /// Connections accepted since startup.
     pub accepted: u64,
+    /// Connections refused (`503`) because the shard was full, since startup.
+    pub rejected: u64,
     /// Requests answered since startup.
     pub requests: u64,
     /// Event-stream subscribers now.
@@ -35,6 +46,14 @@ pub struct Snapshot {
     pub chat_messages: u64,
     /// Turns of the event loop since startup.
     pub loop_iterations: u64,
+    /// Readiness events the reactor delivered since startup.
+    pub reactor_events: u64,
+    /// Sources registered with the reactor now (sockets, the listener).
+    pub reactor_sources: u64,
+    /// Timers pending on the reactor now.
+    pub reactor_timers: u64,
+    /// The size of one connection's future, in bytes (its task adds a small header).
+    pub connection_future_bytes: u64,
     /// Resident memory now, where it can be read.
     pub rss_bytes: Option<u64>,
     /// Resident memory at startup, where it could be read.
@@ -42,9 +61,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Resident memory above the baseline per open connection, when both are known and
-    /// a connection is open.
+    /// Resident memory above the baseline per open connection, when both are known, a
+    /// connection is open and the process has one shard.
     pub fn bytes_per_connection(&self) -> Option<u64> {
+        if self.shards > 1 {
+            return None;
+        }
         let grown = self.rss_bytes?.saturating_sub(self.baseline_rss_bytes?);
         grown.checked_div(self.open_connections)
     }
@@ -52,12 +74,22 @@ impl Snapshot {
     /// Appends the snapshot as one JSON object; unknown figures are `null`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let fields = [
+            ("shard", Some(self.shard)),
+            ("shards", Some(self.shards.max(1))),
             ("open_connections", Some(self.open_connections)),
             ("accepted", Some(self.accepted)),
+            ("rejected", Some(self.rejected)),
             ("requests", Some(self.requests)),
             ("chat_subscribers", Some(self.chat_subscribers)),
             ("chat_messages", Some(self.chat_messages)),
             ("loop_iterations", Some(self.loop_iterations)),
+            ("reactor_events", Some(self.reactor_events)),
+            ("reactor_sources", Some(self.reactor_sources)),
+            ("reactor_timers", Some(self.reactor_timers)),
+            (
+                "connection_future_bytes",
+                Some(self.connection_future_bytes),
+            ),
             ("rss_bytes", self.rss_bytes),
             ("baseline_rss_bytes", self.baseline_rss_bytes),
             ("bytes_per_connection", self.bytes_per_connection()),
@@ -92,6 +124,16 @@ impl Stats {
     pub fn connection_opened(&self) {
         bump(&self.open_connections, 1);
         bump(&self.accepted, 1);
+    }
+
+    /// A connection was refused because the shard was full.
+    pub fn connection_rejected(&self) {
+        bump(&self.rejected, 1);
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> u64 {
+        self.open_connections.get()
     }
 
     /// A connection was closed.
@@ -129,12 +171,14 @@ impl Stats {
         Snapshot {
             open_connections: self.open_connections.get(),
             accepted: self.accepted.get(),
+            rejected: self.rejected.get(),
             requests: self.requests.get(),
             chat_subscribers: self.chat_subscribers.get(),
             chat_messages: self.chat_messages.get(),
             loop_iterations: self.loop_iterations.get(),
             rss_bytes: rss_bytes(),
             baseline_rss_bytes: self.baseline_rss,
+            ..Snapshot::default()
         }
     }
 }
@@ -189,6 +233,8 @@ mod tests {
         stats.connection_closed();
         stats.connection_closed();
         stats.connection_opened();
+        stats.connection_rejected();
+        assert_eq!(stats.open_connections(), 1);
         for _ in 0..5 {
             stats.request_served();
         }
@@ -206,6 +252,7 @@ mod tests {
             ),
             (1, 3, 5)
         );
+        assert_eq!(snapshot.rejected, 1);
         assert_eq!(
             (
                 snapshot.chat_subscribers,
@@ -219,23 +266,37 @@ mod tests {
     #[test]
     fn json_rendering() {
         let snapshot = Snapshot {
+            shard: 0,
+            shards: 1,
             open_connections: 4,
             accepted: 10,
+            rejected: 1,
             requests: 12_345,
             chat_subscribers: 2,
             chat_messages: 0,
             loop_iterations: 99,
+            reactor_events: 120,
+            reactor_sources: 6,
+            reactor_timers: 4,
+            connection_future_bytes: 160,
             rss_bytes: Some(3_000_000),
             baseline_rss_bytes: Some(2_000_000),
         };
         let mut out = Vec::new();
         snapshot.write_json(&mut out);
         let expected = concat!(
-            r#"{"open_connections":4,"accepted":10,"requests":12345,"chat_subscribers":2,"#,
-            r#""chat_messages":0,"loop_iterations":99,"rss_bytes":3000000,"#,
+            r#"{"shard":0,"shards":1,"open_connections":4,"accepted":10,"rejected":1,"#,
+            r#""requests":12345,"chat_subscribers":2,"chat_messages":0,"loop_iterations":99,"#,
+            r#""reactor_events":120,"reactor_sources":6,"reactor_timers":4,"#,
+            r#""connection_future_bytes":160,"rss_bytes":3000000,"#,
             r#""baseline_rss_bytes":2000000,"bytes_per_connection":250000}"#
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
+        let sharded = Snapshot {
+            shards: 2,
+            ..snapshot
+        };
+        assert_eq!(sharded.bytes_per_connection(), None);
 
         let unknown = Snapshot {
             rss_bytes: None,

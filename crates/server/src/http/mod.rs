@@ -50,6 +50,10 @@ macro_rules! statuses {
 statuses! {
     /// 200: the request succeeded.
     Ok = 200 "OK",
+    /// 204: the request succeeded and there is nothing to say.
+    NoContent = 204 "No Content",
+    /// 303: the answer is at the `Location` given (after a form post).
+    SeeOther = 303 "See Other",
     /// 400: the request is malformed.
     BadRequest = 400 "Bad Request",
     /// 403: the target exists but is not served.

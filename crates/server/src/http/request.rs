@@ -110,6 +110,10 @@ impl<'a> Request<'a> {
     pub fn path(&self) -> &'a str {
         let target = self.target;
         let without_query = target.split_once('?').map_or(target, |(path, _)| path);
+        if without_query.starts_with('/') {
+            // Origin-form, the usual case: a `://` later on is part of the path.
+            return without_query;
+        }
         let Some(scheme_end) = without_query.find("://") else {
             return without_query;
         };

@@ -54,9 +54,9 @@ impl Exchange {
 
 /// One response being written: [`new`](ResponseWriter::new) writes the status line, `Server`
 /// and `Date`; [`header`](ResponseWriter::header) adds fields; one of
-/// [`body`](ResponseWriter::body), [`sized`](ResponseWriter::sized) or
-/// [`stream`](ResponseWriter::stream) ends the head. Each returns whether the connection
-/// stays open.
+/// [`body`](ResponseWriter::body), [`sized`](ResponseWriter::sized),
+/// [`empty`](ResponseWriter::empty) or [`stream`](ResponseWriter::stream) ends the head.
+/// Each returns whether the connection stays open.
 #[derive(Debug)]
 #[must_use = "a response is written only when its head is finished"]
 pub struct ResponseWriter<'o> {
@@ -99,6 +99,12 @@ impl<'o> ResponseWriter<'o> {
     /// bytes of body, unless the exchange is [`head_only`](Exchange::head_only).
     pub fn sized(self, length: u64) -> bool {
         self.finish(Some(length)).1.keep_alive
+    }
+
+    /// Ends the head of a response that never has a body (`204 No Content`): no
+    /// `Content-Length` is sent (RFC 9110 §8.6).
+    pub fn empty(self) -> bool {
+        self.finish(None).1.keep_alive
     }
 
     /// Ends the head of a body without a length (an event stream): it ends when the
@@ -298,6 +304,20 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Content-Length"));
+    }
+
+    #[test]
+    fn no_content_has_no_length() {
+        let mut out = Vec::new();
+        let exchange = Exchange {
+            head_only: false,
+            keep_alive: true,
+            http10: false,
+        };
+        assert!(ResponseWriter::new(&mut out, Status::NoContent, &date(), exchange).empty());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
+        assert!(text.ends_with(&format!("Date: {DATE}\r\n\r\n")), "{text}");
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn paths_of_every_target_form() {
     assert_eq!(path("/a/b?"), "/a/b Some(\"\")");
     assert_eq!(path("http://h:80/a/b?q"), "/a/b Some(\"q\")");
     assert_eq!(path("http://h"), "/ None");
+    assert_eq!(path("/a://b?c"), "/a://b Some(\"c\")");
     assert_eq!(path("*"), "* None");
 }
 

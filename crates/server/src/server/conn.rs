@@ -1,0 +1,614 @@
+//! One connection: the HTTP/1.1 loop.
+//!
+//! # Buffers lent by the loop
+//!
+//! A connection owns no buffer while it waits. When its socket is readable, it borrows the
+//! thread's 64 KiB read buffer, reads once, answers every complete request in it (in
+//! order, pipelining) into the thread's output buffer, and writes that at once: on the
+//! common path one `recv` and one `send` per batch, no allocation, nothing copied. Only
+//! two things are ever copied into storage of the connection's own ([`Pending`], boxed,
+//! absent while idle):
+//!
+//! - the unparsed tail of a partial request (and the parser's state for it), and the
+//!   requests pipelined behind a static file, answered once the file is sent;
+//! - output the socket would not take yet (and no more is read until it does).
+//!
+//! Neither buffer is borrowed across an `.await`: the loop is a hand-written poll function,
+//! and the rare paths (static files, event streams) are boxed futures of their own, so the
+//! connection future stays small.
+//!
+//! # One timer
+//!
+//! Each connection has one [`Timer`], moved in O(1) as its state changes: the idle
+//! timeout between requests (expiry closes silently), the header timeout from the first
+//! byte of a request to the end of its head (expiry answers `408` and closes: slowloris),
+//! the idle timeout again for a body or a response that makes no progress, and the
+//! lingering close. Event streams use it for their pings.
+//!
+//! # Closing
+//!
+//! After its last response (an error, `Connection: close`, HTTP/1.0) a connection shuts
+//! its write side and reads until the client closes, for at most [`LINGER`]: closing with
+//! unread input would reset the connection and could destroy the response before the
+//! client read it.
+
+// Clippy on windows-gnu asks for `const` on every thread-local initializer, even those that
+// cannot be (the read buffer's) or already are; other targets do not.
+#![cfg_attr(windows, allow(clippy::missing_const_for_thread_local))]
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use solo::Timer;
+use solo::future::poll_fn;
+use solo::io::{AsyncRead, AsyncWrite};
+use solo::net::TcpStream;
+
+use super::Shard;
+use super::events::{self, EventsRequest};
+use super::file::{self, FileRequest};
+use super::routes::{self, Answer};
+use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, Status, response};
+
+/// The size of the thread's read buffer.
+const READ_BUFFER: usize = 64 << 10;
+
+/// Once this much output is waiting, pipelined requests wait too (they are answered when
+/// it has been sent): a client cannot make one read produce unbounded output.
+const OUTPUT_HIGH_WATER: usize = 256 << 10;
+
+/// The output buffer is shrunk back to this after a batch that grew it beyond.
+const OUTPUT_KEEP: usize = 1 << 20;
+
+/// A partial request up to this size is copied in front of the next read in the shared
+/// buffer; a larger one takes the next read appended to it instead.
+const SMALL_TAIL: usize = 16 << 10;
+
+/// Reads per poll before the task lets others run (a client that keeps the socket full).
+const READS_PER_POLL: usize = 4;
+
+/// How long a closing connection waits for the client to close first.
+pub(super) const LINGER: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// The buffer every connection of this thread reads into: lent for one read and the
+    /// answering of what it brought, never across an `.await`.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUFFER].into_boxed_slice());
+    /// The responses to one batch of requests, written with one `send`.
+    static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Counts a new connection (at once, so the accept loop's limit is exact) and returns
+/// the task that serves it.
+pub(super) fn start(stream: TcpStream, shard: Rc<Shard>) -> impl Future<Output = ()> {
+    serve(Conn::new(stream, shard))
+}
+
+/// Serves one connection until it closes.
+///
+/// An `async move` block rather than an `async fn`: the block keeps the connection where it
+/// captured it, where an `async fn` would also keep a copy of its argument.
+#[allow(clippy::manual_async_fn)] // See above: `async fn` costs a second `Conn`.
+pub(super) fn serve(mut conn: Conn) -> impl Future<Output = ()> {
+    async move {
+        loop {
+            // The rare paths are boxed, and the `Next` that named them is gone before they
+            // run: only a pointer is held across their awaits.
+            let rare: Pin<Box<dyn Future<Output = bool> + '_>> =
+                match poll_fn(|cx| conn.poll_http(cx)).await {
+                    Next::Close => return,
+                    Next::File(request) => Box::pin(file::serve(&mut conn, request)),
+                    Next::Events(request) => Box::pin(events::serve(&mut conn, request)),
+                };
+            if !rare.await {
+                return;
+            }
+        }
+    }
+}
+
+/// What the HTTP loop hands to [`serve`].
+pub(super) enum Next {
+    /// Close the connection now.
+    Close,
+    /// Send a static file, then go on (the loop has sent every response before it).
+    File(FileRequest),
+    /// Turn into an event stream (the head is sent or queued).
+    Events(EventsRequest),
+}
+
+/// Where a connection is between two polls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Between requests. Timer: the idle timeout.
+    Idle,
+    /// A request's head is arriving. Timer: the header timeout, from its first byte.
+    Head,
+    /// A request's body is arriving. Timer: the idle timeout, from the last read.
+    Body,
+    /// The last response is queued: once sent, shut the write side and linger.
+    Closing,
+    /// Write side shut; reading until the client closes. Timer: [`LINGER`].
+    Lingering,
+    /// The client closed its side: close once the output is sent.
+    Finishing,
+}
+
+/// The storage a connection has only while it needs it.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Bytes read and not answered: the start of a partial request, or requests that
+    /// wait behind a static file or a large output.
+    tail: Vec<u8>,
+    /// The framing state of the partial request at the front of `tail`.
+    parser: Parser,
+    /// `tail` may start with complete requests: answer them before reading again.
+    unanswered: bool,
+    /// Output the socket did not take yet, from `sent` on.
+    unsent: Vec<u8>,
+    sent: usize,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.tail.is_empty() && self.unsent.is_empty()
+    }
+}
+
+/// How a batch of requests ended.
+enum Stop {
+    /// Every complete request is answered; what is left is a partial request (or nothing).
+    Need {
+        /// The partial request's head is complete; its body is arriving.
+        body: bool,
+    },
+    /// The output reached its high-water mark: the rest waits until it is sent.
+    Full,
+    /// The last response closes the connection.
+    Close,
+    /// A static file is next.
+    File(FileRequest),
+    /// The connection becomes an event stream.
+    Events(EventsRequest),
+}
+
+/// A connection: its socket, its one timer, and storage only while needed.
+pub(super) struct Conn {
+    pub(super) stream: TcpStream,
+    pub(super) timer: Timer,
+    pub(super) shard: Rc<Shard>,
+    pending: Option<Box<Pending>>,
+    state: State,
+    /// This task's slot among the shard's wakers, or [`UNREGISTERED`] before the first
+    /// poll (a plain `u32` so that it packs beside `state`).
+    slot: u32,
+}
+
+/// The `slot` of a connection not registered yet.
+const UNREGISTERED: u32 = u32::MAX;
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let slot = (self.slot != UNREGISTERED).then_some(self.slot as usize);
+        self.shard.connection_closed(slot);
+    }
+}
+
+impl Conn {
+    fn new(stream: TcpStream, shard: Rc<Shard>) -> Conn {
+        shard.stats.connection_opened();
+        Conn {
+            stream,
+            timer: Timer::after(shard.config.idle_timeout),
+            shard,
+            pending: None,
+            state: State::Idle,
+            slot: UNREGISTERED,
+        }
+    }
+
+    /// Runs the HTTP loop until the connection closes or turns to a rare path.
+    fn poll_http(&mut self, cx: &mut Context<'_>) -> Poll<Next> {
+        if self.slot == UNREGISTERED {
+            // Slots are bounded by the reactor's sources, far below `u32::MAX`; beyond, the
+            // connection would simply not be woken at shutdown (it closes at its timeout).
+            let slot = self.shard.register(cx.waker());
+            self.slot = u32::try_from(slot).unwrap_or(UNREGISTERED - 1);
+        }
+        let mut reads = 0;
+        loop {
+            // Output first: nothing is read or answered until the socket took it all.
+            match self.poll_unsent(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return Poll::Ready(Next::Close),
+                Poll::Pending => match self.wait(cx) {
+                    Some(poll) => return poll,
+                    None => continue,
+                },
+            }
+            match self.state {
+                State::Closing => {
+                    self.pending = None;
+                    if self.stream.shutdown(Shutdown::Write).is_err() {
+                        return Poll::Ready(Next::Close);
+                    }
+                    self.state = State::Lingering;
+                    self.timer.set_after(LINGER);
+                    continue;
+                }
+                State::Finishing => return Poll::Ready(Next::Close),
+                _ => {}
+            }
+            if self.idle() && self.shard.shutting_down() {
+                return Poll::Ready(Next::Close);
+            }
+            if self.pending.as_ref().is_some_and(|p| p.unanswered) {
+                if let Some(next) = self.answer_tail(cx) {
+                    return Poll::Ready(next);
+                }
+                continue;
+            }
+            if reads == READS_PER_POLL {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            reads += 1;
+            match READ_BUF.with_borrow_mut(|buf| self.read(cx, buf)) {
+                Poll::Ready(Some(next)) => return Poll::Ready(next),
+                Poll::Ready(None) => {}
+                Poll::Pending => match self.wait(cx) {
+                    Some(poll) => return poll,
+                    None => continue,
+                },
+            }
+        }
+    }
+
+    /// Idle: between requests, with nothing buffered.
+    fn idle(&self) -> bool {
+        self.state == State::Idle && self.pending.is_none()
+    }
+
+    /// The socket is not ready: poll the timer. `None` means the timer fired and changed
+    /// the state, so the loop goes on.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Option<Poll<Next>> {
+        if self.idle() && self.shard.shutting_down() {
+            return Some(Poll::Ready(Next::Close));
+        }
+        if Pin::new(&mut self.timer).poll(cx).is_pending() {
+            return Some(Poll::Pending);
+        }
+        let stalled_output = self.pending.as_ref().is_some_and(|p| !p.unsent.is_empty());
+        match self.state {
+            State::Head | State::Body if !stalled_output => {
+                // Too slow to send a request: say so, then close.
+                self.pending = None;
+                OUT.with_borrow_mut(|out| {
+                    let date = http::date::now();
+                    response::error(out, &date, Status::RequestTimeout, Exchange::CLOSE);
+                });
+                self.state = State::Closing;
+                match self.send_output(cx) {
+                    Ok(()) => None,
+                    Err(_) => Some(Poll::Ready(Next::Close)),
+                }
+            }
+            // Idle too long, output stalled, or lingering over: close without a word.
+            _ => Some(Poll::Ready(Next::Close)),
+        }
+    }
+
+    /// Reads once into `buf` (after a small partial request copied to its front) and
+    /// answers what arrived. `Some` ends the loop.
+    fn read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<Next>> {
+        let tail_len = self.pending.as_ref().map_or(0, |p| p.tail.len());
+        let in_buffer = tail_len <= SMALL_TAIL && self.state != State::Lingering;
+        let start = if in_buffer { tail_len } else { 0 };
+        if let (true, Some(pending)) = (in_buffer, &self.pending) {
+            buf[..start].copy_from_slice(&pending.tail);
+        }
+        let n = match Pin::new(&mut &self.stream).poll_read(cx, &mut buf[start..]) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return Poll::Ready(Some(Next::Close)),
+            Poll::Ready(Ok(0)) => return Poll::Ready(self.end_of_input()),
+            Poll::Ready(Ok(n)) => n,
+        };
+        if self.state == State::Lingering {
+            return Poll::Ready(None);
+        }
+        if in_buffer {
+            let input = &buf[..start + n];
+            let (consumed, stop) = match &mut self.pending {
+                Some(pending) => answer(&self.shard, input, &mut pending.parser),
+                None => {
+                    let mut parser = Parser::new();
+                    let answered = answer(&self.shard, input, &mut parser);
+                    if answered.0 < input.len() && keeps_tail(&answered.1) {
+                        // A partial request: its parser state goes with it.
+                        self.pending = Some(Box::new(Pending {
+                            parser,
+                            ..Pending::default()
+                        }));
+                    }
+                    answered
+                }
+            };
+            if let Some(pending) = &mut self.pending {
+                pending.tail.clear();
+                if keeps_tail(&stop) {
+                    pending.tail.extend_from_slice(&input[consumed..]);
+                }
+            }
+            Poll::Ready(self.finish_batch(cx, consumed > 0, stop))
+        } else {
+            let Some(pending) = &mut self.pending else {
+                return Poll::Ready(Some(Next::Close));
+            };
+            pending.tail.extend_from_slice(&buf[..n]);
+            Poll::Ready(self.answer_tail(cx))
+        }
+    }
+
+    /// Answers the requests at the front of the tail (no read).
+    fn answer_tail(&mut self, cx: &mut Context<'_>) -> Option<Next> {
+        let Some(pending) = &mut self.pending else {
+            return None;
+        };
+        pending.unanswered = false;
+        let Pending { tail, parser, .. } = &mut **pending;
+        let (consumed, stop) = answer(&self.shard, tail, parser);
+        if keeps_tail(&stop) {
+            tail.drain(..consumed);
+        } else {
+            tail.clear();
+        }
+        self.finish_batch(cx, consumed > 0, stop)
+    }
+
+    /// After a batch: send its responses, move the state and the timer, hand over to a
+    /// rare path if one is next.
+    fn finish_batch(&mut self, cx: &mut Context<'_>, answered: bool, stop: Stop) -> Option<Next> {
+        let tail_left = self.pending.as_ref().is_some_and(|p| !p.tail.is_empty());
+        if let Some(pending) = &mut self.pending {
+            pending.unanswered = tail_left && matches!(stop, Stop::Full | Stop::File(_));
+        }
+        let next = match stop {
+            Stop::Need { body: false } if tail_left => {
+                // The header timeout runs from the first byte of a request: it starts
+                // when a new request began in this batch, and is never moved after.
+                if answered || self.state != State::Head {
+                    self.state = State::Head;
+                    self.timer.set_after(self.shard.config.header_timeout);
+                }
+                None
+            }
+            Stop::Need { body: true } => {
+                self.state = State::Body;
+                self.timer.set_after(self.shard.config.idle_timeout);
+                None
+            }
+            Stop::Need { body: false } | Stop::Full => {
+                self.state = State::Idle;
+                self.timer.set_after(self.shard.config.idle_timeout);
+                None
+            }
+            Stop::Close => {
+                self.state = State::Closing;
+                None
+            }
+            Stop::File(request) => {
+                self.state = State::Idle;
+                Some(Next::File(request))
+            }
+            Stop::Events(request) => Some(Next::Events(request)),
+        };
+        if self.send_output(cx).is_err() {
+            return Some(Next::Close);
+        }
+        self.tidy();
+        next
+    }
+
+    /// Sends the thread's output buffer; what the socket does not take now is kept.
+    fn send_output(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        OUT.with_borrow_mut(|out| {
+            let mut sent = 0;
+            let result = loop {
+                if sent == out.len() {
+                    break Ok(());
+                }
+                match Pin::new(&mut &self.stream).poll_write(cx, &out[sent..]) {
+                    Poll::Ready(Ok(0)) => break Err(io::ErrorKind::WriteZero.into()),
+                    Poll::Ready(Ok(n)) => sent += n,
+                    Poll::Ready(Err(e)) => break Err(e),
+                    Poll::Pending => {
+                        let pending = self.pending.get_or_insert_with(Box::default);
+                        pending.unsent.extend_from_slice(&out[sent..]);
+                        self.timer.set_after(self.shard.config.idle_timeout);
+                        break Ok(());
+                    }
+                }
+            };
+            out.clear();
+            if out.capacity() > OUTPUT_KEEP {
+                out.shrink_to(OUTPUT_KEEP);
+            }
+            result
+        })
+    }
+
+    /// Sends the output kept from earlier batches. Ready once there is none.
+    pub(super) fn poll_unsent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(pending) = &mut self.pending else {
+            return Poll::Ready(Ok(()));
+        };
+        if pending.unsent.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        while pending.sent < pending.unsent.len() {
+            match Pin::new(&mut &self.stream).poll_write(cx, &pending.unsent[pending.sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    pending.sent += n;
+                    // Progress: the client reads, give it time for the rest.
+                    self.timer.set_after(self.shard.config.idle_timeout);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        pending.unsent = Vec::new();
+        pending.sent = 0;
+        self.tidy();
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes the output kept from earlier batches (for a rare path to send first).
+    pub(super) fn take_unsent(&mut self) -> Vec<u8> {
+        let Some(pending) = &mut self.pending else {
+            return Vec::new();
+        };
+        let mut unsent = std::mem::take(&mut pending.unsent);
+        unsent.drain(..pending.sent.min(unsent.len()));
+        pending.sent = 0;
+        self.tidy();
+        unsent
+    }
+
+    /// Frees the connection's storage once it holds nothing.
+    fn tidy(&mut self) {
+        if self.pending.as_ref().is_some_and(|p| p.is_empty()) {
+            self.pending = None;
+        }
+    }
+
+    /// The client closed its side: a partial request will never complete. Answered
+    /// requests still get their output; then the connection closes.
+    fn end_of_input(&mut self) -> Option<Next> {
+        if self.state == State::Lingering {
+            return Some(Next::Close);
+        }
+        if let Some(pending) = &mut self.pending {
+            pending.tail = Vec::new();
+            pending.unanswered = false;
+        }
+        self.tidy();
+        self.state = State::Finishing;
+        None
+    }
+
+    /// After a static file: close as asked, or carry on with the requests behind it.
+    pub(super) fn file_sent(&mut self, keep_alive: bool) {
+        if keep_alive {
+            self.timer.set_after(self.shard.config.idle_timeout);
+        } else {
+            self.pending = None;
+            self.state = State::Closing;
+        }
+    }
+
+    /// Reads and discards input (an event stream's client has nothing to say). Ready
+    /// with `false` once the client is gone.
+    pub(super) fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        READ_BUF.with_borrow_mut(|buf| {
+            for _ in 0..READS_PER_POLL {
+                match Pin::new(&mut &self.stream).poll_read(cx, buf) {
+                    Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(false),
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Poll::Ready(true)
+        })
+    }
+
+    /// Writes `bytes` from `*sent` on; Ready once all are written.
+    pub(super) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+        sent: &mut usize,
+    ) -> Poll<io::Result<()>> {
+        while *sent < bytes.len() {
+            match Pin::new(&mut &self.stream).poll_write(cx, &bytes[*sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *sent += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes all of `bytes`, failing with `TimedOut` if the client takes nothing for the
+    /// idle timeout.
+    pub(super) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let idle_timeout = self.shard.config.idle_timeout;
+        self.timer.set_after(idle_timeout);
+        let mut sent = 0;
+        poll_fn(|cx| {
+            let before = sent;
+            let poll = self.poll_send(cx, bytes, &mut sent);
+            if sent > before {
+                self.timer.set_after(idle_timeout);
+            }
+            match poll {
+                Poll::Pending if Pin::new(&mut self.timer).poll(cx).is_ready() => {
+                    Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+                }
+                poll => poll,
+            }
+        })
+        .await
+    }
+}
+
+/// Whether the input after the requests answered is kept for later.
+fn keeps_tail(stop: &Stop) -> bool {
+    matches!(stop, Stop::Need { .. } | Stop::Full | Stop::File(_))
+}
+
+/// Answers every complete request at the start of `input` into the thread's output
+/// buffer. Returns how many bytes they took and why it stopped.
+fn answer(shard: &Shard, input: &[u8], parser: &mut Parser) -> (usize, Stop) {
+    OUT.with_borrow_mut(|out| {
+        let limits = &shard.config.limits;
+        let date = http::date::now();
+        let mut at = 0;
+        loop {
+            if out.len() >= OUTPUT_HIGH_WATER {
+                return (at, Stop::Full);
+            }
+            match parser.parse(&input[at..], limits) {
+                Ok(Parsed::Complete { request, consumed }) => {
+                    let raw = &input[at..at + consumed];
+                    at += consumed;
+                    shard.stats.request_served();
+                    match routes::answer(shard, &request, raw, out, &date) {
+                        Answer::Open => {}
+                        Answer::Close => return (at, Stop::Close),
+                        Answer::File(file) => return (at, Stop::File(file)),
+                        Answer::Events(events) => return (at, Stop::Events(events)),
+                    }
+                }
+                Ok(Parsed::NeedHead) => return (at, Stop::Need { body: false }),
+                Ok(Parsed::NeedBody { send_continue }) => {
+                    if send_continue {
+                        out.extend_from_slice(CONTINUE);
+                    }
+                    return (at, Stop::Need { body: true });
+                }
+                Err(error) => {
+                    response::error(out, &date, error.status(), Exchange::CLOSE);
+                    return (at, Stop::Close);
+                }
+            }
+        }
+    })
+}

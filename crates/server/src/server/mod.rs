@@ -1,0 +1,492 @@
+//! The running server: shards, the accept loop, refusing connections beyond the limit,
+//! and graceful shutdown. The connection task itself is in `conn`.
+//!
+//! # Shards
+//!
+//! One shard is one thread running one `solo` event loop with its own listener, its own
+//! connections, counters and chat hub. `--threads 1` (the default) runs the only shard on
+//! the calling thread; with more, [`solo::shards`] starts one thread per shard, each
+//! pinned to a core, each with an `SO_REUSEPORT` listener on the same address so the
+//! kernel spreads connections among them.
+//!
+//! # Shutdown
+//!
+//! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped), wakes
+//! every connection task once so that idle keep-alive connections and event streams close,
+//! lets responses in flight finish (each now ends with `Connection: close`), and returns
+//! when its last connection is gone or the grace period is over. A second Ctrl-C during
+//! the grace period ends the process at once.
+
+mod conn;
+mod events;
+mod file;
+mod routes;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Barrier, Mutex, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use slab::Slab;
+use solo::Timer;
+use solo::future::{or, poll_fn, yield_now};
+use solo::io::{AsyncReadExt, AsyncWriteExt};
+use solo::net::{TcpListener, TcpStream};
+use solo::signal::{Signal, Signals};
+use solo::stream::Stream;
+
+use crate::chat::Hub;
+use crate::config::Config;
+use crate::files::Root;
+use crate::http::{self, Exchange, ResponseWriter, Status};
+use crate::stats::Stats;
+
+/// How many recent chat messages the hub keeps (a new subscriber gets them; a subscriber
+/// further behind than this is disconnected).
+const CHAT_HISTORY: usize = 256;
+
+/// Connections accepted in a row before the accept loop lets other tasks run.
+const ACCEPTS_PER_TURN: usize = 64;
+
+/// Refused connections being answered (`503`) at once; beyond it they are closed at once.
+const MAX_REFUSING: usize = 1024;
+
+/// Why the server could not start (or stopped on an error).
+#[derive(Debug)]
+pub struct StartError(String);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl StartError {
+    fn new(message: impl Into<String>) -> StartError {
+        StartError(message.into())
+    }
+}
+
+/// The size in bytes of one connection's future (the task that serves it adds a header
+/// of a few words). Idle, a connection costs this, the task header, the reactor's entry
+/// for its socket and a timer: see the crate's README for the measured total.
+pub fn connection_future_size() -> usize {
+    size_of_output(conn::serve)
+}
+
+fn size_of_output<A, F>(_: fn(A) -> F) -> usize {
+    std::mem::size_of::<F>()
+}
+
+/// Runs the server described by `config` until Ctrl-C or `SIGTERM`, then shuts down
+/// gracefully. Prints the address (and, unless quiet, what to try) once every shard
+/// listens.
+///
+/// # Errors
+///
+/// A [`StartError`] that says what went wrong: the address is in use or cannot be bound,
+/// the static root does not exist, the core cannot be pinned, signals cannot be handled.
+pub fn run(config: Config) -> Result<(), StartError> {
+    let root = match &config.root {
+        Some(dir) => Some(Arc::new(Root::new(dir).map_err(|e| {
+            StartError::new(format!(
+                "cannot serve static files from {}: {e}",
+                dir.display()
+            ))
+        })?)),
+        None => None,
+    };
+    let config = Arc::new(config);
+    if config.threads <= 1 {
+        run_single(config, root)
+    } else {
+        run_sharded(config, root)
+    }
+}
+
+fn bind_error(addr: SocketAddr, error: &io::Error) -> StartError {
+    let hint = match error.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (is another server running there? pick another port with --addr, or port 0 \
+             for any free one)"
+        }
+        io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
+        io::ErrorKind::AddrNotAvailable => " (the address is not one of this machine's)",
+        _ => "",
+    };
+    // The runtime's message already names the address.
+    let message = error.to_string();
+    if message.contains(&addr.to_string()) {
+        StartError::new(format!("{message}{hint}"))
+    } else {
+        StartError::new(format!("cannot listen on {addr}: {message}{hint}"))
+    }
+}
+
+fn signals() -> Result<Signals, StartError> {
+    Signals::new([Signal::Interrupt, Signal::Terminate])
+        .map_err(|e| StartError::new(format!("cannot handle Ctrl-C and SIGTERM: {e}")))
+}
+
+fn run_single(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), StartError> {
+    if let Some(cpu) = config.cpu {
+        solo::pin_to_core(cpu)
+            .map_err(|e| StartError::new(format!("cannot pin the server to core {cpu}: {e}")))?;
+    }
+    solo::block_on(async {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| bind_error(config.addr, &e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::new(format!("cannot read the bound address: {e}")))?;
+        let signals = signals()?;
+        let shard = Rc::new(Shard::new(0, 1, config.clone(), root));
+        announce(&config, addr);
+        run_shard(shard, listener, signals).await;
+        Ok(())
+    })
+}
+
+fn run_sharded(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), StartError> {
+    if config.cpu.is_some() {
+        return Err(StartError::new(
+            "--cpu pins the single-threaded server; with --threads N the shards are pinned \
+             to cores 0..N-1 (modulo the number of cores)",
+        ));
+    }
+    // Bind the first listener here, so that a busy address is reported before any thread
+    // starts and port 0 becomes one port that every shard shares.
+    let first =
+        TcpListener::bind_reuseport(config.addr).map_err(|e| bind_error(config.addr, &e))?;
+    let addr = first
+        .local_addr()
+        .map_err(|e| StartError::new(format!("cannot read the bound address: {e}")))?;
+    let first = first
+        .into_std()
+        .map_err(|e| StartError::new(format!("cannot hand the listener to shard 0: {e}")))?;
+    let first = Mutex::new(Some(first));
+    let ready = Barrier::new(config.threads);
+    let failure = Mutex::new(None::<String>);
+    let shards = config.threads;
+    let results = solo::shards(shards, |id| {
+        let (config, root, first, ready, failure) = (&config, &root, &first, &ready, &failure);
+        async move {
+            let setup = (|| {
+                let listener = if id == 0 {
+                    let std = first.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    let std = std.ok_or_else(|| StartError::new("shard 0 has no listener"))?;
+                    TcpListener::try_from(std)
+                        .map_err(|e| StartError::new(format!("shard 0 cannot listen: {e}")))?
+                } else {
+                    TcpListener::bind_reuseport(addr).map_err(|e| bind_error(addr, &e))?
+                };
+                Ok::<_, StartError>((listener, signals()?))
+            })();
+            if let Err(error) = &setup {
+                failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert_with(|| format!("shard {id}: {error}"));
+            }
+            // Every shard listens (or one failed) before anyone announces or serves. This
+            // blocks the shard's thread, once, before it has anything else to do.
+            ready.wait();
+            if failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+            {
+                return;
+            }
+            let Ok((listener, signals)) = setup else {
+                return;
+            };
+            let shard = Rc::new(Shard::new(id, shards, config.clone(), root.clone()));
+            if id == 0 {
+                announce(config, addr);
+            }
+            run_shard(shard, listener, signals).await;
+        }
+    });
+    if let Some(message) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        return Err(StartError(message));
+    }
+    results
+        .map(drop)
+        .map_err(|e| StartError::new(format!("cannot start the shards: {e}")))
+}
+
+/// Prints where the server listens, and (unless quiet) what to try.
+fn announce(config: &Config, addr: SocketAddr) {
+    let threads = match config.threads {
+        0 | 1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
+    println!(
+        "solo-server listening on http://{addr} ({threads}, {})",
+        solo::reactor::backend()
+    );
+    if config.quiet {
+        return;
+    }
+    // The address to show in examples: a wildcard address is reached through loopback.
+    let mut reach = addr;
+    if reach.ip().is_unspecified() {
+        reach.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = format!("http://{reach}");
+    println!("  try:");
+    println!("    curl {url}/                  Hello, World!");
+    println!("    curl {url}/json");
+    println!("    curl {url}/chat              the chat page: open it in two browser windows");
+    println!("    curl -N {url}/chat/events    the chat as Server-Sent Events (stays open)");
+    println!("    curl -d msg=hello {url}/chat/send");
+    println!("    curl {url}/stats             counters, memory per connection");
+    println!("    curl {url}/static/           files from the --root directory");
+    println!("  bench:");
+    println!("    wrk -t1 -c100 -d10s {url}/plaintext");
+    println!("    cargo xtask bench            (solo beside tokio and smol)");
+    println!("  Ctrl-C stops it gracefully.");
+    if config.verbose {
+        println!(
+            "  memory: a connection's future is {} bytes (plus the task header, the reactor's \
+             entry for the socket and a timer entry); idle, it holds no buffer",
+            connection_future_size()
+        );
+    }
+    if let Some(limit) = descriptor_limit() {
+        let wanted = config.max_connections.saturating_mul(config.threads.max(1));
+        if (limit as usize) < wanted {
+            println!(
+                "  note: this process may open {limit} descriptors (ulimit -n), fewer than \
+                 --max-connections allows ({wanted}); raise it with `ulimit -n` for C10k"
+            );
+        }
+    }
+}
+
+/// The soft limit on open descriptors, where the OS tells (Linux: `/proc/self/limits`).
+fn descriptor_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// What the connections of one shard share.
+pub(crate) struct Shard {
+    pub(crate) id: usize,
+    pub(crate) shards: usize,
+    pub(crate) config: Arc<Config>,
+    pub(crate) root: Option<Arc<Root>>,
+    pub(crate) stats: Stats,
+    pub(crate) hub: RefCell<Hub>,
+    shutting_down: Cell<bool>,
+    /// The waker of each open connection's task (registered once, at its first poll), to
+    /// wake them all when shutdown begins.
+    connections: RefCell<Slab<Waker>>,
+    /// The shutdown sequence, waiting for the last connection to close.
+    drained: RefCell<Option<Waker>>,
+    /// Refused connections being answered now.
+    refusing: Cell<usize>,
+}
+
+impl Shard {
+    fn new(id: usize, shards: usize, config: Arc<Config>, root: Option<Arc<Root>>) -> Shard {
+        Shard {
+            id,
+            shards,
+            config,
+            root,
+            stats: Stats::new(),
+            hub: RefCell::new(Hub::new(CHAT_HISTORY)),
+            shutting_down: Cell::new(false),
+            connections: RefCell::new(Slab::new()),
+            drained: RefCell::new(None),
+            refusing: Cell::new(0),
+        }
+    }
+
+    /// Whether the shard is shutting down: answer with `Connection: close`, close idle
+    /// connections.
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutting_down.get()
+    }
+
+    /// Registers a connection's task to be woken at shutdown; returns its slot.
+    pub(crate) fn register(&self, waker: &Waker) -> usize {
+        self.connections.borrow_mut().insert(waker.clone())
+    }
+
+    /// A connection closed: forgets its waker and, when shutting down, wakes the
+    /// shutdown sequence after the last one.
+    pub(crate) fn connection_closed(&self, slot: Option<usize>) {
+        if let Some(slot) = slot {
+            self.connections.borrow_mut().try_remove(slot);
+        }
+        self.stats.connection_closed();
+        if self.shutting_down.get() && self.stats.open_connections() == 0 {
+            if let Some(waker) = self.drained.borrow_mut().take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Starts shutting down and wakes every connection once to notice.
+    fn begin_shutdown(&self) {
+        self.shutting_down.set(true);
+        let wakers: Vec<Waker> = self
+            .connections
+            .borrow()
+            .iter()
+            .map(|(_, w)| w.clone())
+            .collect();
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+/// Serves one shard until a shutdown signal, then shuts it down.
+async fn run_shard(shard: Rc<Shard>, listener: TcpListener, mut signals: Signals) {
+    let signal = or(
+        async {
+            accept_loop(&shard, listener).await;
+            None
+        },
+        poll_fn(|cx| Pin::new(&mut signals).poll_next(cx)),
+    )
+    .await;
+    // The listener is gone with the accept loop. Dropping the signal listener restores
+    // the default action: a second Ctrl-C ends the process at once.
+    drop(signals);
+    shard.begin_shutdown();
+    let open = shard.stats.open_connections();
+    if !shard.config.quiet {
+        let why = signal.map_or_else(
+            || "signal listener failed".to_string(),
+            |s| format!("{s:?}"),
+        );
+        println!(
+            "solo-server: shard {}: {why}: no longer accepting; closing {open} connection{} \
+             (grace {:?})",
+            shard.id,
+            if open == 1 { "" } else { "s" },
+            shard.config.shutdown_grace,
+        );
+    }
+    let drained = or(
+        poll_fn(|cx| {
+            if shard.stats.open_connections() == 0 {
+                Poll::Ready(true)
+            } else {
+                *shard.drained.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }),
+        async {
+            Timer::after(shard.config.shutdown_grace).await;
+            false
+        },
+    )
+    .await;
+    if !drained && !shard.config.quiet {
+        println!(
+            "solo-server: shard {}: grace period over, dropping {} connections",
+            shard.id,
+            shard.stats.open_connections()
+        );
+    }
+}
+
+/// Accepts connections forever, one detached task each.
+async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
+    let mut in_a_row = 0;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if shard.stats.open_connections() >= shard.config.max_connections as u64 {
+                    refuse(shard, stream);
+                } else {
+                    // Small responses leave at once; the server batches writes itself.
+                    let _ = stream.set_nodelay(true);
+                    solo::spawn(conn::start(stream, shard.clone())).detach();
+                }
+            }
+            Err(error) => {
+                // Out-of-descriptor errors are retried with backoff by `accept` itself;
+                // anything else is unexpected: say so and do not spin.
+                if !shard.config.quiet {
+                    eprintln!("solo-server: shard {}: accept failed: {error}", shard.id);
+                }
+                Timer::after(Duration::from_millis(100)).await;
+            }
+        }
+        in_a_row += 1;
+        if in_a_row == ACCEPTS_PER_TURN {
+            in_a_row = 0;
+            yield_now().await;
+        }
+    }
+}
+
+/// Answers a connection beyond `--max-connections` with `503` and closes it, in a task of
+/// its own bounded in time, so that the client reads the answer before the close.
+fn refuse(shard: &Rc<Shard>, stream: TcpStream) {
+    shard.stats.connection_rejected();
+    if shard.refusing.get() >= MAX_REFUSING {
+        return;
+    }
+    shard.refusing.set(shard.refusing.get() + 1);
+    let shard = shard.clone();
+    solo::spawn(async move {
+        let _ = solo::timeout(conn::LINGER, refuse_politely(&stream)).await;
+        drop(stream);
+        shard.refusing.set(shard.refusing.get() - 1);
+    })
+    .detach();
+}
+
+async fn refuse_politely(stream: &TcpStream) -> io::Result<()> {
+    let mut out = Vec::with_capacity(256);
+    let status = Status::ServiceUnavailable;
+    let _ = ResponseWriter::new(&mut out, status, &http::date::now(), Exchange::CLOSE)
+        .header("Retry-After", "1")
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(status.text().as_bytes());
+    let mut writer = stream;
+    writer.write_all(&out).await?;
+    stream.shutdown(Shutdown::Write)?;
+    // Read what the client sent until it closes, so that closing does not reset the
+    // connection (and discard the answer) while its request is unread.
+    let mut sink = [0u8; 512];
+    let mut reader = stream;
+    while reader.read(&mut sink).await? > 0 {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle connection pays for its future: keep it small (a regression here is a
+    /// large array or a rare path's state held across an `.await`).
+    #[test]
+    fn the_connection_future_stays_small() {
+        let size = connection_future_size();
+        assert!(size <= 160, "a connection's future grew to {size} bytes");
+    }
+}
