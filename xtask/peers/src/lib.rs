@@ -20,7 +20,9 @@
 //! // One complete request is answered; the partial second one is left for later.
 //! let used = solo_bench_peers::serve_http(input, &mut out).unwrap();
 //! assert_eq!(used, 36);
-//! assert_eq!(out, solo_bench_peers::HELLO_RESPONSE);
+//! assert!(out.starts_with(solo_bench_peers::HELLO_HEAD));
+//! assert!(out.ends_with(solo_bench_peers::HELLO_TAIL));
+//! assert_eq!(out.len(), 129);
 //! ```
 
 use std::fmt;
@@ -30,9 +32,21 @@ use std::net::{SocketAddr, TcpListener};
 /// The path that answers `Hello, World!`; every other path gets a 404.
 pub const PLAINTEXT_PATH: &str = "/plaintext";
 
-/// The response to `GET /plaintext`: 13 bytes of body, no `Date` header.
-pub const HELLO_RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\nServer: peer\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+/// The response to `GET /plaintext` up to the `Date` value: the same headers, byte for
+/// byte in length, as `solo-server`'s (`Server: solo`), so every server sends the same
+/// 129 bytes.
+pub const HELLO_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nServer: peer\r\nDate: ";
+
+/// The rest of the `GET /plaintext` response after the `Date` value: 13 bytes of body.
+pub const HELLO_TAIL: &[u8] =
+    b"\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+/// Appends the `GET /plaintext` response with `date` (an IMF-fixdate, RFC 9110) to `out`.
+pub fn hello_response(date: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(HELLO_HEAD);
+    out.extend_from_slice(date);
+    out.extend_from_slice(HELLO_TAIL);
+}
 
 /// The response to any other path.
 pub const NOT_FOUND_RESPONSE: &[u8] =
@@ -137,6 +151,9 @@ impl std::error::Error for HttpError {}
 /// malformed request; the caller should close the connection (responses already in `out`
 /// may still be sent).
 pub fn serve_http(input: &[u8], out: &mut Vec<u8>) -> Result<usize, HttpError> {
+    // An origin server with a clock must send `Date` (RFC 9110); the same per-second cache
+    // solo-server uses, so that every server pays the same for it.
+    let date = solo_server::http::date::now();
     let mut used = 0;
     while used < input.len() {
         let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -157,11 +174,11 @@ pub fn serve_http(input: &[u8], out: &mut Vec<u8>) -> Result<usize, HttpError> {
         if input.len() - used - head < body {
             break;
         }
-        out.extend_from_slice(if req.path == Some(PLAINTEXT_PATH) {
-            HELLO_RESPONSE
+        if req.path == Some(PLAINTEXT_PATH) {
+            hello_response(date.as_bytes(), out);
         } else {
-            NOT_FOUND_RESPONSE
-        });
+            out.extend_from_slice(NOT_FOUND_RESPONSE);
+        }
         used += head + body;
     }
     Ok(used)
@@ -299,7 +316,11 @@ mod tests {
         let mut out = Vec::new();
         let used = serve_http(&input, &mut out).unwrap();
         assert_eq!(used, input.len() - 10);
-        let mut expected = HELLO_RESPONSE.repeat(16);
+        let date = &out[HELLO_HEAD.len()..HELLO_HEAD.len() + 29].to_vec();
+        let mut expected = Vec::new();
+        for _ in 0..16 {
+            hello_response(date, &mut expected);
+        }
         expected.extend_from_slice(NOT_FOUND_RESPONSE);
         assert_eq!(out, expected);
     }
@@ -311,7 +332,8 @@ mod tests {
         assert_eq!(serve_http(&req[..req.len() - 1], &mut out).unwrap(), 0);
         assert!(out.is_empty());
         assert_eq!(serve_http(req, &mut out).unwrap(), req.len());
-        assert_eq!(out, HELLO_RESPONSE);
+        assert!(out.starts_with(HELLO_HEAD) && out.ends_with(HELLO_TAIL));
+        assert_eq!(out.len(), 129);
     }
 
     #[test]
