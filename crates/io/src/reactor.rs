@@ -392,14 +392,17 @@ impl Reactor {
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let mut woken = self.fire_timers(self.now());
+        // One clock read serves both: measuring the wait from this slightly earlier
+        // instant can only make it longer, never wake a timer early.
+        let now = self.now();
+        let mut woken = self.fire_timers(now);
         let timeout = if woken > 0 {
             Some(Duration::ZERO)
         } else {
             let next = self.timers.borrow_mut().next_deadline();
             match next {
                 Some(deadline) => {
-                    let until = deadline.saturating_duration_since(self.now());
+                    let until = deadline.saturating_duration_since(now);
                     Some(timeout.map_or(until, |t| t.min(until)))
                 }
                 None => timeout,
