@@ -1,12 +1,12 @@
-//! Thin safe wrappers over the Linux process calls the bench needs: descriptor limits,
-//! CPU affinity, child-process hygiene, Ctrl-C, CPU time and waiting on pipes.
+//! Thin safe wrappers over the Linux process calls the xtask needs: descriptor limits,
+//! CPU affinity, child-process hygiene, signals, Ctrl-C, CPU time and waiting on pipes.
 
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The error text every layer returns once Ctrl-C (or SIGTERM) was seen; `main` turns it
 /// into exit status 130.
@@ -97,6 +97,85 @@ pub fn harden_child(cmd: &mut Command, cpu: Option<usize>) {
             }
             Ok(())
         });
+    }
+}
+
+/// Sends `signal` to the process `pid`.
+///
+/// Only for children that have not been waited for: until then their pid cannot be
+/// reused, so the signal reaches the process meant.
+pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+    // SAFETY: kill(2) takes no pointers; a positive pid names one process.
+    cvt(unsafe { libc::kill(pid, signal) })?;
+    Ok(())
+}
+
+/// Sends `signal` to every process of the process group `pgid` (a child started with
+/// [`harden_child`] leads a group of its own, whose id is its pid). `Ok(false)` if the
+/// group has no process left.
+pub fn signal_group(pgid: u32, signal: libc::c_int) -> io::Result<bool> {
+    let pgid = libc::pid_t::try_from(pgid)
+        .ok()
+        .filter(|&p| p > 1)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad process group"))?;
+    // SAFETY: killpg(3) takes no pointers; `pgid` > 1 names one process group.
+    match cvt(unsafe { libc::killpg(pgid, signal) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs `cmd` to its end as a supervised child: in a process group of its own, killed if
+/// the xtask dies ([`harden_child`]). On Ctrl-C the whole group gets `SIGTERM` (so a
+/// script can run its cleanup traps), then `SIGKILL` after `grace`, and is reaped; the
+/// result is then `Err(INTERRUPTED)`. After a normal exit, anything the child left behind
+/// in its group is stopped the same way.
+pub fn run_supervised(cmd: &mut Command, grace: Duration) -> Result<ExitStatus, String> {
+    harden_child(cmd, None);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("starting {:?}: {e}", cmd.get_program()))?;
+    let pgid = child.id();
+    let stop_group = |child: &mut std::process::Child| {
+        let _ = signal_group(pgid, libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        // The leader first (a script waits for its children, then runs its traps) ...
+        while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = signal_group(pgid, libc::SIGKILL);
+        }
+        let _ = child.wait();
+    };
+    loop {
+        if interrupted() {
+            stop_group(&mut child);
+            // ... then whatever is left of the group.
+            let _ = signal_group(pgid, libc::SIGKILL);
+            return Err(INTERRUPTED.to_string());
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // Stragglers: the group outlives its leader only while members remain.
+                if let Ok(true) = signal_group(pgid, libc::SIGTERM) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let _ = signal_group(pgid, libc::SIGKILL);
+                }
+                return Ok(status);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => {
+                stop_group(&mut child);
+                return Err(format!("waiting for {:?}: {e}", cmd.get_program()));
+            }
+        }
     }
 }
 
@@ -227,6 +306,51 @@ mod tests {
             .find(|l| l.starts_with("Cpus_allowed_list:"))
             .unwrap();
         assert_eq!(cpus.split_whitespace().nth(1), Some("0"));
+    }
+
+    #[test]
+    fn supervised_children_run_to_their_end_and_leave_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("xtask-sup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pidfile = dir.join("straggler.pid");
+        // The script leaves a sleeping child behind in its process group and exits 3.
+        let script = format!("sleep 60 & echo $! > {}; exit 3", pidfile.to_str().unwrap());
+        let status = run_supervised(
+            Command::new("sh").args(["-c", &script]),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(status.code(), Some(3));
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The straggler was signalled; it is a zombie of init or gone, never sleeping.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit(") ").next().map(|r| r.chars().next()));
+            if matches!(state, None | Some(Some('Z')) | Some(Some('X'))) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the straggler {pid} still runs");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = run_supervised(&mut Command::new("/nonexistent/x"), Duration::ZERO);
+        assert!(err.unwrap_err().contains("/nonexistent/x"));
+    }
+
+    #[test]
+    fn signals_reach_a_child() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        signal(child.id(), libc::SIGTERM).unwrap();
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert!(signal_group(1, libc::SIGTERM).is_err());
     }
 
     #[test]

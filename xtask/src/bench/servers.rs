@@ -1,5 +1,5 @@
 //! The servers under test: a data-driven list, how to build them, and how to start one
-//! pinned to CPU 0 and stop it again.
+//! pinned to CPU 0 and stop it again (killed, or gracefully with `SIGINT`).
 //!
 //! Adding a server is one entry in [`SERVERS`]: a name and, per protocol, the program and
 //! its arguments (`{addr}` becomes `127.0.0.1:PORT`). A server whose package fails to
@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -220,9 +220,18 @@ pub fn build(paths: &Paths, servers: &[ServerSpec]) -> Vec<(&'static str, Result
     }
     // The peers first: everything else is measured against them.
     packages.sort_by_key(|p| *p != "solo-bench-peers");
+    build_packages(paths, &packages)
+}
+
+/// Builds each package with `cargo build --release -p PACKAGE`, its output in the log
+/// `build-PACKAGE`; returns, per package, `Err(reason)` for those that did not build.
+pub fn build_packages(
+    paths: &Paths,
+    packages: &[&'static str],
+) -> Vec<(&'static str, Result<(), String>)> {
     packages
-        .into_iter()
-        .map(|package| {
+        .iter()
+        .map(|&package| {
             eprintln!("xtask: cargo build --release -p {package}");
             let log = paths.log(&format!("build-{package}"));
             let result = File::create(&log)
@@ -315,11 +324,24 @@ impl RunningServer {
         timeout: Duration,
     ) -> Result<RunningServer, String> {
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, free_port()?);
-        let mut cmd = command_for(paths, launch, addr)?;
+        let cmd = command_for(paths, launch, addr)?;
+        RunningServer::spawn(cmd, addr, Some(SERVER_CPU), log, timeout)
+    }
+
+    /// Starts `cmd`, a server that will listen on `addr`, pinned to `cpu` (if given and the
+    /// machine has it), its output in `log`, and waits (at most `timeout`) until it accepts
+    /// a connection.
+    pub fn spawn(
+        mut cmd: Command,
+        addr: SocketAddrV4,
+        cpu: Option<usize>,
+        log: &Path,
+        timeout: Duration,
+    ) -> Result<RunningServer, String> {
         let log_file = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
         cmd.stdin(Stdio::null()).stdout(log_file).stderr(log_err);
-        sys::harden_child(&mut cmd, Some(SERVER_CPU));
+        sys::harden_child(&mut cmd, cpu);
         let child = cmd.spawn().map_err(|e| format!("starting {cmd:?}: {e}"))?;
         let mut server = RunningServer {
             pid: child.id(),
@@ -350,6 +372,31 @@ impl RunningServer {
         // Let it notice that the probe connection closed.
         std::thread::sleep(Duration::from_millis(30));
         Ok(server)
+    }
+
+    /// Asks the server to shut down gracefully (`SIGINT`) and waits for it to exit, at
+    /// most `timeout`; then it is killed and the result is an error. Ctrl-C while waiting
+    /// ends the wait with `Err(INTERRUPTED)` (the server is killed when dropped).
+    pub fn interrupt(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+            return Err(format!("the server had exited already ({status})"));
+        }
+        sys::signal(self.pid, libc::SIGINT).map_err(|e| format!("sending SIGINT: {e}"))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            sys::check_interrupt()?;
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return Err(format!(
+                    "the server did not exit within {timeout:?} of SIGINT; killed it"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Whether it is still running; `Err` with its exit status and log tail if not.
@@ -448,6 +495,43 @@ mod tests {
             .collect();
         assert_eq!(args, ["--mode", "http", "--addr", "127.0.0.1:4242"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A `RunningServer` around any child (these tests need no listener).
+    fn wrap(script: &str) -> RunningServer {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        sys::harden_child(&mut cmd, None);
+        let child = cmd.spawn().unwrap();
+        RunningServer {
+            pid: child.id(),
+            child,
+            addr: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1),
+        }
+    }
+
+    #[test]
+    fn interrupt_waits_for_a_graceful_exit_and_kills_a_stubborn_one() {
+        let mut polite = wrap("trap 'exit 0' INT; echo ready; while :; do sleep 0.05; done");
+        // Give the shell time to install its trap.
+        std::thread::sleep(Duration::from_millis(300));
+        let status = polite.interrupt(Duration::from_secs(30)).unwrap();
+        assert_eq!(status.code(), Some(0));
+        assert!(
+            polite
+                .interrupt(Duration::from_secs(1))
+                .unwrap_err()
+                .contains("exited already")
+        );
+
+        let mut stubborn = wrap("trap '' INT; while :; do sleep 0.05; done");
+        std::thread::sleep(Duration::from_millis(300));
+        let err = stubborn.interrupt(Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("did not exit"), "{err}");
+        assert!(
+            stubborn.child.try_wait().unwrap().is_some(),
+            "killed and reaped"
+        );
     }
 
     #[test]

@@ -111,9 +111,12 @@ pub fn is_writable(events: u32) -> bool {
 }
 
 /// A non-blocking TCP client socket. Dropping it resets the connection (linger 0), so a
-/// run of a million connections leaves no `TIME_WAIT` behind.
+/// run of a million connections leaves no `TIME_WAIT` behind; [`Socket::close`] closes it
+/// in order instead.
 pub struct Socket {
     fd: OwnedFd,
+    /// Whether dropping it resets the connection (the default).
+    reset_on_drop: bool,
 }
 
 impl Socket {
@@ -130,7 +133,10 @@ impl Socket {
         })?;
         // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let sock = Socket { fd };
+        let sock = Socket {
+            fd,
+            reset_on_drop: true,
+        };
         // Let the kernel pick the source port at connect time, by the full 4-tuple, rather
         // than reserving one per source address at bind time.
         sock.set_int(libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)?;
@@ -204,6 +210,18 @@ impl Socket {
         // SAFETY: the pointer and length describe the live `buf`.
         cvt_size(unsafe { libc::write(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
     }
+
+    /// Shuts the write side (the peer reads end of stream; reading goes on).
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        // SAFETY: shutdown(2) takes no pointers; the kernel checks the descriptor.
+        cvt(unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_WR) })?;
+        Ok(())
+    }
+
+    /// Closes the connection in order (a FIN, not the reset of a plain drop).
+    pub fn close(mut self) {
+        self.reset_on_drop = false;
+    }
 }
 
 impl AsRawFd for Socket {
@@ -214,6 +232,9 @@ impl AsRawFd for Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        if !self.reset_on_drop {
+            return;
+        }
         let linger = libc::linger {
             l_onoff: 1,
             l_linger: 0,
@@ -312,6 +333,49 @@ mod tests {
         peer.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         assert!(matches!(peer.read(&mut buf), Ok(0) | Err(_)));
+    }
+
+    #[test]
+    fn close_is_orderly_and_shutdown_half_closes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let std::net::SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        let connect = || {
+            let sock = Socket::connect(Ipv4Addr::LOCALHOST, addr).unwrap();
+            let (peer, _) = listener.accept().unwrap();
+            peer.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            (sock, peer)
+        };
+        // Half-close: the peer reads the request and the end, and can still answer.
+        let (sock, mut peer) = connect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sock.write(b"req").is_err() {
+            assert!(Instant::now() < deadline, "never connected");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sock.shutdown_write().unwrap();
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"req");
+        peer.write_all(b"resp").unwrap();
+        let mut buf = [0u8; 8];
+        let n = loop {
+            match sock.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "no answer");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(&buf[..n], b"resp");
+        // An orderly close: the peer reads the end of the stream, not a reset.
+        let (sock, mut peer) = connect();
+        sock.close();
+        assert_eq!(peer.read(&mut buf).unwrap(), 0);
     }
 
     #[test]
