@@ -108,7 +108,12 @@ const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 const NOSIGNAL: libc::c_int = 0;
 
 fn set_errno(e: libc::c_int) {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "illumos"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "dragonfly"
+    ))]
     // SAFETY: writing this thread's errno through the pointer libc hands out.
     unsafe {
         *libc::__errno_location() = e
