@@ -118,12 +118,7 @@ fn set_errno(e: libc::c_int) {
     unsafe {
         *libc::__errno_location() = e
     };
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    ))]
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
     // SAFETY: as above.
     unsafe {
         *libc::__error() = e
