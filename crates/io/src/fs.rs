@@ -13,19 +13,7 @@
 //! # Examples
 //!
 //! ```
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     struct Unpark(std::thread::Thread);
-//! #     impl std::task::Wake for Unpark {
-//! #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
-//! #     }
-//! #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-//! #     let mut cx = std::task::Context::from_waker(&waker);
-//! #     let mut f = std::pin::pin!(f);
-//! #     loop {
-//! #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-//! #         std::thread::park();
-//! #     }
-//! # }
+//! # use solo_lite::future::block_on;
 //! use solo_io::fs;
 //!
 //! # fn main() -> std::io::Result<()> {
