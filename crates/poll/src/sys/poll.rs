@@ -193,18 +193,9 @@ impl Poller {
         if state.index.contains_key(&fd) {
             return Err(crate::already_registered());
         }
-        let generation = state.next_gen;
-        state.next_gen += 1;
-        let reg = Reg {
-            fd,
-            key,
-            interest,
-            mode,
-            armed: true,
-            generation,
-        };
+        let reg = state.new_reg(fd, key, interest, mode);
         state.fds.push(pollfd(&reg));
-        state.gens.push(generation);
+        state.gens.push(reg.generation);
         let i = state.regs.len();
         state.regs.push(reg);
         state.index.insert(fd, i);
@@ -225,19 +216,10 @@ impl Poller {
         };
         // A new generation: results a concurrent poll(2) got for the old registration
         // are dropped, and the waiter polls again with the new one.
-        let generation = state.next_gen;
-        state.next_gen += 1;
-        let reg = Reg {
-            fd,
-            key,
-            interest,
-            mode,
-            armed: true,
-            generation,
-        };
+        let reg = state.new_reg(fd, key, interest, mode);
         state.regs[i] = reg;
         state.fds[i + 1] = pollfd(&reg);
-        state.gens[i + 1] = generation;
+        state.gens[i + 1] = reg.generation;
         self.interrupt(&mut state)
     }
 
@@ -359,6 +341,20 @@ impl Drop for Turn<'_> {
 }
 
 impl State {
+    /// An armed registration with the next generation.
+    fn new_reg(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) -> Reg {
+        let generation = self.next_gen;
+        self.next_gen += 1;
+        Reg {
+            fd,
+            key,
+            interest,
+            mode,
+            armed: true,
+            generation,
+        }
+    }
+
     /// Removes the registration of `fd`; false if there is none.
     fn remove(&mut self, fd: RawFd) -> bool {
         let Some(i) = self.index.remove(&fd) else {
