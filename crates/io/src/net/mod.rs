@@ -136,3 +136,38 @@ macro_rules! stream_io {
     };
 }
 pub(crate) use stream_io;
+
+/// The descriptor traits for socket types whose `inner` is an `Async`: `AsFd` and
+/// `AsRawFd` on Unix, `AsSocket` and `AsRawSocket` on Windows.
+macro_rules! source_impls {
+    ($($t:ty),*) => {$(
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.inner)
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsSocket for $t {
+            fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+                std::os::windows::io::AsSocket::as_socket(&self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $t {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                std::os::windows::io::AsRawSocket::as_raw_socket(&self.inner)
+            }
+        }
+    )*};
+}
+pub(crate) use source_impls;

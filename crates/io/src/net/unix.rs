@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
@@ -281,19 +280,4 @@ impl TryFrom<net::UnixDatagram> for UnixDatagram {
     }
 }
 
-macro_rules! fd_impls {
-    ($($t:ty),*) => {$(
-        impl AsFd for $t {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.inner.as_fd()
-            }
-        }
-        impl AsRawFd for $t {
-            fn as_raw_fd(&self) -> RawFd {
-                self.inner.as_raw_fd()
-            }
-        }
-    )*};
-}
-
-fd_impls!(UnixListener, UnixStream, UnixDatagram);
+super::source_impls!(UnixListener, UnixStream, UnixDatagram);
