@@ -1,66 +1,22 @@
 //! Tests of the blocking pool: `unblock` and `Unblock`.
 
+mod common;
+
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{HANG_GUARD, TempDir, block_on, read_to_end, wait_until};
 use solo_io::{__blocking as pool, Unblock, unblock};
-use solo_lite::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-
-/// Generous guard against hangs; never an expectation of speed.
-const HANG_GUARD: Duration = Duration::from_secs(120);
+use solo_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// The pool is process-wide: tests that look at it or change its knobs run one at a time.
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Runs `fut` to completion on this thread; panics after `HANG_GUARD`.
-fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    let guarded = solo_io::timeout(HANG_GUARD, async { Ok(fut.await) });
-    solo_io::block_on(guarded).expect("block_on: hang")
-}
-
-/// Waits (really) until `cond` holds; panics after `HANG_GUARD`.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < HANG_GUARD, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Reads `r` to its end.
-async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    r.read_to_end(&mut out).await?;
-    Ok(out)
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "solo-io-blocking-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -180,7 +136,7 @@ fn dropped_future_lets_the_job_finish_and_drops_the_result() {
 fn unblock_file_write_seek_read() {
     let _serial = serial();
     let dir = TempDir::new("file");
-    let path = dir.0.join("data");
+    let path = dir.join("data");
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -238,7 +194,7 @@ fn unblock_file_write_seek_read() {
 fn dropping_unblock_writes_buffered_data() {
     let _serial = serial();
     let dir = TempDir::new("dropflush");
-    let path = dir.0.join("out");
+    let path = dir.join("out");
     let file = std::fs::File::create(&path).unwrap();
     let mut io = Unblock::new(file);
     block_on(io.write_all(b"written on drop")).unwrap();

@@ -1,55 +1,15 @@
 //! Tests of `solo_io::fs` on real files in a temporary directory.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{self, ErrorKind, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
+use common::{TempDir, block_on, read_to_end, wait_until};
 use solo_io::fs::{self, File, OpenOptions};
-use solo_lite::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use solo_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use solo_lite::stream::StreamExt;
-
-/// Generous guard against hangs; never an expectation of speed.
-const HANG_GUARD: Duration = Duration::from_secs(120);
-
-/// Runs `fut` to completion on this thread; panics after `HANG_GUARD`.
-fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    let guarded = solo_io::timeout(HANG_GUARD, async { Ok(fut.await) });
-    solo_io::block_on(guarded).expect("block_on: hang")
-}
-
-/// Reads `r` to its end.
-async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    r.read_to_end(&mut out).await?;
-    Ok(out)
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "solo-io-fs-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 256) as u8).collect()
@@ -84,10 +44,10 @@ fn read_dir_lists_each_entry_once() {
     std::fs::create_dir(dir.join("sub")).unwrap();
     let mut seen = HashSet::new();
     block_on(async {
-        let mut entries = fs::read_dir(&dir.0).await?;
+        let mut entries = fs::read_dir(&dir.path()).await?;
         while let Some(entry) = entries.next().await {
             let entry = entry?;
-            assert_eq!(entry.path(), dir.0.join(entry.file_name()));
+            assert_eq!(entry.path(), dir.path().join(entry.file_name()));
             let name = entry.file_name().into_string().unwrap();
             if name == "sub" {
                 assert!(entry.file_type().await?.is_dir());
@@ -251,14 +211,9 @@ fn file_create_append_and_drop_flush() {
         io::Result::Ok(())
     })
     .unwrap();
-    let start = Instant::now();
-    while std::fs::read_to_string(&path).unwrap() != "one\ntwo\nthree\n" {
-        assert!(
-            start.elapsed() < HANG_GUARD,
-            "buffered data never reached the file"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("the buffered data to reach the file", || {
+        std::fs::read_to_string(&path).unwrap() == "one\ntwo\nthree\n"
+    });
     // From a std file.
     let file = File::from(std::fs::File::open(&path).unwrap());
     let mut file = file;
