@@ -130,32 +130,18 @@ impl<T: Source> Async<T> {
 
     /// Polls for readability; the poll form of [`readable`](Async::readable).
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(Direction::Read, cx, true)
+        self.poll_ready(Direction::Read, cx)
     }
 
     /// Polls for writability; the poll form of [`writable`](Async::writable).
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(Direction::Write, cx, true)
+        self.poll_ready(Direction::Write, cx)
     }
 
-    pub(crate) fn poll_ready(
-        &self,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        public: bool,
-    ) -> Poll<io::Result<()>> {
+    /// The confirmed readiness of `readable()`/`writable()` (see [`Reactor::poll_ready`]).
+    fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let source = self.get_ref().source();
-        Reactor::with(|r| r.poll_ready(self.key, dir, source, cx, public))
-    }
-
-    /// Records that an operation in `dir` returned `WouldBlock`.
-    pub(crate) fn clear(&self, dir: Direction) {
-        Reactor::with(|r| r.clear_ready(self.key, dir, false));
-    }
-
-    /// Records a short stream read or write (see [`Reactor::clear_ready`]).
-    fn clear_short(&self, dir: Direction) {
-        Reactor::with(|r| r.clear_ready(self.key, dir, true));
+        Reactor::with(|r| r.poll_ready(self.key, dir, source, cx, true))
     }
 
     /// Runs `op` until it stops returning `WouldBlock`, waiting for readability between
@@ -196,53 +182,23 @@ impl<T: Source> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
-                return Poll::Ready(Err(e));
-            }
-            #[cfg(solo_fault_injection)]
-            let res = match crate::fault::before_op(self.get_ref(), dir) {
-                Some(e) => Err(e),
-                None => op(self.get_ref()),
-            };
-            #[cfg(not(solo_fault_injection))]
-            let res = op(self.get_ref());
-            match res {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                res => return Poll::Ready(res),
-            }
-        }
+        poll_op_on(self.key, &mut self.get_ref(), dir, cx, |io| op(io))
     }
 
+    /// [`poll_op`](Async::poll_op) with a mutable reference.
     fn poll_op_mut<R>(
         &mut self,
         dir: Direction,
         cx: &mut Context<'_>,
-        op: &mut impl FnMut(&mut T) -> io::Result<R>,
+        op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            if let Err(e) = std::task::ready!(self.poll_ready(dir, cx, false)) {
-                return Poll::Ready(Err(e));
-            }
-            #[cfg(solo_fault_injection)]
-            let res = match crate::fault::before_op(self.get_ref(), dir) {
-                Some(e) => Err(e),
-                None => op(self.get_mut()),
-            };
-            #[cfg(not(solo_fault_injection))]
-            let res = op(self.get_mut());
-            match res {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                res => return Poll::Ready(res),
-            }
-        }
+        let io = self.io.as_mut().expect("io is present until into_inner");
+        poll_op_on(self.key, io, dir, cx, op)
     }
 
-    /// A byte-stream read of `buf` by `op`: like `poll_op`, and, when `short_drains`, a
-    /// read shorter than the buffer clears readiness at once (the kernel buffer was
-    /// drained), saving the extra syscall that would only return `WouldBlock`.
+    /// A byte-stream read into `buf`: like `poll_op`, and, when `short_drains`, a read
+    /// shorter than the buffer clears readiness at once (the kernel buffer was drained),
+    /// saving the extra syscall that would only return `WouldBlock`.
     ///
     /// `short_drains` is for TCP, where a short read means exactly that, with one
     /// exception: `recv` also stops at an urgent-data mark (RFC 6093 asks applications not
@@ -254,18 +210,15 @@ impl<T: Source> Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         short_drains: bool,
-        mut op: impl FnMut(&T, &mut [u8]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        let res = std::task::ready!(self.poll_op(Direction::Read, cx, |io| {
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Read,
+    {
+        self.poll_stream(Direction::Read, cx, buf.len(), short_drains, |mut io| {
             #[cfg(solo_fault_injection)]
             let buf = crate::fault::read_buf(io, buf);
-            op(io, buf)
-        }));
-        if short_drains {
-            self.after_stream_op(Direction::Read, len, &res);
-        }
-        Poll::Ready(res)
+            io.read(buf)
+        })
     }
 
     /// The vectored form of [`poll_stream_read`](Async::poll_stream_read).
@@ -274,70 +227,108 @@ impl<T: Source> Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
         short_drains: bool,
-        mut op: impl FnMut(&T, &mut [IoSliceMut<'_>]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Read,
+    {
         let len = bufs.iter().map(|b| b.len()).sum();
-        let res = std::task::ready!(self.poll_op(Direction::Read, cx, |io| {
+        self.poll_stream(Direction::Read, cx, len, short_drains, |mut io| {
             #[cfg(solo_fault_injection)]
             if let Some(mut short) = crate::fault::read_bufs(io, bufs) {
-                return op(io, &mut short);
+                return io.read_vectored(&mut short);
             }
-            op(io, bufs)
-        }));
-        if short_drains {
-            self.after_stream_op(Direction::Read, len, &res);
-        }
-        Poll::Ready(res)
+            io.read_vectored(bufs)
+        })
     }
 
     /// The write counterpart of [`poll_stream_read`](Async::poll_stream_read): a short
-    /// write means the send buffer is full.
+    /// write means the send buffer is full, always.
     pub(crate) fn poll_stream_write(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
-        mut op: impl FnMut(&T, &[u8]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        let res = std::task::ready!(self.poll_op(Direction::Write, cx, |io| {
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Write,
+    {
+        // std's `write` on a socket is `send(MSG_NOSIGNAL)` (SO_NOSIGPIPE on Apple).
+        self.poll_stream(Direction::Write, cx, buf.len(), true, |mut io| {
             #[cfg(solo_fault_injection)]
             let buf = crate::fault::write_buf(io, buf);
-            op(io, buf)
-        }));
-        self.after_stream_op(Direction::Write, len, &res);
-        Poll::Ready(res)
+            io.write(buf)
+        })
     }
 
-    /// The vectored form of [`poll_stream_write`](Async::poll_stream_write).
+    /// The vectored form of [`poll_stream_write`](Async::poll_stream_write), through
+    /// `sendmsg` so that it never raises `SIGPIPE` either.
     pub(crate) fn poll_stream_write_vectored(
         &self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
-        mut op: impl FnMut(&T, &[IoSlice<'_>]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Write,
+    {
         let len = bufs.iter().map(|b| b.len()).sum();
-        let res = std::task::ready!(self.poll_op(Direction::Write, cx, |io| {
+        self.poll_stream(Direction::Write, cx, len, true, |io| {
             #[cfg(solo_fault_injection)]
             if let Some(short) = crate::fault::write_bufs(io, bufs) {
-                return op(io, &short);
+                return sys::send_vectored(io, &short);
             }
-            op(io, bufs)
-        }));
-        self.after_stream_op(Direction::Write, len, &res);
-        Poll::Ready(res)
+            sys::send_vectored(io, bufs)
+        })
     }
 
-    /// After a stream operation of `len` bytes: a short transfer clears readiness (a
-    /// read of 0 bytes is end-of-file, which must stay visible).
-    fn after_stream_op(&self, dir: Direction, len: usize, res: &io::Result<usize>) {
-        if let Ok(n) = *res {
-            let short = match dir {
-                Direction::Read => n > 0 && n < len,
-                Direction::Write => n < len,
-            };
-            if short {
-                self.clear_short(dir);
+    /// The core of the stream operations: `op` transfers at most `len` bytes in `dir`;
+    /// when `short_clears`, a short transfer clears readiness (a read of 0 bytes is
+    /// end-of-file, which must stay visible).
+    fn poll_stream(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        len: usize,
+        short_clears: bool,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let res = std::task::ready!(self.poll_op(dir, cx, op));
+        if let Ok(n) = res {
+            let eof = dir == Direction::Read && n == 0;
+            if short_clears && n < len && !eof {
+                Reactor::with(|r| r.clear_ready(self.key, dir, true));
             }
+        }
+        Poll::Ready(res)
+    }
+}
+
+/// The loop behind every operation: tries `op` on `io` while the source `key` may be
+/// ready in `dir`; on `WouldBlock` clears readiness and waits; retries on `Interrupted`.
+/// `io` is the handle's `T` (or a `&T` in it, for the shared forms).
+fn poll_op_on<S: Source, R>(
+    key: usize,
+    io: &mut S,
+    dir: Direction,
+    cx: &mut Context<'_>,
+    mut op: impl FnMut(&mut S) -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        let ready = Reactor::with(|r| r.poll_ready(key, dir, io.source(), cx, false));
+        if let Err(e) = std::task::ready!(ready) {
+            return Poll::Ready(Err(e));
+        }
+        #[cfg(solo_fault_injection)]
+        let res = match crate::fault::before_op(&*io, dir) {
+            Some(e) => Err(e),
+            None => op(io),
+        };
+        #[cfg(not(solo_fault_injection))]
+        let res = op(io);
+        match res {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Reactor::with(|r| r.clear_ready(key, dir, false));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            res => return Poll::Ready(res),
         }
     }
 }
@@ -398,7 +389,7 @@ impl<T: Source> Future for Readiness<'_, T> {
     type Output = io::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(self.dir, cx, true)
+        self.io.poll_ready(self.dir, cx)
     }
 }
 
@@ -411,7 +402,7 @@ impl<T: Source + Read> AsyncRead for Async<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_op_mut(Direction::Read, cx, &mut |io| io.read(buf))
+            .poll_op_mut(Direction::Read, cx, |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -420,7 +411,7 @@ impl<T: Source + Read> AsyncRead for Async<T> {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_op_mut(Direction::Read, cx, &mut |io| io.read_vectored(bufs))
+            .poll_op_mut(Direction::Read, cx, |io| io.read_vectored(bufs))
     }
 }
 
@@ -452,7 +443,7 @@ impl<T: Source + Write> AsyncWrite for Async<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_op_mut(Direction::Write, cx, &mut |io| io.write(buf))
+            .poll_op_mut(Direction::Write, cx, |io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -461,12 +452,12 @@ impl<T: Source + Write> AsyncWrite for Async<T> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_op_mut(Direction::Write, cx, &mut |io| io.write_vectored(bufs))
+            .poll_op_mut(Direction::Write, cx, |io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut()
-            .poll_op_mut(Direction::Write, cx, &mut |io| io.flush())
+            .poll_op_mut(Direction::Write, cx, |io| io.flush())
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -192,19 +192,7 @@ pub mod testing {
 /// # Examples
 ///
 /// ```
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     struct Unpark(std::thread::Thread);
-/// #     impl std::task::Wake for Unpark {
-/// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
-/// #     }
-/// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-/// #     let mut cx = std::task::Context::from_waker(&waker);
-/// #     let mut f = std::pin::pin!(f);
-/// #     loop {
-/// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-/// #         std::thread::park();
-/// #     }
-/// # }
+/// # use solo_lite::future::block_on;
 /// let sum = block_on(solo_io::unblock(|| (1..=100u64).sum::<u64>()));
 /// assert_eq!(sum, 5050);
 /// ```

@@ -12,14 +12,15 @@
 //!
 //! # Where faults strike
 //!
-//! Every operation of an [`Async`](crate::Async) goes through `Async::poll_op` (or its
-//! `&mut` twin): `read_with`, `write_with`, the `futures-io` traits, stream reads and
-//! writes, accept on every listener, UDP and Unix datagrams. The hook there consults this
-//! thread's plan *before* the real syscall: a rule that fires returns its error instead of
-//! running the operation (as if the syscall had failed without side effects). Stream reads
-//! and writes (`TcpStream`, `UnixStream`) have a second hook that sees the buffer: a
-//! `short` rule truncates it, so the kernel really transfers fewer bytes than asked and the
-//! rest stays queued, exactly as a short read or write leaves it.
+//! Every operation of an [`Async`](crate::Async) goes through the one loop behind
+//! `Async::poll_op` and its `&mut` twin: `read_with`, `write_with`, the `futures-io`
+//! traits, stream reads and writes, accept on every listener, UDP and Unix datagrams. The
+//! hook there consults this thread's plan *before* the real syscall: a rule that fires
+//! returns its error instead of running the operation (as if the syscall had failed
+//! without side effects). Stream reads and writes (`TcpStream`, `UnixStream`) have a
+//! second hook that sees the buffer: a `short` rule truncates it, so the kernel really
+//! transfers fewer bytes than asked and the rest stays queued, exactly as a short read or
+//! write leaves it.
 //!
 //! The plan is thread-local, like the reactor: tests running in parallel threads do not
 //! disturb each other.
@@ -223,7 +224,7 @@ fn id_of<T: Source>(io: &T) -> u64 {
     io.source().as_raw_socket()
 }
 
-/// The hook of `Async::poll_op`: counts the attempt and returns the injected error, if an
+/// The hook of the loop behind `Async::poll_op`: counts the attempt and returns the injected error, if an
 /// error rule fires for it.
 pub(crate) fn before_op<T: Source>(io: &T, dir: Direction) -> Option<io::Error> {
     let source = id_of(io);

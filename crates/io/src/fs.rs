@@ -13,19 +13,7 @@
 //! # Examples
 //!
 //! ```
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     struct Unpark(std::thread::Thread);
-//! #     impl std::task::Wake for Unpark {
-//! #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
-//! #     }
-//! #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-//! #     let mut cx = std::task::Context::from_waker(&waker);
-//! #     let mut f = std::pin::pin!(f);
-//! #     loop {
-//! #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-//! #         std::thread::park();
-//! #     }
-//! # }
+//! # use solo_lite::future::block_on;
 //! use solo_io::fs;
 //!
 //! # fn main() -> std::io::Result<()> {
@@ -89,27 +77,20 @@ impl std::error::Error for PathError {
 
 /// Wraps `source`, keeping its kind, with the operation and path in the message.
 fn path_error(op: &'static str, path: &Path, source: io::Error) -> io::Error {
-    let kind = source.kind();
-    io::Error::new(
-        kind,
-        PathError {
-            op,
-            path: path.to_owned(),
-            to: None,
-            source,
-        },
-    )
+    paths_error(op, path, None, source)
 }
 
-/// Like [`path_error`], for operations on two paths.
-fn paths_error(op: &'static str, from: &Path, to: &Path, source: io::Error) -> io::Error {
+/// Like [`path_error`], for operations on two paths (`to`: the second one).
+fn paths_error(op: &'static str, path: &Path, to: Option<&Path>, source: io::Error) -> io::Error {
     let kind = source.kind();
+    let path = path.to_owned();
+    let to = to.map(Path::to_owned);
     io::Error::new(
         kind,
         PathError {
             op,
-            path: from.to_owned(),
-            to: Some(to.to_owned()),
+            path,
+            to,
             source,
         },
     )
@@ -133,7 +114,7 @@ async fn on_paths<T: Send + 'static>(
     f: fn(&Path, &Path) -> io::Result<T>,
 ) -> io::Result<T> {
     let (from, to) = (from.to_owned(), to.to_owned());
-    unblock(move || f(&from, &to).map_err(|e| paths_error(op, &from, &to, e))).await
+    unblock(move || f(&from, &to).map_err(|e| paths_error(op, &from, Some(&to), e))).await
 }
 
 /// Reads a whole file. See [`std::fs::read`].

@@ -260,17 +260,20 @@ impl Reactor {
         };
         let result = self.poller.delete(source);
         if let Some(state) = removed {
-            let mut wakers: Vec<Waker> = [state.read.waker, state.write.waker]
+            // The crowd's lists leave the map before anyone is woken (no borrow is held
+            // while a waker runs).
+            let crowd = if state.read.crowded || state.write.crowded {
+                let mut crowd = self.crowd.borrow_mut();
+                [Direction::Read, Direction::Write].map(|dir| crowd.remove(&(index, dir)))
+            } else {
+                [None, None]
+            };
+            let firsts = [state.read.waker, state.write.waker];
+            for w in firsts
                 .into_iter()
                 .flatten()
-                .collect();
-            if state.read.crowded || state.write.crowded {
-                let mut crowd = self.crowd.borrow_mut();
-                for dir in [Direction::Read, Direction::Write] {
-                    wakers.extend(crowd.remove(&(index, dir)).into_iter().flatten());
-                }
-            }
-            for w in wakers {
+                .chain(crowd.into_iter().flatten().flatten())
+            {
                 w.wake();
             }
         }

@@ -1,111 +1,22 @@
 //! Tests of the blocking pool: `unblock` and `Unblock`.
 
-use std::future::{Future, poll_fn};
+mod common;
+
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
-use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+use common::{HANG_GUARD, TempDir, block_on, read_to_end, wait_until};
 use solo_io::{__blocking as pool, Unblock, unblock};
-
-/// Generous guard against hangs; never an expectation of speed.
-const HANG_GUARD: Duration = Duration::from_secs(120);
+use solo_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// The pool is process-wide: tests that look at it or change its knobs run one at a time.
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-struct Unparker(Thread);
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// A minimal `block_on`: poll, park until woken; panics after `HANG_GUARD`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    let start = Instant::now();
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        assert!(start.elapsed() < HANG_GUARD, "block_on: hang");
-        thread::park_timeout(Duration::from_millis(100));
-    }
-}
-
-/// Waits (really) until `cond` holds; panics after `HANG_GUARD`.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < HANG_GUARD, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, data)).await?;
-        assert!(n > 0, "poll_write wrote nothing");
-        data = &data[n..];
-    }
-    Ok(())
-}
-
-async fn flush<W: AsyncWrite + Unpin>(w: &mut W) -> io::Result<()> {
-    poll_fn(|cx| Pin::new(&mut *w).poll_flush(cx)).await
-}
-
-async fn read<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf)).await
-}
-
-async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 1000];
-    loop {
-        match read(r, &mut chunk).await? {
-            0 => return Ok(out),
-            n => out.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-async fn seek<S: AsyncSeek + Unpin>(s: &mut S, pos: SeekFrom) -> io::Result<u64> {
-    poll_fn(|cx| Pin::new(&mut *s).poll_seek(cx, pos)).await
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "solo-io-blocking-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -225,7 +136,7 @@ fn dropped_future_lets_the_job_finish_and_drops_the_result() {
 fn unblock_file_write_seek_read() {
     let _serial = serial();
     let dir = TempDir::new("file");
-    let path = dir.0.join("data");
+    let path = dir.join("data");
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -237,32 +148,32 @@ fn unblock_file_write_seek_read() {
     // A small buffer, so that each operation takes many trips to the pool.
     let mut io = Unblock::with_capacity(64, file);
     block_on(async {
-        write_all(&mut io, &data).await?;
-        flush(&mut io).await?;
+        io.write_all(&data).await?;
+        io.flush().await?;
         assert_eq!(std::fs::read(&path)?, data);
 
-        assert_eq!(seek(&mut io, SeekFrom::Start(0)).await?, 0);
+        assert_eq!(io.seek(SeekFrom::Start(0)).await?, 0);
         assert_eq!(read_to_end(&mut io).await?, data);
 
         // `Current` counts from what was consumed, not from the read-ahead.
-        assert_eq!(seek(&mut io, SeekFrom::Start(1000)).await?, 1000);
+        assert_eq!(io.seek(SeekFrom::Start(1000)).await?, 1000);
         let mut four = [0u8; 4];
-        assert_eq!(read(&mut io, &mut four).await?, 4);
+        assert_eq!(io.read(&mut four).await?, 4);
         assert_eq!(four, data[1000..1004]);
-        assert_eq!(seek(&mut io, SeekFrom::Current(-2)).await?, 1002);
-        assert_eq!(read(&mut io, &mut four).await?, 4);
+        assert_eq!(io.seek(SeekFrom::Current(-2)).await?, 1002);
+        assert_eq!(io.read(&mut four).await?, 4);
         assert_eq!(four, data[1002..1006]);
-        assert_eq!(seek(&mut io, SeekFrom::End(-10)).await?, 9_990);
+        assert_eq!(io.seek(SeekFrom::End(-10)).await?, 9_990);
         assert_eq!(read_to_end(&mut io).await?, data[9_990..]);
 
         // Overwrite in the middle, then read back.
-        seek(&mut io, SeekFrom::Start(5)).await?;
-        write_all(&mut io, b"HELLO").await?;
-        seek(&mut io, SeekFrom::Start(0)).await?;
+        io.seek(SeekFrom::Start(5)).await?;
+        io.write_all(b"HELLO").await?;
+        io.seek(SeekFrom::Start(0)).await?;
         let mut head = [0u8; 12];
         let mut got = 0;
         while got < head.len() {
-            got += read(&mut io, &mut head[got..]).await?;
+            got += io.read(&mut head[got..]).await?;
         }
         assert_eq!(&head[5..10], b"HELLO");
         assert_eq!(head[..5], data[..5]);
@@ -283,10 +194,10 @@ fn unblock_file_write_seek_read() {
 fn dropping_unblock_writes_buffered_data() {
     let _serial = serial();
     let dir = TempDir::new("dropflush");
-    let path = dir.0.join("out");
+    let path = dir.join("out");
     let file = std::fs::File::create(&path).unwrap();
     let mut io = Unblock::new(file);
-    block_on(write_all(&mut io, b"written on drop")).unwrap();
+    block_on(io.write_all(b"written on drop")).unwrap();
     drop(io);
     wait_until("the buffered data to reach the file", || {
         std::fs::read(&path).is_ok_and(|d| d == b"written on drop")
@@ -297,7 +208,7 @@ fn dropping_unblock_writes_buffered_data() {
 fn into_inner_writes_buffered_data() {
     let _serial = serial();
     let mut io = Unblock::with_capacity(4, Vec::<u8>::new());
-    block_on(write_all(&mut io, b"0123456789")).unwrap();
+    block_on(io.write_all(b"0123456789")).unwrap();
     assert_eq!(block_on(io.into_inner()), b"0123456789");
 }
 
@@ -311,7 +222,7 @@ fn reader_panic_reaches_the_poller() {
         }
     }
     let mut io = Unblock::new(Explodes);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| block_on(read(&mut io, &mut [0u8; 8]))));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| block_on(io.read(&mut [0u8; 8]))));
     let payload = outcome.expect_err("the panic must reach the poller");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"read exploded"));
 }
@@ -330,11 +241,11 @@ fn write_errors_are_reported() {
     }
     let mut io = Unblock::new(Broken);
     block_on(async {
-        write_all(&mut io, b"data").await.unwrap();
-        let err = flush(&mut io).await.unwrap_err();
+        io.write_all(b"data").await.unwrap();
+        let err = io.flush().await.unwrap_err();
         assert_eq!(err.to_string(), "disk on fire");
         // The data stays buffered: the next flush tries again.
-        assert!(flush(&mut io).await.is_err());
+        assert!(io.flush().await.is_err());
     });
 }
 
@@ -343,5 +254,5 @@ fn stdin_like_reader_reaches_eof() {
     let _serial = serial();
     let mut io = Unblock::with_capacity(3, io::Cursor::new(b"abcdefgh".to_vec()));
     assert_eq!(block_on(read_to_end(&mut io)).unwrap(), b"abcdefgh");
-    assert_eq!(block_on(read(&mut io, &mut [0u8; 4])).unwrap(), 0);
+    assert_eq!(block_on(io.read(&mut [0u8; 4])).unwrap(), 0);
 }

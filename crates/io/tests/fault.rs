@@ -14,6 +14,8 @@
 //! never by an upper bound on time.
 #![cfg(all(solo_fault_injection, unix))]
 
+mod common;
+
 use std::cell::Cell;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::AsRawFd;
@@ -21,6 +23,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use common::tcp_pair;
 use solo_executor::LocalExecutor;
 use solo_io::__fault::{self as fault, Fault, Op, Rule};
 use solo_io::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -39,14 +42,6 @@ fn run<T>(f: impl AsyncFnOnce(&LocalExecutor<'_>) -> T) -> T {
     let out = block_on(ex.run(f(&ex)));
     fault::clear();
     out
-}
-
-/// A connected loopback TCP pair: (solo stream, std peer).
-async fn tcp_pair() -> (TcpStream, std::net::TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (stream, _) = timeout(GUARD, listener.accept()).await.unwrap();
-    (stream, peer)
 }
 
 fn id(s: &impl AsRawFd) -> u64 {

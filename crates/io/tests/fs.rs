@@ -1,112 +1,15 @@
 //! Tests of `solo_io::fs` on real files in a temporary directory.
 
+mod common;
+
 use std::collections::HashSet;
-use std::future::{Future, poll_fn};
 use std::io::{self, ErrorKind, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::pin::{Pin, pin};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use futures_core::Stream;
-use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+use common::{TempDir, block_on, read_to_end, wait_until};
 use solo_io::fs::{self, File, OpenOptions};
-
-/// Generous guard against hangs; never an expectation of speed.
-const HANG_GUARD: Duration = Duration::from_secs(120);
-
-struct Unparker(Thread);
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// A minimal `block_on`: poll, park until woken; panics after `HANG_GUARD`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    let start = Instant::now();
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        assert!(start.elapsed() < HANG_GUARD, "block_on: hang");
-        thread::park_timeout(Duration::from_millis(100));
-    }
-}
-
-async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
-    poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, data)).await?;
-        assert!(n > 0, "poll_write wrote nothing");
-        data = &data[n..];
-    }
-    Ok(())
-}
-
-async fn flush<W: AsyncWrite + Unpin>(w: &mut W) -> io::Result<()> {
-    poll_fn(|cx| Pin::new(&mut *w).poll_flush(cx)).await
-}
-
-async fn read_exact<R: AsyncRead + Unpin>(r: &mut R, mut buf: &mut [u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf)).await?;
-        if n == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-    }
-    Ok(())
-}
-
-async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 10_000];
-    loop {
-        match poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut chunk)).await? {
-            0 => return Ok(out),
-            n => out.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-async fn seek<S: AsyncSeek + Unpin>(s: &mut S, pos: SeekFrom) -> io::Result<u64> {
-    poll_fn(|cx| Pin::new(&mut *s).poll_seek(cx, pos)).await
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "solo-io-fs-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use solo_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use solo_lite::stream::StreamExt;
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 256) as u8).collect()
@@ -141,10 +44,10 @@ fn read_dir_lists_each_entry_once() {
     std::fs::create_dir(dir.join("sub")).unwrap();
     let mut seen = HashSet::new();
     block_on(async {
-        let mut entries = fs::read_dir(&dir.0).await?;
-        while let Some(entry) = next(&mut entries).await {
+        let mut entries = fs::read_dir(&dir.path()).await?;
+        while let Some(entry) = entries.next().await {
             let entry = entry?;
-            assert_eq!(entry.path(), dir.0.join(entry.file_name()));
+            assert_eq!(entry.path(), dir.path().join(entry.file_name()));
             let name = entry.file_name().into_string().unwrap();
             if name == "sub" {
                 assert!(entry.file_type().await?.is_dir());
@@ -156,7 +59,7 @@ fn read_dir_lists_each_entry_once() {
             assert!(seen.insert(name.clone()), "{name} listed twice");
         }
         // The stream stays finished.
-        assert!(next(&mut entries).await.is_none());
+        assert!(entries.next().await.is_none());
         io::Result::Ok(())
     })
     .unwrap();
@@ -243,22 +146,22 @@ fn file_write_seek_read() {
             .truncate(true)
             .open(&path)
             .await?;
-        write_all(&mut file, &data).await?;
+        file.write_all(&data).await?;
         // `metadata` writes what is buffered first.
         assert_eq!(file.metadata().await?.len(), data.len() as u64);
-        assert_eq!(seek(&mut file, SeekFrom::Start(0)).await?, 0);
+        assert_eq!(file.seek(SeekFrom::Start(0)).await?, 0);
         assert_eq!(read_to_end(&mut file).await?, data);
 
         // Read a little (the file reads ahead), then write: the write lands where the
         // reader stands, not after the read-ahead.
-        seek(&mut file, SeekFrom::Start(100)).await?;
+        file.seek(SeekFrom::Start(100)).await?;
         let mut small = [0u8; 10];
-        read_exact(&mut file, &mut small).await?;
+        file.read_exact(&mut small).await?;
         assert_eq!(small, data[100..110]);
-        write_all(&mut file, b"XYZ").await?;
-        assert_eq!(seek(&mut file, SeekFrom::Current(0)).await?, 113);
-        seek(&mut file, SeekFrom::Start(105)).await?;
-        read_exact(&mut file, &mut small).await?;
+        file.write_all(b"XYZ").await?;
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, 113);
+        file.seek(SeekFrom::Start(105)).await?;
+        file.read_exact(&mut small).await?;
         assert_eq!(&small[..5], &data[105..110]);
         assert_eq!(&small[5..8], b"XYZ");
         assert_eq!(&small[8..], &data[113..115]);
@@ -266,17 +169,17 @@ fn file_write_seek_read() {
         // set_len keeps the position; sync_all and sync_data succeed.
         file.set_len(1_000).await?;
         assert_eq!(file.metadata().await?.len(), 1_000);
-        assert_eq!(seek(&mut file, SeekFrom::Current(0)).await?, 115);
-        assert_eq!(seek(&mut file, SeekFrom::End(0)).await?, 1_000);
-        write_all(&mut file, b"tail").await?;
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, 115);
+        assert_eq!(file.seek(SeekFrom::End(0)).await?, 1_000);
+        file.write_all(b"tail").await?;
         file.sync_all().await?;
         file.sync_data().await?;
         assert_eq!(std::fs::metadata(&path)?.len(), 1_004);
 
         // into_std hands over a file at the same position.
-        seek(&mut file, SeekFrom::Start(2)).await?;
+        file.seek(SeekFrom::Start(2)).await?;
         let mut two = [0u8; 2];
-        read_exact(&mut file, &mut two).await?;
+        file.read_exact(&mut two).await?;
         let mut std_file = file.into_std().await?;
         use std::io::{Read, Seek};
         assert_eq!(std_file.stream_position()?, 4);
@@ -295,27 +198,22 @@ fn file_create_append_and_drop_flush() {
     let path = dir.join("log");
     block_on(async {
         let mut file = File::create(&path).await?;
-        write_all(&mut file, b"one\n").await?;
-        flush(&mut file).await?;
+        file.write_all(b"one\n").await?;
+        file.flush().await?;
         drop(file);
         let mut file = OpenOptions::new().append(true).open(&path).await?;
-        write_all(&mut file, b"two\n").await?;
-        flush(&mut file).await?;
+        file.write_all(b"two\n").await?;
+        file.flush().await?;
         assert_eq!(fs::read_to_string(&path).await?, "one\ntwo\n");
         // Dropped with buffered data: written in the background.
-        write_all(&mut file, b"three\n").await?;
+        file.write_all(b"three\n").await?;
         drop(file);
         io::Result::Ok(())
     })
     .unwrap();
-    let start = Instant::now();
-    while std::fs::read_to_string(&path).unwrap() != "one\ntwo\nthree\n" {
-        assert!(
-            start.elapsed() < HANG_GUARD,
-            "buffered data never reached the file"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("the buffered data to reach the file", || {
+        std::fs::read_to_string(&path).unwrap() == "one\ntwo\nthree\n"
+    });
     // From a std file.
     let file = File::from(std::fs::File::open(&path).unwrap());
     let mut file = file;

@@ -4,6 +4,8 @@
 //! `cargo test -p solo-io --test regressions -- --ignored` shows the limitation.
 #![cfg(unix)]
 
+mod common;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
@@ -12,8 +14,9 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
+use common::tcp_pair;
 use solo_executor::LocalExecutor;
-use solo_io::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
+use solo_io::net::{UdpSocket, UnixStream};
 use solo_io::{Timer, block_on, timeout};
 use solo_lite::io::AsyncReadExt;
 
@@ -26,13 +29,6 @@ const STRANDED: Duration = Duration::from_secs(2);
 /// Lets the reactor dispatch every pending event.
 async fn settle() {
     Timer::after(Duration::from_millis(20)).await;
-}
-
-async fn tcp_pair() -> (TcpStream, std::net::TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (stream, _) = timeout(GUARD, listener.accept()).await.unwrap();
-    (stream, peer)
 }
 
 /// Bug (fixed in `reactor.rs` with a sticky `closed` flag per direction): a peer writes N

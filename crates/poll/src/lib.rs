@@ -607,6 +607,9 @@ pub(crate) fn not_registered() -> io::Error {
 pub(crate) enum Deadline {
     /// No time limit.
     Never,
+    /// A zero timeout: look once. No clock is read for it (the reactor polls this way
+    /// between every two batches of a busy executor).
+    Now,
     /// Give up at this instant.
     At(Instant),
 }
@@ -615,9 +618,12 @@ impl Deadline {
     /// The deadline `timeout` from now; `Never` for `None` or a timeout that overflows the
     /// clock.
     pub(crate) fn after(timeout: Option<Duration>) -> Deadline {
-        match timeout.and_then(|t| Instant::now().checked_add(t)) {
-            Some(at) => Deadline::At(at),
+        match timeout {
             None => Deadline::Never,
+            Some(t) if t.is_zero() => Deadline::Now,
+            Some(t) => Instant::now()
+                .checked_add(t)
+                .map_or(Deadline::Never, Deadline::At),
         }
     }
 
@@ -625,6 +631,7 @@ impl Deadline {
     pub(crate) fn remaining(self) -> Option<Duration> {
         match self {
             Deadline::Never => None,
+            Deadline::Now => Some(Duration::ZERO),
             Deadline::At(at) => Some(at.saturating_duration_since(Instant::now())),
         }
     }
@@ -633,6 +640,7 @@ impl Deadline {
     pub(crate) fn expired(self) -> bool {
         match self {
             Deadline::Never => false,
+            Deadline::Now => true,
             Deadline::At(at) => Instant::now() >= at,
         }
     }
@@ -687,6 +695,7 @@ mod tests {
         assert_eq!(Deadline::Never.remaining(), None);
         assert!(!Deadline::Never.expired());
         let d = Deadline::after(Some(Duration::ZERO));
+        assert!(matches!(d, Deadline::Now));
         assert_eq!(d.remaining(), Some(Duration::ZERO));
         assert!(d.expired());
         let d = Deadline::after(Some(Duration::from_secs(3600)));

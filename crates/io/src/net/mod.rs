@@ -64,3 +64,110 @@ impl Backoff {
         }
     }
 }
+
+/// `futures-io` for a byte stream type `$t` (and `&$t`) whose `inner` is an `Async` of a
+/// `std` stream with a `shutdown` method: reads and writes through the `Async` stream
+/// operations, nothing to flush (a socket has no user-space buffer), and `poll_close`
+/// shuts down the write half (the peer reads end-of-file).
+///
+/// `short_read_drains`: whether a short read proves the socket's buffer is empty (TCP:
+/// yes; Unix streams: no, a read also stops at a message carrying descriptors). See
+/// `Async::poll_stream_read`.
+macro_rules! stream_io {
+    ($t:ident, short_read_drains: $drains:literal) => {
+        $crate::net::stream_io!(@impl $t, $drains);
+        $crate::net::stream_io!(@impl &$t, $drains);
+    };
+    (@impl $t:ty, $drains:literal) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_stream_read(cx, buf, $drains)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_stream_read_vectored(cx, bufs, $drains)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_stream_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_stream_write_vectored(cx, bufs)
+            }
+
+            /// A socket has no user-space buffer: nothing to flush.
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write half (the peer reads end-of-file).
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(match self.shutdown(std::net::Shutdown::Write) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+                    res => res,
+                })
+            }
+        }
+    };
+}
+pub(crate) use stream_io;
+
+/// The descriptor traits for socket types whose `inner` is an `Async`: `AsFd` and
+/// `AsRawFd` on Unix, `AsSocket` and `AsRawSocket` on Windows.
+macro_rules! source_impls {
+    ($($t:ty),*) => {$(
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.inner)
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsSocket for $t {
+            fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+                std::os::windows::io::AsSocket::as_socket(&self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $t {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                std::os::windows::io::AsRawSocket::as_raw_socket(&self.inner)
+            }
+        }
+    )*};
+}
+pub(crate) use source_impls;

@@ -1,13 +1,12 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use futures_io::{AsyncRead, AsyncWrite};
 
 use super::Backoff;
 use super::addr::{AsyncToSocketAddrs, each_addr};
@@ -245,35 +244,6 @@ impl TcpStream {
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         self.inner.into_inner()
     }
-
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_stream_read(cx, buf, true, |mut s, buf| s.read(buf))
-    }
-
-    fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_stream_read_vectored(cx, bufs, true, |mut s, bufs| s.read_vectored(bufs))
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        // std's `write` on a socket is `send(MSG_NOSIGNAL)` (SO_NOSIGPIPE on Apple).
-        self.inner
-            .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
-    }
-
-    fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
-    }
 }
 
 impl TryFrom<std::net::TcpStream> for TcpStream {
@@ -299,110 +269,6 @@ impl From<Async<std::net::TcpStream>> for TcpStream {
     }
 }
 
-macro_rules! stream_io {
-    ($t:ty) => {
-        impl AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_read_priv(cx, buf)
-            }
+super::stream_io!(TcpStream, short_read_drains: true);
 
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_read_vectored_priv(cx, bufs)
-            }
-        }
-
-        impl AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.poll_write_vectored_priv(cx, bufs)
-            }
-
-            /// A socket has no user-space buffer: nothing to flush.
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            /// Shuts down the write half (the peer reads end-of-file).
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(match self.shutdown(Shutdown::Write) {
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                    res => res,
-                })
-            }
-        }
-    };
-}
-
-stream_io!(TcpStream);
-stream_io!(&TcpStream);
-
-#[cfg(unix)]
-mod fd {
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    impl AsFd for super::TcpStream {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-    impl AsRawFd for super::TcpStream {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_raw_fd()
-        }
-    }
-    impl AsFd for super::TcpListener {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.inner.as_fd()
-        }
-    }
-    impl AsRawFd for super::TcpListener {
-        fn as_raw_fd(&self) -> RawFd {
-            self.inner.as_raw_fd()
-        }
-    }
-}
-
-#[cfg(windows)]
-mod socket {
-    use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
-
-    impl AsSocket for super::TcpStream {
-        fn as_socket(&self) -> BorrowedSocket<'_> {
-            self.inner.as_socket()
-        }
-    }
-    impl AsRawSocket for super::TcpStream {
-        fn as_raw_socket(&self) -> RawSocket {
-            self.inner.as_raw_socket()
-        }
-    }
-    impl AsSocket for super::TcpListener {
-        fn as_socket(&self) -> BorrowedSocket<'_> {
-            self.inner.as_socket()
-        }
-    }
-    impl AsRawSocket for super::TcpListener {
-        fn as_raw_socket(&self) -> RawSocket {
-            self.inner.as_raw_socket()
-        }
-    }
-}
+super::source_impls!(TcpListener, TcpStream);

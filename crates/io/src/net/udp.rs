@@ -129,16 +129,4 @@ impl TryFrom<std::net::UdpSocket> for UdpSocket {
     }
 }
 
-#[cfg(unix)]
-impl std::os::fd::AsFd for UdpSocket {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
-
-#[cfg(windows)]
-impl std::os::windows::io::AsSocket for UdpSocket {
-    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
-        self.inner.as_socket()
-    }
-}
+super::source_impls!(UdpSocket);

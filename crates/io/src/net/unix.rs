@@ -1,16 +1,14 @@
 //! Unix-domain sockets: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use futures_io::{AsyncRead, AsyncWrite};
 
 use super::Backoff;
 use crate::async_io::Async;
@@ -201,65 +199,7 @@ impl TryFrom<net::UnixStream> for UnixStream {
     }
 }
 
-macro_rules! unix_stream_io {
-    ($t:ty) => {
-        impl AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                self.inner
-                    .poll_stream_read(cx, buf, false, |mut s, buf| s.read(buf))
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.inner
-                    .poll_stream_read_vectored(cx, bufs, false, |mut s, bufs| s.read_vectored(bufs))
-            }
-        }
-
-        impl AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                self.inner
-                    .poll_stream_write(cx, buf, |mut s, buf| s.write(buf))
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.inner
-                    .poll_stream_write_vectored(cx, bufs, sys::send_vectored)
-            }
-
-            /// Nothing to flush.
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            /// Shuts down the write half (the peer reads end-of-file).
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(match self.shutdown(Shutdown::Write) {
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                    res => res,
-                })
-            }
-        }
-    };
-}
-
-unix_stream_io!(UnixStream);
-unix_stream_io!(&UnixStream);
+super::stream_io!(UnixStream, short_read_drains: false);
 
 /// A Unix-domain datagram socket.
 pub struct UnixDatagram {
@@ -340,19 +280,4 @@ impl TryFrom<net::UnixDatagram> for UnixDatagram {
     }
 }
 
-macro_rules! fd_impls {
-    ($($t:ty),*) => {$(
-        impl AsFd for $t {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.inner.as_fd()
-            }
-        }
-        impl AsRawFd for $t {
-            fn as_raw_fd(&self) -> RawFd {
-                self.inner.as_raw_fd()
-            }
-        }
-    )*};
-}
-
-fd_impls!(UnixListener, UnixStream, UnixDatagram);
+super::source_impls!(UnixListener, UnixStream, UnixDatagram);

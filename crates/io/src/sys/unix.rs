@@ -39,6 +39,8 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// A new socket, non-blocking and close-on-exec (and, on Apple platforms, with
 /// `SO_NOSIGPIPE`, since they lack `MSG_NOSIGNAL`).
 fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
+    // Where the OS has the flags, the socket is born with them (no window for a fork+exec
+    // in another thread to inherit it); elsewhere they are set right after.
     #[cfg(any(
         target_os = "linux",
         target_os = "android",
@@ -49,14 +51,11 @@ fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
         target_os = "illumos",
         target_os = "solaris"
     ))]
-    {
-        let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-        // SAFETY: plain syscall with integer arguments; a non-negative result is a new
-        // descriptor that nothing else owns, so `OwnedFd` may take it.
-        let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
-        // SAFETY: see above: `fd` is fresh and owned by no one else.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
+    // SAFETY: a non-negative result is a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     #[cfg(not(any(
         target_os = "linux",
         target_os = "android",
@@ -68,11 +67,6 @@ fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
         target_os = "solaris"
     )))]
     {
-        // SAFETY: plain syscall with integer arguments; a non-negative result is a new
-        // descriptor that nothing else owns.
-        let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
-        // SAFETY: `fd` is fresh and owned by no one else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: `fd` is open; F_SETFD takes an integer flag argument.
         cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
         set_nonblocking(fd.as_fd())?;
@@ -83,8 +77,8 @@ fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
             target_os = "watchos"
         ))]
         setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)?;
-        Ok(fd)
     }
+    Ok(fd)
 }
 
 fn setsockopt(
@@ -106,25 +100,23 @@ fn setsockopt(
     .map(drop)
 }
 
-/// `SocketAddr` as a C socket address.
-fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: `sockaddr_storage` is plain old data for which all-zero bytes are valid.
-    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let len = match addr {
+/// An IPv4 or IPv6 socket address as `connect` and `bind` take it.
+#[repr(C)]
+union RawAddr {
+    v4: libc::sockaddr_in,
+    v6: libc::sockaddr_in6,
+}
+
+/// `SocketAddr` as a C socket address and its length.
+fn to_sockaddr(addr: &SocketAddr) -> (RawAddr, usize) {
+    match addr {
         SocketAddr::V4(a) => {
-            // SAFETY: as above, all-zero is a valid `sockaddr_in`.
+            // SAFETY: `sockaddr_in` is plain old data for which all-zero bytes are valid.
             let mut sin: libc::sockaddr_in = unsafe { mem::zeroed() };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = a.port().to_be();
             sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-            // SAFETY: `sockaddr_storage` is larger than and aligned for every socket
-            // address type, `sockaddr_in` among them.
-            unsafe {
-                (&mut storage as *mut libc::sockaddr_storage)
-                    .cast::<libc::sockaddr_in>()
-                    .write(sin)
-            };
-            mem::size_of::<libc::sockaddr_in>()
+            (RawAddr { v4: sin }, mem::size_of::<libc::sockaddr_in>())
         }
         SocketAddr::V6(a) => {
             // SAFETY: as above, all-zero is a valid `sockaddr_in6`.
@@ -134,16 +126,42 @@ fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             sin6.sin6_addr.s6_addr = a.ip().octets();
             sin6.sin6_flowinfo = a.flowinfo();
             sin6.sin6_scope_id = a.scope_id();
-            // SAFETY: as above, `sockaddr_storage` fits and aligns a `sockaddr_in6`.
-            unsafe {
-                (&mut storage as *mut libc::sockaddr_storage)
-                    .cast::<libc::sockaddr_in6>()
-                    .write(sin6)
-            };
-            mem::size_of::<libc::sockaddr_in6>()
+            (RawAddr { v6: sin6 }, mem::size_of::<libc::sockaddr_in6>())
         }
+    }
+}
+
+/// Starts a non-blocking `connect` of `fd` to the first `len` bytes of `addr`, a C socket
+/// address. A connection still in progress is success: `EINPROGRESS`, `EINTR` (it goes on
+/// in the background) and the errors in `pending`; the caller waits for writability and
+/// then checks `take_error`.
+fn start_connect<A>(
+    fd: BorrowedFd<'_>,
+    addr: &A,
+    len: usize,
+    pending: &[libc::c_int],
+) -> io::Result<()> {
+    assert!(len <= mem::size_of::<A>());
+    // SAFETY: `fd` is open, and `addr` is valid for reads of `len` bytes (checked above)
+    // for the duration of the call.
+    let ret = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (addr as *const A).cast(),
+            len as libc::socklen_t,
+        )
     };
-    (storage, len as libc::socklen_t)
+    if ret == -1 {
+        let err = io::Error::last_os_error();
+        let code = err.raw_os_error().unwrap_or(0);
+        if code != libc::EINPROGRESS
+            && err.kind() != io::ErrorKind::Interrupted
+            && !pending.contains(&code)
+        {
+            return Err(err);
+        }
+    }
+    Ok(())
 }
 
 /// A C socket address (as filled in by `accept`) as a `SocketAddr`.
@@ -202,22 +220,8 @@ fn domain_of(addr: &SocketAddr) -> libc::c_int {
 /// still in progress; wait for writability, then check `take_error`.
 pub(crate) fn tcp_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
     let fd = socket(domain_of(addr), libc::SOCK_STREAM)?;
-    let (storage, len) = to_sockaddr(addr);
-    // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
-    let ret = unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&storage as *const libc::sockaddr_storage).cast(),
-            len,
-        )
-    };
-    if ret == -1 {
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINPROGRESS) && err.kind() != io::ErrorKind::Interrupted
-        {
-            return Err(err);
-        }
-    }
+    let (raw, len) = to_sockaddr(addr);
+    start_connect(fd.as_fd(), &raw, len, &[])?;
     Ok(TcpStream::from(fd))
 }
 
@@ -233,13 +237,13 @@ pub(crate) fn tcp_listen(
     if reuse_port {
         setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
     }
-    let (storage, len) = to_sockaddr(addr);
-    // SAFETY: `fd` is open, and `storage` holds a valid socket address of `len` bytes.
+    let (raw, len) = to_sockaddr(addr);
+    // SAFETY: `fd` is open, and `raw` holds a valid socket address of `len` bytes.
     cvt(unsafe {
         libc::bind(
             fd.as_raw_fd(),
-            (&storage as *const libc::sockaddr_storage).cast(),
-            len,
+            (&raw as *const RawAddr).cast(),
+            len as libc::socklen_t,
         )
     })?;
     // SAFETY: plain syscall on an open descriptor.
@@ -311,24 +315,8 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
     }
     let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
     let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-    // SAFETY: `fd` is open and `sun` is a valid address of at least `len` bytes.
-    let ret = unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&sun as *const libc::sockaddr_un).cast(),
-            len as libc::socklen_t,
-        )
-    };
-    if ret == -1 {
-        let err = io::Error::last_os_error();
-        let pending = matches!(
-            err.raw_os_error(),
-            Some(libc::EINPROGRESS) | Some(libc::EAGAIN)
-        );
-        if !pending && err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    // Unix sockets also report EAGAIN (Linux: the listener's backlog is full).
+    start_connect(fd.as_fd(), &sun, len, &[libc::EAGAIN])?;
     Ok(UnixStream::from(fd))
 }
 

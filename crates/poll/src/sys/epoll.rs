@@ -30,11 +30,12 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use super::unix::{ceil_ms, cvt, drain, timespec};
+use super::Notified;
+use super::unix::{ceil_ms, cvt, drain, timespec, wait_loop};
 use crate::{Deadline, Event, Interest, Mode};
 
 /// The `epoll_event.u64` of the poller's own descriptors (eventfd, timerfd). User keys are
@@ -52,8 +53,7 @@ pub(crate) struct Poller {
     epoll: OwnedFd,
     /// The eventfd that `notify` writes.
     event: OwnedFd,
-    /// Whether a notification is in flight (written and not yet consumed by a wait).
-    notified: AtomicBool,
+    notified: Notified,
     /// Only when the kernel lacks `epoll_pwait2`.
     timer: Option<Timer>,
 }
@@ -143,7 +143,7 @@ impl Poller {
         Ok(Poller {
             epoll,
             event,
-            notified: AtomicBool::new(false),
+            notified: Notified::default(),
             timer,
         })
     }
@@ -196,26 +196,25 @@ impl Poller {
         cap: usize,
         deadline: Deadline,
     ) -> io::Result<()> {
-        loop {
-            match self.wait_once(buf, cap, deadline.remaining()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-            let mut woken = false;
-            for ev in &buf.list {
-                // Copies: `epoll_event` is packed on x86-64.
-                let (bits, data) = (ev.events, ev.u64);
-                if data == INTERNAL {
-                    woken |= self.notified.swap(false, Ordering::AcqRel);
-                } else {
-                    out.push(translate(data as usize, bits));
+        wait_loop(
+            buf,
+            out,
+            deadline,
+            |buf, timeout| self.wait_once(buf, cap, timeout),
+            |buf, out| {
+                let mut woken = false;
+                for ev in &buf.list {
+                    // Copies: `epoll_event` is packed on x86-64.
+                    let (bits, data) = (ev.events, ev.u64);
+                    if data == INTERNAL {
+                        woken |= self.notified.consume();
+                    } else {
+                        out.push(translate(data as usize, bits));
+                    }
                 }
-            }
-            if !out.is_empty() || woken || deadline.expired() {
-                return Ok(());
-            }
-        }
+                Ok(woken)
+            },
+        )
     }
 
     /// One `epoll_pwait2` / `epoll_wait` call into `buf`.
@@ -299,27 +298,25 @@ impl Poller {
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {
-        if self.notified.swap(true, Ordering::AcqRel) {
-            return Ok(()); // a wake-up is already in flight
-        }
-        let one = 1u64.to_ne_bytes();
-        loop {
-            // SAFETY: `one` is valid for reads of 8 bytes, the size an eventfd write takes.
-            let n = unsafe { libc::write(self.event.as_raw_fd(), one.as_ptr().cast(), one.len()) };
-            if n >= 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::Interrupted => {}
-                // The counter is full (after ~2^64 notifications): reset it and write again.
-                io::ErrorKind::WouldBlock => drain(self.event.as_fd())?,
-                _ => {
-                    self.notified.store(false, Ordering::Release);
-                    return Err(err);
+        self.notified.notify(|| {
+            let one = 1u64.to_ne_bytes();
+            loop {
+                // SAFETY: `one` is valid for reads of 8 bytes, the size an eventfd write
+                // takes.
+                let n =
+                    unsafe { libc::write(self.event.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+                if n >= 0 {
+                    return Ok(());
+                }
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    // The counter is full (after ~2^64 notifications): reset it, write again.
+                    io::ErrorKind::WouldBlock => drain(self.event.as_fd())?,
+                    _ => return Err(err),
                 }
             }
-        }
+        })
     }
 }
 

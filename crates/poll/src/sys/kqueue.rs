@@ -240,11 +240,11 @@ mod os {
     use std::fmt;
     use std::io;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, MutexGuard, PoisonError};
     use std::time::Duration;
 
-    use super::super::unix::{cvt, drain, pipe, timespec, wake};
+    use super::super::Notified;
+    use super::super::unix::{cvt, drain, pipe, timespec, wait_loop, wake};
     use super::{Filter, Gate, Op, Plan, Reg};
     use crate::{Deadline, Event, Interest, Mode, NOTIFY_KEY};
 
@@ -252,8 +252,7 @@ mod os {
     pub(crate) struct Poller {
         kq: OwnedFd,
         notify: Notify,
-        /// Whether a notification is in flight.
-        notified: AtomicBool,
+        notified: Notified,
         /// Descriptor -> registration.
         regs: Mutex<HashMap<RawFd, Reg>>,
     }
@@ -397,7 +396,7 @@ mod os {
             Ok(Poller {
                 kq,
                 notify,
-                notified: AtomicBool::new(false),
+                notified: Notified::default(),
                 regs: Mutex::new(HashMap::new()),
             })
         }
@@ -481,51 +480,53 @@ mod os {
             cap: usize,
             deadline: Deadline,
         ) -> io::Result<()> {
-            loop {
-                match self.wait_once(buf, cap, deadline.remaining()) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+            wait_loop(
+                buf,
+                out,
+                deadline,
+                |buf, timeout| self.wait_once(buf, cap, timeout),
+                |buf, out| self.collect(buf, out),
+            )
+        }
+
+        /// Turns the kevents in `buf` into events; returns whether a notification was
+        /// consumed.
+        fn collect(&self, buf: &EventBuf, out: &mut Vec<Event>) -> io::Result<bool> {
+            let mut woken = false;
+            let mut regs: Option<MutexGuard<'_, HashMap<RawFd, Reg>>> = None;
+            for ev in &buf.list {
+                let key = ev.udata.addr();
+                if key == NOTIFY_KEY {
+                    if let Notify::Pipe { read, .. } = &self.notify {
+                        // Drain before clearing the flag (see `notify`).
+                        drain(read.as_fd())?;
+                    }
+                    woken |= self.notified.consume();
+                    continue;
                 }
-                let mut woken = false;
-                let mut regs: Option<MutexGuard<'_, HashMap<RawFd, Reg>>> = None;
-                for ev in &buf.list {
-                    let key = ev.udata.addr();
-                    if key == NOTIFY_KEY {
-                        if let Notify::Pipe { read, .. } = &self.notify {
-                            // Drain before clearing the flag (see `notify`).
-                            drain(read.as_fd())?;
-                        }
-                        woken |= self.notified.swap(false, Ordering::AcqRel);
-                        continue;
-                    }
-                    let filter = if ev.filter == libc::EVFILT_READ {
-                        Filter::Read
-                    } else if ev.filter == libc::EVFILT_WRITE {
-                        Filter::Write
-                    } else {
-                        continue;
-                    };
-                    let eof = ev.flags & libc::EV_EOF != 0;
-                    let failed = ev.flags & libc::EV_ERROR != 0 || (eof && ev.fflags != 0);
-                    let event = super::translate(filter, key, eof, failed);
-                    if ev.flags & libc::EV_ONESHOT == 0 {
-                        super::push_merged(out, event);
-                        continue;
-                    }
-                    let regs = regs.get_or_insert_with(|| self.regs());
-                    match super::gate_oneshot(regs.get_mut(&(ev.ident as RawFd)), key) {
-                        Gate::Deliver => super::push_merged(out, event),
-                        Gate::MergeOnly => {
-                            super::merge_into_batch(out, event);
-                        }
-                    }
+                let filter = if ev.filter == libc::EVFILT_READ {
+                    Filter::Read
+                } else if ev.filter == libc::EVFILT_WRITE {
+                    Filter::Write
+                } else {
+                    continue;
+                };
+                let eof = ev.flags & libc::EV_EOF != 0;
+                let failed = ev.flags & libc::EV_ERROR != 0 || (eof && ev.fflags != 0);
+                let event = super::translate(filter, key, eof, failed);
+                if ev.flags & libc::EV_ONESHOT == 0 {
+                    super::push_merged(out, event);
+                    continue;
                 }
-                drop(regs);
-                if !out.is_empty() || woken || deadline.expired() {
-                    return Ok(());
+                let regs = regs.get_or_insert_with(|| self.regs());
+                match super::gate_oneshot(regs.get_mut(&(ev.ident as RawFd)), key) {
+                    Gate::Deliver => super::push_merged(out, event),
+                    Gate::MergeOnly => {
+                        super::merge_into_batch(out, event);
+                    }
                 }
             }
+            Ok(woken)
         }
 
         /// One `kevent` call into `buf`.
@@ -560,10 +561,7 @@ mod os {
         }
 
         pub(crate) fn notify(&self) -> io::Result<()> {
-            if self.notified.swap(true, Ordering::AcqRel) {
-                return Ok(()); // a wake-up is already in flight
-            }
-            let result = match &self.notify {
+            self.notified.notify(|| match &self.notify {
                 Notify::User => {
                     // No EV_ADD: the filter keeps the EV_CLEAR it was registered with.
                     let trigger = kevent(0, libc::EVFILT_USER, 0, libc::NOTE_TRIGGER, NOTIFY_KEY);
@@ -582,11 +580,7 @@ mod os {
                     .map(drop)
                 }
                 Notify::Pipe { write, .. } => wake(write.as_fd(), &[1]),
-            };
-            if result.is_err() {
-                self.notified.store(false, Ordering::Release);
-            }
-            result
+            })
         }
     }
 

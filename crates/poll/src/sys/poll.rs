@@ -31,11 +31,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::unix::{cvt, drain, pipe, wake};
+use super::Notified;
+use super::unix::{cvt, drain, pipe, wait_loop, wake};
 use crate::{Deadline, Event, Interest, Mode};
 
 /// The poll(2) poller.
@@ -46,8 +46,7 @@ pub(crate) struct Poller {
     /// The wake-up pipe: slot 0 of the `pollfd` array polls `wake_read`.
     wake_read: OwnedFd,
     wake_write: OwnedFd,
-    /// Whether a `notify` is in flight.
-    notified: AtomicBool,
+    notified: Notified,
 }
 
 struct State {
@@ -173,7 +172,7 @@ impl Poller {
             turn: Condvar::new(),
             wake_read,
             wake_write,
-            notified: AtomicBool::new(false),
+            notified: Notified::default(),
         })
     }
 
@@ -194,18 +193,9 @@ impl Poller {
         if state.index.contains_key(&fd) {
             return Err(crate::already_registered());
         }
-        let generation = state.next_gen;
-        state.next_gen += 1;
-        let reg = Reg {
-            fd,
-            key,
-            interest,
-            mode,
-            armed: true,
-            generation,
-        };
+        let reg = state.new_reg(fd, key, interest, mode);
         state.fds.push(pollfd(&reg));
-        state.gens.push(generation);
+        state.gens.push(reg.generation);
         let i = state.regs.len();
         state.regs.push(reg);
         state.index.insert(fd, i);
@@ -226,19 +216,10 @@ impl Poller {
         };
         // A new generation: results a concurrent poll(2) got for the old registration
         // are dropped, and the waiter polls again with the new one.
-        let generation = state.next_gen;
-        state.next_gen += 1;
-        let reg = Reg {
-            fd,
-            key,
-            interest,
-            mode,
-            armed: true,
-            generation,
-        };
+        let reg = state.new_reg(fd, key, interest, mode);
         state.regs[i] = reg;
         state.fds[i + 1] = pollfd(&reg);
-        state.gens[i + 1] = generation;
+        state.gens[i + 1] = reg.generation;
         self.interrupt(&mut state)
     }
 
@@ -299,42 +280,38 @@ impl Poller {
         cap: usize,
         deadline: Deadline,
     ) -> io::Result<()> {
-        loop {
-            {
-                let mut state = self.lock();
-                state.interrupted = false;
-                buf.fds.clear();
-                buf.fds.extend_from_slice(&state.fds);
-                buf.gens.clear();
-                buf.gens.extend_from_slice(&state.gens);
-            }
-            match poll(&mut buf.fds, deadline.remaining()) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-            let mut woken = false;
-            if buf.fds[0].revents != 0 {
-                // Drain first, then clear the flag: a notify racing with this sees the flag
-                // still set and is coalesced into this return; one that comes after the
-                // flag is cleared writes a fresh byte.
-                drain(self.wake_read.as_fd())?;
-                woken = self.notified.swap(false, Ordering::AcqRel);
-            }
-            self.lock().collect(buf, out, cap);
-            if !out.is_empty() || woken || deadline.expired() {
-                return Ok(());
-            }
-        }
+        wait_loop(
+            buf,
+            out,
+            deadline,
+            |buf, timeout| {
+                {
+                    let mut state = self.lock();
+                    state.interrupted = false;
+                    buf.fds.clear();
+                    buf.fds.extend_from_slice(&state.fds);
+                    buf.gens.clear();
+                    buf.gens.extend_from_slice(&state.gens);
+                }
+                poll(&mut buf.fds, timeout)
+            },
+            |buf, out| {
+                let mut woken = false;
+                if buf.fds[0].revents != 0 {
+                    // Drain first, then clear the flag: a notify racing with this sees the
+                    // flag still set and is coalesced into this return; one that comes after
+                    // the flag is cleared writes a fresh byte.
+                    drain(self.wake_read.as_fd())?;
+                    woken = self.notified.consume();
+                }
+                self.lock().collect(buf, out, cap);
+                Ok(woken)
+            },
+        )
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {
-        if self.notified.swap(true, Ordering::AcqRel) {
-            return Ok(()); // a wake-up is already in flight
-        }
-        wake(self.wake_write.as_fd(), &[1]).inspect_err(|_| {
-            self.notified.store(false, Ordering::Release);
-        })
+        self.notified.notify(|| wake(self.wake_write.as_fd(), &[1]))
     }
 }
 
@@ -364,6 +341,20 @@ impl Drop for Turn<'_> {
 }
 
 impl State {
+    /// An armed registration with the next generation.
+    fn new_reg(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) -> Reg {
+        let generation = self.next_gen;
+        self.next_gen += 1;
+        Reg {
+            fd,
+            key,
+            interest,
+            mode,
+            armed: true,
+            generation,
+        }
+    }
+
     /// Removes the registration of `fd`; false if there is none.
     fn remove(&mut self, fd: RawFd) -> bool {
         let Some(i) = self.index.remove(&fd) else {
@@ -422,8 +413,8 @@ impl State {
     }
 }
 
-/// One ppoll/poll call. Returns the number of slots with results.
-fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+/// One ppoll/poll call; the results are in the `revents` of `fds`.
+fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
     let nfds = fds.len() as libc::nfds_t;
     #[cfg(any(
         target_os = "linux",
@@ -440,8 +431,7 @@ fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize
             .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
         // SAFETY: `fds` is valid for reads and writes of `nfds` entries, `tsp` is null or
         // points to a live timespec, and a null signal mask leaves the mask unchanged.
-        let n = cvt(unsafe { libc::ppoll(fds.as_mut_ptr(), nfds, tsp, std::ptr::null()) })?;
-        Ok(n as usize)
+        cvt(unsafe { libc::ppoll(fds.as_mut_ptr(), nfds, tsp, std::ptr::null()) }).map(drop)
     }
     #[cfg(not(any(
         target_os = "linux",
@@ -454,8 +444,7 @@ fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize
     {
         let ms = super::unix::ceil_ms(timeout);
         // SAFETY: `fds` is valid for reads and writes of `nfds` entries.
-        let n = cvt(unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) })?;
-        Ok(n as usize)
+        cvt(unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) }).map(drop)
     }
 }
 

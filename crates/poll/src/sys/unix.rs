@@ -1,13 +1,35 @@
-//! Small helpers shared by the Unix backends: error conversion, timeouts, pipes.
+//! Helpers shared by the Unix backends: the wait loop, error conversion, timeouts, pipes.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-/// The longest one blocking system call is asked to sleep. Longer waits sleep again with
-/// the remaining time, so no OS limit (a `c_int` of milliseconds is ~24.8 days; some
-/// kernels reject huge `timespec`s) is ever reached.
-pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(24 * 60 * 60);
+use super::{MAX_SLEEP, whole_ms};
+use crate::{Deadline, Event};
+
+/// The loop of every Unix backend's `wait` (see the contract in `sys/mod.rs`): one OS call
+/// by `sys_wait` with the time that remains, whose results `collect` turns into events in
+/// `out` (returning whether it consumed a notification), until there is an event, a
+/// notification, or the deadline has passed. `EINTR` and spurious wake-ups loop.
+pub(crate) fn wait_loop<B>(
+    buf: &mut B,
+    out: &mut Vec<Event>,
+    deadline: Deadline,
+    mut sys_wait: impl FnMut(&mut B, Option<Duration>) -> io::Result<()>,
+    mut collect: impl FnMut(&B, &mut Vec<Event>) -> io::Result<bool>,
+) -> io::Result<()> {
+    loop {
+        match sys_wait(buf, deadline.remaining()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let woken = collect(buf, out)?;
+        if !out.is_empty() || woken || deadline.expired() {
+            return Ok(());
+        }
+    }
+}
 
 /// Turns the `-1`-and-`errno` convention into an `io::Result`.
 pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -70,15 +92,8 @@ pub(crate) fn timespec(d: Duration) -> libc::timespec {
     allow(dead_code)
 )]
 pub(crate) fn ceil_ms(timeout: Option<Duration>) -> libc::c_int {
-    match timeout {
-        None => -1,
-        Some(d) => {
-            let d = d.min(MAX_SLEEP);
-            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
-            // At most 86 400 001 ms.
-            ms as libc::c_int
-        }
-    }
+    // At most 86 400 001 ms: fits.
+    timeout.map_or(-1, |d| whole_ms(d) as libc::c_int)
 }
 
 /// Reads `fd` (a non-blocking pipe or eventfd) until it is empty.

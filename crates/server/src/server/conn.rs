@@ -419,20 +419,13 @@ impl Conn {
     fn send_output(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         OUT.with_borrow_mut(|out| {
             let mut sent = 0;
-            let result = loop {
-                if sent == out.len() {
-                    break Ok(());
-                }
-                match Pin::new(&mut &self.stream).poll_write(cx, &out[sent..]) {
-                    Poll::Ready(Ok(0)) => break Err(io::ErrorKind::WriteZero.into()),
-                    Poll::Ready(Ok(n)) => sent += n,
-                    Poll::Ready(Err(e)) => break Err(e),
-                    Poll::Pending => {
-                        let pending = self.pending.get_or_insert_with(Box::default);
-                        pending.unsent.extend_from_slice(&out[sent..]);
-                        self.timer.set_after(self.shard.config.idle_timeout);
-                        break Ok(());
-                    }
+            let result = match send(&self.stream, cx, out, &mut sent) {
+                Poll::Ready(result) => result,
+                Poll::Pending => {
+                    let pending = self.pending.get_or_insert_with(Box::default);
+                    pending.unsent.extend_from_slice(&out[sent..]);
+                    self.timer.set_after(self.shard.config.idle_timeout);
+                    Ok(())
                 }
             };
             out.clear();
@@ -451,18 +444,13 @@ impl Conn {
         if pending.unsent.is_empty() {
             return Poll::Ready(Ok(()));
         }
-        while pending.sent < pending.unsent.len() {
-            match Pin::new(&mut &self.stream).poll_write(cx, &pending.unsent[pending.sent..]) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => {
-                    pending.sent += n;
-                    // Progress: the client reads, give it time for the rest.
-                    self.timer.set_after(self.shard.config.idle_timeout);
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
+        let before = pending.sent;
+        let poll = send(&self.stream, cx, &pending.unsent, &mut pending.sent);
+        if pending.sent > before {
+            // Progress: the client reads, give it time for the rest.
+            self.timer.set_after(self.shard.config.idle_timeout);
         }
+        std::task::ready!(poll)?;
         pending.unsent = Vec::new();
         pending.sent = 0;
         self.tidy();
@@ -535,15 +523,7 @@ impl Conn {
         bytes: &[u8],
         sent: &mut usize,
     ) -> Poll<io::Result<()>> {
-        while *sent < bytes.len() {
-            match Pin::new(&mut &self.stream).poll_write(cx, &bytes[*sent..]) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => *sent += n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        Poll::Ready(Ok(()))
+        send(&self.stream, cx, bytes, sent)
     }
 
     /// Writes all of `bytes`, failing with `TimedOut` if the client takes nothing for the
@@ -567,6 +547,24 @@ impl Conn {
         })
         .await
     }
+}
+
+/// Writes `bytes` from `*sent` on to `stream`; Ready once all are written.
+fn send(
+    stream: &TcpStream,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+    sent: &mut usize,
+) -> Poll<io::Result<()>> {
+    while *sent < bytes.len() {
+        match Pin::new(&mut &*stream).poll_write(cx, &bytes[*sent..]) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Poll::Ready(Ok(n)) => *sent += n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    Poll::Ready(Ok(()))
 }
 
 /// Whether the input after the requests answered is kept for later.

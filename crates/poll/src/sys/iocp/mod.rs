@@ -72,7 +72,7 @@
 //!   (the `WSASend` documentation still says so); a cancellation nobody asked for is simply
 //!   submitted again by the wait that dequeues it, so a thread that registers a socket and
 //!   exits loses nothing.
-//! - **Notify** posts a packet with its own key, at most one in flight (an `AtomicBool`).
+//! - **Notify** posts a packet with its own key, at most one in flight ([`Notified`]).
 //! - **Timeouts.** See [`timer`]: a high-resolution waitable timer wakes the port for
 //!   precise and sub-millisecond timeouts; without one they are rounded up to whole
 //!   milliseconds. Every wait loops until its deadline has passed by `Instant`'s clock.
@@ -85,7 +85,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::windows::io::{AsRawHandle, AsRawSocket, BorrowedSocket, OwnedHandle, RawSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -96,6 +95,7 @@ use windows_sys::Win32::System::WindowsProgramming::FILE_SKIP_SET_EVENT_ON_HANDL
 use self::afd::{Block, Outcome};
 use self::port::{Entry, Port, ceil_ms};
 use self::timer::{Choice, Timer};
+use super::Notified;
 use crate::{Deadline, Event, Interest, Mode};
 
 /// The completion key of AFD polls (their `lpOverlapped` is the block's address).
@@ -115,8 +115,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// The IOCP poller.
 pub(crate) struct Poller {
     state: Mutex<State>,
-    /// Whether a `notify` packet is in flight (posted and not yet consumed by a wait).
-    notified: AtomicBool,
+    notified: Notified,
     /// Declared before `port`: dropped first (its thread-pool callback posts to the port).
     timer: Option<Timer>,
     port: Port,
@@ -229,7 +228,7 @@ impl Poller {
         let timer = Timer::new(&port, timer);
         Ok(Poller {
             state: Mutex::new(state),
-            notified: AtomicBool::new(false),
+            notified: Notified::default(),
             timer,
             port,
         })
@@ -378,7 +377,7 @@ impl Poller {
         let mut state: Option<MutexGuard<'_, State>> = None;
         for e in entries {
             match e.key {
-                KEY_NOTIFY => woken |= self.notified.swap(false, Ordering::AcqRel),
+                KEY_NOTIFY => woken |= self.notified.consume(),
                 KEY_AFD => {
                     let state = state.get_or_insert_with(|| self.lock());
                     if let Some(ev) = state.complete(e.overlapped) {
@@ -394,12 +393,7 @@ impl Poller {
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {
-        if self.notified.swap(true, Ordering::AcqRel) {
-            return Ok(()); // a wake-up is already in flight
-        }
-        self.port.post(KEY_NOTIFY).inspect_err(|_| {
-            self.notified.store(false, Ordering::Release);
-        })
+        self.notified.notify(|| self.port.post(KEY_NOTIFY))
     }
 }
 

@@ -6,6 +6,7 @@ use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::ptr;
 use std::time::Duration;
 
+use super::super::whole_ms;
 use windows_sys::Win32::Foundation::{
     HANDLE, INVALID_HANDLE_VALUE, WAIT_IO_COMPLETION, WAIT_TIMEOUT,
 };
@@ -14,10 +15,6 @@ use windows_sys::Win32::System::IO::{
     PostQueuedCompletionStatus,
 };
 use windows_sys::Win32::System::Threading::INFINITE;
-
-/// The longest one `GetQueuedCompletionStatusEx` is asked to sleep; longer waits sleep
-/// again with the remaining time (the API's limit is `INFINITE - 1` ms, ~49.7 days).
-const MAX_SLEEP: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One dequeued packet: the layout of `OVERLAPPED_ENTRY`, with the pointer as an integer
 /// so that buffers of entries are plain data (`Send + Sync`) and never dereferenced here.
@@ -120,18 +117,11 @@ impl Port {
 }
 
 /// A timeout for `GetQueuedCompletionStatusEx`: `INFINITE` for none, else `d` clamped to
-/// [`MAX_SLEEP`] and rounded *up* to whole milliseconds, so a sub-millisecond wait sleeps
+/// [`MAX_SLEEP`](super::super::MAX_SLEEP) and rounded *up* to whole milliseconds, so a sub-millisecond wait sleeps
 /// 1 ms rather than spinning with 0.
 pub(super) fn ceil_ms(timeout: Option<Duration>) -> u32 {
-    match timeout {
-        None => INFINITE,
-        Some(d) => {
-            let d = d.min(MAX_SLEEP);
-            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
-            // At most 86 400 001, far below INFINITE.
-            ms as u32
-        }
-    }
+    // At most 86 400 001, far below INFINITE.
+    timeout.map_or(INFINITE, whole_ms)
 }
 
 #[cfg(test)]
