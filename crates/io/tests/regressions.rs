@@ -232,3 +232,57 @@ fn two_tasks_waiting_on_one_direction_do_not_spin() {
         assert!(quiet < 100, "{quiet} polls of two idle waiters in 200 ms");
     }));
 }
+
+/// Bug (found by the review pass, fixed): a non-blocking connect to a Unix listener whose
+/// backlog is full fails with EAGAIN on Linux, and the socket is not connected at all.
+/// `UnixStream::connect` took EAGAIN for "in progress", returned `Ok`, and the first write
+/// failed with `ENOTCONN`. Now `connect` itself fails, saying why.
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_connect_to_a_full_backlog_fails_instead_of_pretending() {
+    // Enough descriptors for a full backlog (`net.core.somaxconn`, 4096 by default).
+    let backlog: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out-pointer.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    let needed = backlog as libc::rlim_t + 200;
+    if limit.rlim_max < needed {
+        eprintln!(
+            "skipped: needs {needed} descriptors, the hard limit is {}",
+            limit.rlim_max
+        );
+        return;
+    }
+    limit.rlim_cur = limit.rlim_cur.max(needed);
+    // SAFETY: valid pointer to a live struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+
+    let dir = common::TempDir::new("full-backlog");
+    let path = dir.join("s.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    block_on(async {
+        let mut connected = Vec::new();
+        let err = loop {
+            assert!(connected.len() <= backlog + 100, "the backlog never filled");
+            match UnixStream::connect(&path).await {
+                Ok(s) => connected.push(s),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "{err}");
+        assert!(err.to_string().contains("backlog"), "{err}");
+        // Every stream that connect returned really is connected.
+        for s in &connected {
+            s.peer_addr().unwrap();
+        }
+    });
+}

@@ -135,12 +135,7 @@ fn to_sockaddr(addr: &SocketAddr) -> (RawAddr, usize) {
 /// address. A connection still in progress is success: `EINPROGRESS`, `EINTR` (it goes on
 /// in the background) and the errors in `pending`; the caller waits for writability and
 /// then checks `take_error`.
-fn start_connect<A>(
-    fd: BorrowedFd<'_>,
-    addr: &A,
-    len: usize,
-    pending: &[libc::c_int],
-) -> io::Result<()> {
+fn start_connect<A>(fd: BorrowedFd<'_>, addr: &A, len: usize) -> io::Result<()> {
     assert!(len <= mem::size_of::<A>());
     // SAFETY: `fd` is open, and `addr` is valid for reads of `len` bytes (checked above)
     // for the duration of the call.
@@ -153,10 +148,7 @@ fn start_connect<A>(
     };
     if ret == -1 {
         let err = io::Error::last_os_error();
-        let code = err.raw_os_error().unwrap_or(0);
-        if code != libc::EINPROGRESS
-            && err.kind() != io::ErrorKind::Interrupted
-            && !pending.contains(&code)
+        if err.raw_os_error() != Some(libc::EINPROGRESS) && err.kind() != io::ErrorKind::Interrupted
         {
             return Err(err);
         }
@@ -221,7 +213,7 @@ fn domain_of(addr: &SocketAddr) -> libc::c_int {
 pub(crate) fn tcp_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
     let fd = socket(domain_of(addr), libc::SOCK_STREAM)?;
     let (raw, len) = to_sockaddr(addr);
-    start_connect(fd.as_fd(), &raw, len, &[])?;
+    start_connect(fd.as_fd(), &raw, len)?;
     Ok(TcpStream::from(fd))
 }
 
@@ -315,8 +307,19 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
     }
     let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
     let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-    // Unix sockets also report EAGAIN (Linux: the listener's backlog is full).
-    start_connect(fd.as_fd(), &sun, len, &[libc::EAGAIN])?;
+    // On Linux a Unix connect never goes "in progress": it completes, or fails with EAGAIN
+    // when the listener's backlog is full, in which case the socket is not connected at
+    // all (treating it as pending made `connect` succeed and the first write fail).
+    start_connect(fd.as_fd(), &sun, len).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EAGAIN) {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("cannot connect to {path:?}: the listener's backlog is full"),
+            )
+        } else {
+            e
+        }
+    })?;
     Ok(UnixStream::from(fd))
 }
 
