@@ -250,10 +250,8 @@ fn unix_connect_to_a_full_backlog_fails_instead_of_pretending() {
         rlim_max: 0,
     };
     // SAFETY: valid out-pointer.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(got, 0);
     let needed = backlog as libc::rlim_t + 200;
     if limit.rlim_max < needed {
         eprintln!(
