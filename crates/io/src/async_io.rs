@@ -36,7 +36,11 @@ use crate::sys::{self, Source};
 /// # Dropping
 ///
 /// Dropping the handle deregisters the source (then closes it, by dropping `T`);
-/// [`into_inner`](Async::into_inner) deregisters and gives `T` back.
+/// [`into_inner`](Async::into_inner) deregisters and gives `T` back. A task waiting on the
+/// source borrows it, so the handle can only go away with that task (cancelling it) or
+/// after it stopped waiting; should a waiter remain registered anyway, deregistering wakes
+/// it, and its next poll fails with an error saying the source is not registered: it
+/// never hangs and never touches a reused registration.
 ///
 /// # Examples
 ///
