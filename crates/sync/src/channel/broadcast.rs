@@ -21,7 +21,8 @@
 //! **Memory.** A message lives in the ring, with a `usize` count beside it, until every
 //! receiver has seen it or it is overwritten. The ring's buffer is allocated when the channel
 //! is created (for up to 1024 messages; a larger capacity grows it on demand, and it is
-//! kept). A parked receiver takes one slot of the waiter queue (about 56 bytes), reused.
+//! kept). A parked receiver takes one slot of the waiter queue (48 bytes on 64-bit
+//! targets), reused.
 //!
 //! **Limitation.** `T::clone` runs while the ring is borrowed: a `Clone` implementation that
 //! uses the same channel panics on the `RefCell`.

@@ -11,7 +11,7 @@
 //! allocates when it is created (for up to 1024 messages; a larger capacity grows the buffer
 //! on demand, and it is kept). An unbounded channel grows its buffer like a `VecDeque` and
 //! keeps it. A sender waiting for room keeps its message in its own [`SendFuture`] and takes
-//! one slot of the waiter queue (about 56 bytes), reused by later waiters.
+//! one slot of the waiter queue (48 bytes on 64-bit targets), reused by later waiters.
 //!
 //! **Back-pressure is fair.** When the receiver takes a message from a full channel, the slot
 //! it frees is *reserved* for the oldest waiting sender, which is woken to fill it. So waiting

@@ -10,8 +10,8 @@
 //! borrow has ended (a woken task may be polled at once and borrow the value).
 //!
 //! **Memory.** The value and the version live in the channel's one allocation; sending
-//! replaces the value in place. A parked receiver takes a slot of the waiter queue (about 56
-//! bytes), reused.
+//! replaces the value in place. A parked receiver takes a slot of the waiter queue (48 bytes
+//! on 64-bit targets), reused.
 //!
 //! **Borrows.** [`borrow`](Receiver::borrow) hands out a [`Ref`] to the value, a shared
 //! `RefCell` borrow. Sending while a `Ref` of the same channel is alive would have to write

@@ -11,11 +11,12 @@
 //! # Design
 //!
 //! All of them are `!Send`: they coordinate tasks of one executor thread, so they need no
-//! atomics and no OS lock; their state is a few `Cell`s and one shared
-//! waiter queue. The uncontended path (a free mutex, enough permits) is a
-//! `Cell` check and set: no allocation, no atomic. A task that has to wait takes one slot of
-//! the waiter queue (about 56 bytes, reused by later waiters; the queue grows only to the
-//! most waiters at once).
+//! atomics and no OS lock; their state is a few `Cell`s and the waiter queue every channel
+//! and lock of this crate shares (a FIFO with O(1) cancellation; see the crate README). The
+//! uncontended path (a free mutex, enough permits) is a `Cell` check and set: no allocation,
+//! no atomic. A task that has to wait takes one slot of the lock's waiter queue (48 bytes on
+//! 64-bit targets, 56 for the semaphore), reused by later waiters: the queue grows only to
+//! the most waiters at once and allocates nothing in steady state.
 //!
 //! **Fair.** Whatever is released (the lock, permits) is *handed over* to the oldest waiter
 //! that can use it, before anybody else can take it: a waiter is woken already owning the
