@@ -304,6 +304,11 @@ pub(crate) fn cancel<D: Copy>(
     Some(removed)
 }
 
+/// The README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;

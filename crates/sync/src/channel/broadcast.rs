@@ -383,11 +383,12 @@ impl<T: Clone> Receiver<T> {
         };
         self.next += 1;
         held.unseen -= 1;
-        if held.unseen > 0 {
+        // Receivers read in order, so the last receiver to see a message sees the oldest one.
+        debug_assert!(held.unseen > 0 || index == 0);
+        if held.unseen > 0 || index != 0 {
             return Some(Ok(held.msg.clone()));
         }
-        // We were the last to see it, so it is the oldest: move it out instead of cloning.
-        debug_assert_eq!(index, 0);
+        // We were the last to see it: move it out instead of cloning.
         ring.head += 1;
         ring.msgs.pop_front().map(|held| Ok(held.msg))
     }

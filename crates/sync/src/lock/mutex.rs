@@ -44,6 +44,7 @@ struct RawMutex {
 }
 
 impl RawMutex {
+    #[inline]
     fn try_lock(&self) -> bool {
         // Invariant: a waiter queues only while the mutex is locked, and an unlock with
         // waiters hands the lock over, so "unlocked" implies "nobody waits".
@@ -51,6 +52,7 @@ impl RawMutex {
     }
 
     /// Hands the lock to the oldest waiter, or unlocks it.
+    #[inline]
     fn unlock(&self) {
         let next = self.waiters.borrow_mut().pop();
         match next {
@@ -190,6 +192,7 @@ pub struct MutexGuard<'a, T: ?Sized> {
 struct Unlock<'a>(&'a RawMutex);
 
 impl Drop for Unlock<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.unlock();
     }

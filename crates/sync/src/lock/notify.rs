@@ -60,6 +60,7 @@ impl Notify {
 
     /// A future that completes on a notification: a `notify_one` (or a permit it stored) or a
     /// `notify_all` made after this call.
+    #[inline]
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
@@ -125,6 +126,7 @@ pub struct Notified<'a> {
 impl Future for Notified<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let notify = this.notify;
@@ -146,6 +148,7 @@ impl Future for Notified<'_> {
 }
 
 impl Drop for Notified<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(r) = cancel(&self.notify.waiters, &mut self.key) {
             if r.woken && r.data == BY_ONE {

@@ -53,6 +53,7 @@ struct RawRwLock {
 }
 
 impl RawRwLock {
+    #[inline]
     fn try_read(&self) -> bool {
         if self.writer.get() || !self.waiters.borrow().is_empty() {
             return false;
@@ -61,6 +62,7 @@ impl RawRwLock {
         true
     }
 
+    #[inline]
     fn try_write(&self) -> bool {
         if self.writer.get() || self.readers.get() > 0 || !self.waiters.borrow().is_empty() {
             return false;
@@ -69,6 +71,7 @@ impl RawRwLock {
         true
     }
 
+    #[inline]
     fn release(&self, write: bool) {
         if write {
             self.writer.set(false);
@@ -80,6 +83,7 @@ impl RawRwLock {
 
     /// Hands the lock to the waiters at the head that can have it now: one writer, or a run
     /// of readers.
+    #[inline]
     fn grant(&self) {
         wake_each(|| self.grant_one());
     }

@@ -50,6 +50,7 @@ impl Semaphore {
     }
 
     /// Acquires one permit, waiting behind the tasks that asked first.
+    #[inline]
     pub fn acquire(&self) -> AcquireFuture<'_> {
         self.acquire_many(1)
     }
@@ -58,6 +59,7 @@ impl Semaphore {
     ///
     /// `n` may be 0 (it still waits its turn). If `n` is more than will ever be available, it
     /// waits forever (until dropped), and so do the waiters behind it.
+    #[inline]
     pub fn acquire_many(&self, n: usize) -> AcquireFuture<'_> {
         AcquireFuture {
             sem: self,
@@ -67,11 +69,13 @@ impl Semaphore {
     }
 
     /// Acquires one permit if one is available now and nobody waits.
+    #[inline]
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.try_acquire_many(1)
     }
 
     /// Acquires `n` permits if they are available now and nobody waits.
+    #[inline]
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
         let available = self.permits.get();
         if available < n || !self.waiters.borrow().is_empty() {
@@ -83,6 +87,7 @@ impl Semaphore {
 
     /// Adds `n` permits (saturating at `usize::MAX`) and hands them to the waiters that can
     /// be served, oldest first.
+    #[inline]
     pub fn add_permits(&self, n: usize) {
         self.permits.set(self.permits.get().saturating_add(n));
         self.grant();
@@ -93,6 +98,7 @@ impl Semaphore {
         self.permits.get()
     }
 
+    #[inline]
     fn grant(&self) {
         wake_each(|| self.grant_one());
     }
@@ -136,6 +142,7 @@ pub struct AcquireFuture<'a> {
 impl<'a> Future for AcquireFuture<'a> {
     type Output = SemaphorePermit<'a>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
         let (sem, n) = (this.sem, this.n);
@@ -151,6 +158,7 @@ impl<'a> Future for AcquireFuture<'a> {
 }
 
 impl Drop for AcquireFuture<'_> {
+    #[inline]
     fn drop(&mut self) {
         match cancel(&self.sem.waiters, &mut self.key) {
             // Handed the permits: give them back (to the next waiters).
@@ -191,6 +199,7 @@ impl SemaphorePermit<'_> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.n > 0 {
             self.sem.add_permits(self.n);
