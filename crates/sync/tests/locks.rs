@@ -430,6 +430,29 @@ fn semaphore_model() {
     }
 }
 
+#[test]
+fn semaphore_bounds_concurrency_among_tasks() {
+    let ex = LocalExecutor::new();
+    let s = Rc::new(Semaphore::new(3));
+    let running = Rc::new(Cell::new(0));
+    let peak = Rc::new(Cell::new(0));
+    for i in 0..30 {
+        let (s, running, peak) = (s.clone(), running.clone(), peak.clone());
+        ex.spawn(async move {
+            let _permit = s.acquire_many(1 + i % 2).await;
+            running.set(running.get() + 1 + i % 2);
+            peak.set(peak.get().max(running.get()));
+            yield_now().await;
+            running.set(running.get() - 1 - i % 2);
+        })
+        .detach();
+    }
+    while ex.try_tick() {}
+    assert!(ex.is_empty());
+    assert!(peak.get() <= 3 && peak.get() >= 2);
+    assert_eq!(s.available_permits(), 3);
+}
+
 // ---------------------------------------------------------------------------------------
 // Notify
 
@@ -529,6 +552,38 @@ fn notify_all_with_wakers_that_wait_again() {
     n.notify_all();
     assert!(hooks.iter().all(|h| h.get() == 1));
     assert_eq!(parked.borrow().len(), 3);
+}
+
+#[test]
+fn notify_between_tasks() {
+    // A consumer waits for items a producer pushes; notify_one never loses a wake-up, even
+    // when it comes before the consumer waits (it is stored as the permit).
+    let ex = LocalExecutor::new();
+    let notify = Rc::new(Notify::new());
+    let items = Rc::new(RefCell::new(Vec::new()));
+    let (n, it) = (notify.clone(), items.clone());
+    let consumer = ex.spawn(async move {
+        let mut got = Vec::new();
+        while got.len() < 100 {
+            let next = it.borrow_mut().pop();
+            match next {
+                Some(v) => got.push(v),
+                None => n.notified().await,
+            }
+        }
+        got
+    });
+    let got = block_on(ex.run(async move {
+        for i in 0..100 {
+            items.borrow_mut().insert(0, i);
+            notify.notify_one();
+            if i % 3 == 0 {
+                yield_now().await;
+            }
+        }
+        consumer.await
+    }));
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@
 //! receiver has seen it or it is overwritten. The ring's buffer is allocated when the channel
 //! is created (for up to 1024 messages; a larger capacity grows it on demand, and it is
 //! kept). A parked receiver takes one slot of the waiter queue (48 bytes on 64-bit
-//! targets), reused.
+//! targets), reused. A receiver itself is a position, not a copy: cloning or dropping one
+//! walks the messages it has yet to see (at most `cap`) to count it in or out.
 //!
 //! **Limitation.** `T::clone` runs while the ring is borrowed: a `Clone` implementation that
 //! uses the same channel panics on the `RefCell`.
