@@ -18,3 +18,4 @@
 
 pub mod channel;
 pub mod lock;
+mod loom;
