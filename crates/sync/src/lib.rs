@@ -18,4 +18,5 @@
 
 pub mod channel;
 pub mod lock;
+mod loom;
 mod waiters;
