@@ -8,8 +8,12 @@
 //!
 //! - [`block_on`] runs a future, the tasks it [`spawn`]s, and the reactor until the future
 //!   completes, sleeping in the poller when nothing is ready.
-//! - [`shards`] runs one independent runtime per core for servers that bind with
+//! - [`shards`] runs one runtime per core, each with a [`Shard`](shard::Shard) handle
+//!   that reaches the others through a [`Mesh`](shard::Mesh): typed messages to one shard
+//!   or all, closures run on another shard. Servers bind one listener per shard with
 //!   `SO_REUSEPORT` ([`net::TcpListener::bind_reuseport`]); [`pin_to_core`] pins a thread.
+//! - [`channel`] and [`lock`] (from [`solo-sync`](solo_sync)): channels between tasks of
+//!   one thread and between shards, and async locks.
 //!
 //! # Example
 //!
@@ -42,7 +46,8 @@
 //! # The crates
 //!
 //! Each part is usable alone: [`solo_poll`] (the poller), [`solo_io`] (reactor, `Async`,
-//! timers, net, fs), [`solo_executor`] (the executor), [`solo_lite`] (combinators).
+//! timers, net, fs), [`solo_executor`] (the executor), [`solo_lite`] (combinators),
+//! [`solo_sync`] (channels and locks).
 
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
@@ -50,10 +55,11 @@ use std::cell::Cell;
 use std::future::Future;
 
 mod affinity;
-mod shard;
+pub mod shard;
 
 pub use affinity::pin_to_core;
 pub use shard::shards;
+pub use solo_sync::{channel, lock};
 
 pub use solo_executor::{LocalExecutor, Task};
 pub use solo_io::{Async, Timer, Unblock, fs, net, signal, timeout, unblock};

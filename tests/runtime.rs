@@ -215,8 +215,9 @@ fn shards_share_one_port_with_reuseport() {
             result.map(|()| seen)
         });
         // Each shard: its own runtime and listener on the shared port.
-        let accepted = solo::shards(2, |i| {
+        let accepted = solo::shards(2, |shard: solo::shard::Shard<()>| {
             let (ready, stop) = (&ready, &stop);
+            let i = shard.id();
             async move {
                 let listener = TcpListener::bind_reuseport(addr);
                 ready.wait(); // also on failure, so the others are not left waiting
