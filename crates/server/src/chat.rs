@@ -6,14 +6,17 @@
 //!   not in the hub. [`publish_and_wake`] stores a message and wakes every waiting
 //!   subscriber once the hub is no longer borrowed; each one then reads
 //!   [`Hub::messages_since`] its cursor. A subscriber that fell behind the ring gets
-//!   [`Lagged`] and can resync (skip ahead) or close.
+//!   [`Lagged`] and skips ahead to the oldest message held ([`write_lagged`] tells the
+//!   client how many it missed).
+//! - Messages are `Arc<str>`: with several shards, each shard's hub mirrors the same
+//!   messages with the same sequence numbers, sharing one allocation per message.
 //! - [`write_event`] / [`write_comment`] format the `text/event-stream` wire format.
 //! - [`PAGE`] is the page served at `/chat`; [`decode_message`] reads the body of
 //!   `POST /chat/send`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::Waker;
 
 use crate::http::{Status, percent_decode, push_decimal};
@@ -54,8 +57,10 @@ enum Slot {
 #[derive(Debug)]
 pub struct Hub {
     /// The most recent messages, oldest first; `recent[i]` has sequence `first + i`.
-    recent: VecDeque<Rc<str>>,
+    recent: VecDeque<Arc<str>>,
     first: u64,
+    /// The sequence number of the first message ever published here.
+    start: u64,
     capacity: usize,
     slots: Vec<Slot>,
     free: Option<u32>,
@@ -65,12 +70,14 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub that keeps the last `capacity` messages (at least one).
-    pub fn new(capacity: usize) -> Hub {
+    /// A hub that keeps the last `capacity` messages (at least one); the first message
+    /// published gets the sequence number `first`.
+    pub fn new(capacity: usize, first: u64) -> Hub {
         let capacity = capacity.max(1);
         Hub {
             recent: VecDeque::with_capacity(capacity),
-            first: 0,
+            first,
+            start: first,
             capacity,
             slots: Vec::new(),
             free: None,
@@ -134,13 +141,25 @@ impl Hub {
         self.first
     }
 
+    /// Where a subscriber that last saw `last_seen` (its `Last-Event-ID`) starts: just
+    /// after it, if it is an id of this hub's run, even one not published here yet but at
+    /// most `ahead` beyond (a mirror may trail the shard the client saw it on); otherwise
+    /// (no id, an id from before a restart, a made-up one) the oldest message held. A
+    /// cursor the ring has already passed is reported as [`Lagged`] when read.
+    pub fn cursor_after(&self, last_seen: Option<u64>, ahead: u64) -> u64 {
+        match last_seen {
+            Some(id) if id >= self.start && id < self.next_seq().saturating_add(ahead) => id + 1,
+            _ => self.oldest_seq(),
+        }
+    }
+
     /// The messages from `cursor` on, with their sequence numbers (the cursor to store
     /// afterwards is the last one plus one, or [`next_seq`](Hub::next_seq)). A cursor past
     /// the end gives nothing.
     pub fn messages_since(
         &self,
         cursor: u64,
-    ) -> Result<impl Iterator<Item = (u64, &Rc<str>)>, Lagged> {
+    ) -> Result<impl Iterator<Item = (u64, &Arc<str>)>, Lagged> {
         if cursor < self.first {
             return Err(Lagged {
                 missed: self.first - cursor,
@@ -160,7 +179,7 @@ impl Hub {
     /// every waiting subscriber. Wake them with [`Wakeups::wake_all`] once the hub is no
     /// longer borrowed, then hand the buffer back with [`Hub::recycle`];
     /// [`publish_and_wake`] does all three. Returns the message's sequence number.
-    pub fn publish(&mut self, message: impl Into<Rc<str>>) -> (u64, Wakeups) {
+    pub fn publish(&mut self, message: impl Into<Arc<str>>) -> (u64, Wakeups) {
         if self.recent.len() == self.capacity {
             self.recent.pop_front();
             self.first += 1;
@@ -186,7 +205,7 @@ impl Hub {
 
 /// Publishes `message` to the hub in `hub` and wakes the waiting subscribers after the
 /// borrow ends, so a waker may touch the hub. Returns the message's sequence number.
-pub fn publish_and_wake(hub: &RefCell<Hub>, message: impl Into<Rc<str>>) -> u64 {
+pub fn publish_and_wake(hub: &RefCell<Hub>, message: impl Into<Arc<str>>) -> u64 {
     let (seq, mut wakeups) = hub.borrow_mut().publish(message);
     wakeups.wake_all();
     hub.borrow_mut().recycle(wakeups);
@@ -253,6 +272,16 @@ pub fn write_event(out: &mut Vec<u8>, id: Option<u64>, event: Option<&str>, data
         };
     }
     out.push(b'\n');
+}
+
+/// Appends the event that tells a subscriber it fell behind the ring: `event: lagged`, how
+/// many messages it missed as the data, and as its `id:` the last missed message, so that
+/// a client reconnecting with that `Last-Event-ID` resumes where the stream resumes.
+pub fn write_lagged(out: &mut Vec<u8>, lagged: Lagged) {
+    let mut missed = Vec::with_capacity(20);
+    push_decimal(&mut missed, lagged.missed);
+    let missed = std::str::from_utf8(&missed).unwrap_or("0");
+    write_event(out, lagged.resume_at.checked_sub(1), Some("lagged"), missed);
 }
 
 /// Appends a comment line, which clients ignore: a keep-alive ping. Cut at a line break.
@@ -370,7 +399,7 @@ mod tests {
 
     #[test]
     fn publish_wakes_each_waiting_subscriber_once() {
-        let hub = RefCell::new(Hub::new(8));
+        let hub = RefCell::new(Hub::new(8, 0));
         let (a, a_waker) = counter();
         let (b, b_waker) = counter();
         let first = hub.borrow_mut().subscribe();
@@ -406,7 +435,7 @@ mod tests {
     #[cfg_attr(windows, allow(clippy::missing_const_for_thread_local))]
     fn wakers_run_after_the_borrow_ends() {
         thread_local! {
-            static HUB: RefCell<Hub> = RefCell::new(Hub::new(4));
+            static HUB: RefCell<Hub> = RefCell::new(Hub::new(4, 0));
             static SEEN: Cell<usize> = const { Cell::new(0) };
         }
         /// A waker that reads the hub when woken, as a task polled in place would.
@@ -429,7 +458,7 @@ mod tests {
 
     #[test]
     fn dropped_wakeups_still_wake() {
-        let mut hub = Hub::new(4);
+        let mut hub = Hub::new(4, 0);
         let (count, waker) = counter();
         let id = hub.subscribe();
         hub.register(id, &waker);
@@ -441,7 +470,7 @@ mod tests {
 
     #[test]
     fn lagging_subscribers_are_told_and_can_resync() {
-        let mut hub = Hub::new(3);
+        let mut hub = Hub::new(3, 0);
         let cursor = hub.next_seq();
         for i in 0..5 {
             hub.publish(format!("m{i}"));
@@ -465,7 +494,7 @@ mod tests {
 
     #[test]
     fn slots_are_reused() {
-        let mut hub = Hub::new(1);
+        let mut hub = Hub::new(1, 0);
         let ids: Vec<_> = (0..4).map(|_| hub.subscribe()).collect();
         hub.unsubscribe(ids[1]);
         hub.unsubscribe(ids[1]);
@@ -480,7 +509,7 @@ mod tests {
 
     #[test]
     fn publishing_reuses_the_waker_buffer() {
-        let hub = RefCell::new(Hub::new(2));
+        let hub = RefCell::new(Hub::new(2, 0));
         let (count, waker) = counter();
         let ids: Vec<_> = (0..10).map(|_| hub.borrow_mut().subscribe()).collect();
         for round in 1..=3 {
@@ -528,6 +557,50 @@ mod tests {
             sneaky,
             "id: 1\ndata: hi\ndata: id: 999\ndata: \ndata: data: fake\n\n"
         );
+    }
+
+    #[test]
+    fn lagged_event_carries_the_last_missed_id() {
+        let mut out = Vec::new();
+        write_lagged(
+            &mut out,
+            Lagged {
+                missed: 44,
+                resume_at: 300,
+            },
+        );
+        assert_eq!(out, b"id: 299\nevent: lagged\ndata: 44\n\n");
+    }
+
+    #[test]
+    fn a_hub_can_start_at_any_sequence_number() {
+        let mut hub = Hub::new(2, 1 << 40);
+        let (seq, _) = hub.publish("a");
+        assert_eq!(seq, 1 << 40);
+        assert_eq!(hub.oldest_seq(), 1 << 40);
+        assert_eq!(hub.next_seq(), (1 << 40) + 1);
+        assert!(hub.messages_since(0).is_err());
+    }
+
+    #[test]
+    fn where_a_reconnecting_subscriber_resumes() {
+        let mut hub = Hub::new(4, 100);
+        for i in 0..6 {
+            hub.publish(format!("m{i}"));
+        }
+        // Held: 102..=105; next 106.
+        assert_eq!(hub.cursor_after(None, 10), 102);
+        assert_eq!(hub.cursor_after(Some(103), 10), 104);
+        assert_eq!(hub.cursor_after(Some(105), 10), 106);
+        // Older than the ring: resumes just after it, and is told it lagged when read.
+        assert_eq!(hub.cursor_after(Some(100), 10), 101);
+        assert!(hub.messages_since(101).is_err());
+        // Not published here yet, but close: a mirror behind the sequencer waits for it.
+        assert_eq!(hub.cursor_after(Some(110), 10), 111);
+        // Far beyond anything published, or from before this run: the history.
+        assert_eq!(hub.cursor_after(Some(116), 10), 102);
+        assert_eq!(hub.cursor_after(Some(u64::MAX), u64::MAX), 102);
+        assert_eq!(hub.cursor_after(Some(99), 10), 102);
     }
 
     #[test]

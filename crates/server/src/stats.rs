@@ -1,9 +1,10 @@
 //! Counters for `/stats`, rendered as JSON by hand, and the process's resident memory.
 //!
 //! The counters are `Cell`s: one event loop owns them (share as `Rc<Stats>`), and counting
-//! is a plain add. The memory per connection is an estimate: resident memory above the
-//! baseline taken at startup, divided by the open connections (only with one shard: the
-//! resident memory is the process's, the counters are the shard's).
+//! is a plain add. Each shard counts its own; `/stats` gathers every shard's
+//! [`Snapshot`] into a [`Report`] with their sums. The memory per connection is an
+//! estimate: resident memory above the baseline taken at startup, divided by the open
+//! connections of the whole server.
 
 use std::cell::Cell;
 
@@ -19,19 +20,17 @@ pub struct Stats {
     chat_subscribers: Cell<u64>,
     chat_messages: Cell<u64>,
     loop_iterations: Cell<u64>,
-    baseline_rss: Option<u64>,
 }
 
-/// The counters at one moment, with the memory figures.
+/// One shard's counters at one moment.
 ///
-/// [`Stats::snapshot`] fills in the counters; the event loop adds what it knows itself
-/// (the shard, the reactor's counters, the size of a connection's future).
+/// [`Stats::snapshot`] fills in the server's own counters; the event loop adds what it
+/// knows itself (the shard, the reactor's counters). Summed over the shards with
+/// [`Snapshot::add`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Which shard (event loop) answered, from 0.
+    /// Which shard, from 0 (in a sum: the shard that answered).
     pub shard: u64,
-    /// How many shards the process runs (0 and 1 both mean one).
-    pub shards: u64,
     /// Connections open now.
     pub open_connections: u64,
     /// Connections accepted since startup.
@@ -42,7 +41,7 @@ pub struct Snapshot {
     pub requests: u64,
     /// Event-stream subscribers now.
     pub chat_subscribers: u64,
-    /// Chat messages published since startup.
+    /// Chat messages posted (accepted) on this shard since startup.
     pub chat_messages: u64,
     /// Turns of the event loop since startup.
     pub loop_iterations: u64,
@@ -52,6 +51,68 @@ pub struct Snapshot {
     pub reactor_sources: u64,
     /// Timers pending on the reactor now.
     pub reactor_timers: u64,
+}
+
+impl Snapshot {
+    /// Adds `other`'s counters to these (the shard stays).
+    pub fn add(&mut self, other: &Snapshot) {
+        let Snapshot {
+            shard: _,
+            open_connections,
+            accepted,
+            rejected,
+            requests,
+            chat_subscribers,
+            chat_messages,
+            loop_iterations,
+            reactor_events,
+            reactor_sources,
+            reactor_timers,
+        } = *other;
+        self.open_connections += open_connections;
+        self.accepted += accepted;
+        self.rejected += rejected;
+        self.requests += requests;
+        self.chat_subscribers += chat_subscribers;
+        self.chat_messages += chat_messages;
+        self.loop_iterations += loop_iterations;
+        self.reactor_events += reactor_events;
+        self.reactor_sources += reactor_sources;
+        self.reactor_timers += reactor_timers;
+    }
+
+    /// The counters as JSON fields (no braces), after `"shard"`.
+    fn write_fields(&self, out: &mut Vec<u8>) {
+        let fields = [
+            ("shard", self.shard),
+            ("open_connections", self.open_connections),
+            ("accepted", self.accepted),
+            ("rejected", self.rejected),
+            ("requests", self.requests),
+            ("chat_subscribers", self.chat_subscribers),
+            ("chat_messages", self.chat_messages),
+            ("loop_iterations", self.loop_iterations),
+            ("reactor_events", self.reactor_events),
+            ("reactor_sources", self.reactor_sources),
+            ("reactor_timers", self.reactor_timers),
+        ];
+        for (i, (name, value)) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_field(out, name, Some(value));
+        }
+    }
+}
+
+/// The whole server at one moment: every shard's counters, their sums, and the memory
+/// figures of the process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The shard that answered.
+    pub shard: u64,
+    /// Each shard's counters, by shard; `None` for a shard that did not answer in time.
+    pub shards: Vec<Option<Snapshot>>,
     /// The size of one connection's future, in bytes (its task adds a small header).
     pub connection_future_bytes: u64,
     /// Resident memory now, where it can be read.
@@ -60,32 +121,38 @@ pub struct Snapshot {
     pub baseline_rss_bytes: Option<u64>,
 }
 
-impl Snapshot {
-    /// Resident memory above the baseline per open connection, when both are known, a
-    /// connection is open and the process has one shard.
+impl Report {
+    /// The counters summed over the shards that answered.
+    pub fn total(&self) -> Snapshot {
+        let mut total = Snapshot {
+            shard: self.shard,
+            ..Snapshot::default()
+        };
+        for shard in self.shards.iter().flatten() {
+            total.add(shard);
+        }
+        total
+    }
+
+    /// Resident memory above the baseline per open connection of the whole server, when
+    /// both are known, every shard answered and a connection is open.
     pub fn bytes_per_connection(&self) -> Option<u64> {
-        if self.shards > 1 {
+        if self.shards.iter().any(Option::is_none) {
             return None;
         }
         let grown = self.rss_bytes?.saturating_sub(self.baseline_rss_bytes?);
-        grown.checked_div(self.open_connections)
+        grown.checked_div(self.total().open_connections)
     }
 
-    /// Appends the snapshot as one JSON object; unknown figures are `null`.
+    /// Appends the report as one JSON object: the sums first (so `"requests"` is the
+    /// server's total), the process's figures, then `"per_shard"`, an array of each
+    /// shard's counters (`null` for a shard that did not answer). Unknown figures are
+    /// `null`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let fields = [
-            ("shard", Some(self.shard)),
-            ("shards", Some(self.shards.max(1))),
-            ("open_connections", Some(self.open_connections)),
-            ("accepted", Some(self.accepted)),
-            ("rejected", Some(self.rejected)),
-            ("requests", Some(self.requests)),
-            ("chat_subscribers", Some(self.chat_subscribers)),
-            ("chat_messages", Some(self.chat_messages)),
-            ("loop_iterations", Some(self.loop_iterations)),
-            ("reactor_events", Some(self.reactor_events)),
-            ("reactor_sources", Some(self.reactor_sources)),
-            ("reactor_timers", Some(self.reactor_timers)),
+        out.push(b'{');
+        self.total().write_fields(out);
+        let process = [
+            ("shards", Some(self.shards.len().max(1) as u64)),
             (
                 "connection_future_bytes",
                 Some(self.connection_future_bytes),
@@ -94,30 +161,43 @@ impl Snapshot {
             ("baseline_rss_bytes", self.baseline_rss_bytes),
             ("bytes_per_connection", self.bytes_per_connection()),
         ];
-        out.push(b'{');
-        for (i, (name, value)) in fields.into_iter().enumerate() {
+        for (name, value) in process {
+            out.push(b',');
+            write_field(out, name, value);
+        }
+        out.extend_from_slice(b",\"per_shard\":[");
+        for (i, shard) in self.shards.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.push(b'"');
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"\":");
-            match value {
-                Some(value) => push_decimal(out, value),
+            match shard {
+                Some(shard) => {
+                    out.push(b'{');
+                    shard.write_fields(out);
+                    out.push(b'}');
+                }
                 None => out.extend_from_slice(b"null"),
             }
         }
-        out.push(b'}');
+        out.extend_from_slice(b"]}");
+    }
+}
+
+/// Appends `"name":value` (`null` when unknown).
+fn write_field(out: &mut Vec<u8>, name: &str, value: Option<u64>) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    match value {
+        Some(value) => push_decimal(out, value),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
 impl Stats {
-    /// Counters at zero, with the current resident memory as the baseline.
+    /// Counters at zero.
     pub fn new() -> Stats {
-        Stats {
-            baseline_rss: rss_bytes(),
-            ..Stats::default()
-        }
+        Stats::default()
     }
 
     /// A connection was accepted.
@@ -166,7 +246,7 @@ impl Stats {
         bump(&self.loop_iterations, 1);
     }
 
-    /// The counters now, with the resident memory read now.
+    /// The counters now.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             open_connections: self.open_connections.get(),
@@ -176,8 +256,6 @@ impl Stats {
             chat_subscribers: self.chat_subscribers.get(),
             chat_messages: self.chat_messages.get(),
             loop_iterations: self.loop_iterations.get(),
-            rss_bytes: rss_bytes(),
-            baseline_rss_bytes: self.baseline_rss,
             ..Snapshot::default()
         }
     }
@@ -263,12 +341,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn json_rendering() {
-        let snapshot = Snapshot {
-            shard: 0,
-            shards: 1,
-            open_connections: 4,
+    fn shard(shard: u64, open: u64) -> Snapshot {
+        Snapshot {
+            shard,
+            open_connections: open,
             accepted: 10,
             rejected: 1,
             requests: 12_345,
@@ -278,39 +354,69 @@ mod tests {
             reactor_events: 120,
             reactor_sources: 6,
             reactor_timers: 4,
+        }
+    }
+
+    #[test]
+    fn json_rendering() {
+        let report = Report {
+            shard: 1,
+            shards: vec![Some(shard(0, 4)), Some(shard(1, 0))],
             connection_future_bytes: 160,
             rss_bytes: Some(3_000_000),
             baseline_rss_bytes: Some(2_000_000),
         };
         let mut out = Vec::new();
-        snapshot.write_json(&mut out);
-        let expected = concat!(
-            r#"{"shard":0,"shards":1,"open_connections":4,"accepted":10,"rejected":1,"#,
+        report.write_json(&mut out);
+        let one = concat!(
+            r#""open_connections":4,"accepted":10,"rejected":1,"#,
             r#""requests":12345,"chat_subscribers":2,"chat_messages":0,"loop_iterations":99,"#,
-            r#""reactor_events":120,"reactor_sources":6,"reactor_timers":4,"#,
-            r#""connection_future_bytes":160,"rss_bytes":3000000,"#,
-            r#""baseline_rss_bytes":2000000,"bytes_per_connection":250000}"#
+            r#""reactor_events":120,"reactor_sources":6,"reactor_timers":4"#,
         );
+        let expected = [
+            r#"{"shard":1,"open_connections":4,"accepted":20,"rejected":2,"#,
+            r#""requests":24690,"chat_subscribers":4,"chat_messages":0,"loop_iterations":198,"#,
+            r#""reactor_events":240,"reactor_sources":12,"reactor_timers":8,"#,
+            r#""shards":2,"connection_future_bytes":160,"rss_bytes":3000000,"#,
+            r#""baseline_rss_bytes":2000000,"bytes_per_connection":250000,"#,
+            r#""per_shard":[{"shard":0,"#,
+            one,
+            r#"},{"shard":1,"#,
+            &one.replace(r#""open_connections":4"#, r#""open_connections":0"#),
+            "}]}",
+        ]
+        .concat();
         assert_eq!(String::from_utf8(out).unwrap(), expected);
-        let sharded = Snapshot {
-            shards: 2,
-            ..snapshot
-        };
-        assert_eq!(sharded.bytes_per_connection(), None);
 
-        let unknown = Snapshot {
+        // A shard that did not answer: its entry is null, the memory per connection unknown.
+        let partial = Report {
+            shards: vec![Some(shard(0, 4)), None],
+            ..report.clone()
+        };
+        assert_eq!(partial.total().open_connections, 4);
+        assert_eq!(partial.bytes_per_connection(), None);
+        let mut out = Vec::new();
+        partial.write_json(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(r#""bytes_per_connection":null,"#), "{text}");
+        assert!(text.ends_with("},null]}"), "{text}");
+
+        let unknown = Report {
             rss_bytes: None,
-            ..snapshot
+            ..report.clone()
         };
         let mut out = Vec::new();
         unknown.write_json(&mut out);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.ends_with(
-            r#""rss_bytes":null,"baseline_rss_bytes":2000000,"bytes_per_connection":null}"#
-        ));
-        let idle = Snapshot {
-            open_connections: 0,
-            ..snapshot
+        assert!(
+            text.contains(
+                r#""rss_bytes":null,"baseline_rss_bytes":2000000,"bytes_per_connection":null,"#
+            ),
+            "{text}"
+        );
+        let idle = Report {
+            shards: vec![Some(shard(0, 0))],
+            ..report
         };
         assert_eq!(idle.bytes_per_connection(), None);
     }
@@ -329,6 +435,5 @@ mod tests {
     fn this_process_has_resident_memory() {
         let rss = rss_bytes().expect("/proc/self/status has VmRSS");
         assert!(rss > 0);
-        assert!(Stats::new().snapshot().baseline_rss_bytes.is_some());
     }
 }

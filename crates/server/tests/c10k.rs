@@ -138,3 +138,88 @@ fn ten_thousand_idle_keep_alive_connections_are_held_then_answered() {
     let requests = common::json_number(&server.get("/stats").text(), "requests").unwrap();
     assert!(requests >= 2 * n as u64 + 20, "{requests} requests served");
 }
+
+/// Ten thousand chat subscribers, each sent a full history of short messages and now
+/// caught up, hold no output buffer: their cost is the connection, the stream's state
+/// and a slot in the hub.
+#[test]
+fn ten_thousand_caught_up_chat_subscribers_hold_no_buffer() {
+    const HISTORY: usize = 256;
+    let wanted: usize = std::env::var("SOLO_SUBSCRIBERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let limit = common::raise_fd_limit();
+    let n = wanted.min(
+        usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(200),
+    );
+    assert!(n >= 1000, "descriptor limit {limit} too low for this test");
+    let max = (n + 100).to_string();
+    let server = Server::start(&["--max-connections", &max, "--idle-timeout", "10m"]);
+
+    // A full history of 33-byte messages.
+    let mut burst = Vec::new();
+    for i in 0..HISTORY {
+        burst.extend_from_slice(&common::post_request(&format!(
+            "{i:03} a short chat message...."
+        )));
+    }
+    let mut poster = server.connect();
+    poster.send(&burst);
+    for _ in 0..HISTORY {
+        assert_eq!(poster.response().status, 204);
+    }
+    drop(poster);
+    // Warm up: one subscriber takes the whole history and leaves.
+    drop(caught_up(server.subscribe(None), HISTORY));
+    let mut left = None;
+    for _ in 0..500 {
+        left = server.stat("chat_subscribers");
+        if left == Some(0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(left, Some(0), "the warm-up subscriber is still there");
+    let before = server.rss_bytes();
+
+    let mut subscribers = Vec::with_capacity(n);
+    while subscribers.len() < n {
+        let batch = BATCH.min(n - subscribers.len());
+        let opened: Vec<_> = (0..batch).map(|_| server.subscribe(None)).collect();
+        subscribers.extend(opened.into_iter().map(|s| caught_up(s, HISTORY)));
+    }
+    let after = server.rss_bytes();
+    assert_eq!(server.stat("chat_subscribers"), Some(n as u64));
+    let grown = after.saturating_sub(before);
+    let per_subscriber = grown / n as u64;
+    println!(
+        "{n} caught-up chat subscribers: server RSS {before} -> {after} bytes, \
+         {per_subscriber} bytes per subscriber"
+    );
+    // The issue's figure is 1 KiB per subscriber in the release build (CI runs this test
+    // in release too); debug builds have larger futures.
+    let bound = if cfg!(debug_assertions) {
+        4 << 10
+    } else {
+        1 << 10
+    };
+    assert!(
+        per_subscriber <= bound,
+        "{per_subscriber} bytes per caught-up subscriber (bound {bound})"
+    );
+}
+
+/// Reads `history` messages from a new subscriber; returns it, caught up.
+fn caught_up(mut subscriber: common::Client, history: usize) -> common::Client {
+    for i in 0..history {
+        let event = subscriber.next_event().expect("the history");
+        assert!(
+            event.name.is_none() && event.data.starts_with(&format!("{i:03} ")),
+            "history message {i}: {event:?}"
+        );
+    }
+    subscriber
+}

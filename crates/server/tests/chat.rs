@@ -55,10 +55,17 @@ fn a_broadcast_reaches_a_thousand_subscribers() {
         .as_bytes(),
     );
     assert_eq!(sender.response().status, 204);
+    let mut first_id = None;
     for client in &mut subscribers {
         let seen = read_until(client, "data: hello everyone!\n\n");
-        assert!(seen.contains("id: 0\n"), "{seen:?}");
+        let id = seen
+            .lines()
+            .find_map(|line| line.strip_prefix("id: "))
+            .unwrap_or_else(|| panic!("no id: {seen:?}"));
+        // Every subscriber sees the message under the same id.
+        assert_eq!(*first_id.get_or_insert_with(|| id.to_string()), id);
     }
+    let second_id = first_id.unwrap().parse::<u64>().unwrap() + 1;
 
     // A second message, multi-line, in order after the first.
     let text = "line one\nline two";
@@ -74,7 +81,9 @@ fn a_broadcast_reaches_a_thousand_subscribers() {
     for client in &mut subscribers {
         let seen = read_until(client, "data: line two\n\n");
         assert!(
-            seen.contains("id: 1\ndata: line one\ndata: line two\n\n"),
+            seen.contains(&format!(
+                "id: {second_id}\ndata: line one\ndata: line two\n\n"
+            )),
             "{seen:?}"
         );
     }
@@ -106,18 +115,21 @@ fn a_late_subscriber_gets_the_recent_history_and_resumes_after_last_event_id() {
         );
         assert_eq!(sender.response().status, 204);
     }
-    let mut late = server.connect();
-    late.send(b"GET /chat/events HTTP/1.1\r\nHost: t\r\n\r\n");
-    late.response_to(true);
-    let seen = read_until(&mut late, "data: three\n\n");
-    assert!(seen.contains("id: 0\ndata: one\n\nid: 1\ndata: two\n\nid: 2\ndata: three\n\n"));
+    let mut late = server.subscribe(None);
+    let history: Vec<_> = (0..3)
+        .map(|_| late.next_event().expect("history"))
+        .collect();
+    let texts: Vec<&str> = history.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    let first = history[0].id.expect("an id");
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(event.id, Some(first + i as u64));
+    }
 
-    let mut back = server.connect();
-    back.send(b"GET /chat/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 1\r\n\r\n");
-    back.response_to(true);
-    let seen = read_until(&mut back, "data: three\n\n");
-    assert!(
-        !seen.contains("data: one") && !seen.contains("data: two"),
-        "{seen:?}"
+    let mut back = server.subscribe(Some(first + 1));
+    let resumed = back.next_event().expect("the message after the last seen");
+    assert_eq!(
+        (resumed.id, resumed.data.as_str()),
+        (Some(first + 2), "three")
     );
 }

@@ -53,6 +53,7 @@ use solo::net::TcpStream;
 use super::Shard;
 use super::events::{self, EventsRequest};
 use super::file::{self, FileRequest};
+use super::mesh::{self, PostRequest};
 use super::routes::{self, Answer};
 use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, Status, response};
 
@@ -84,6 +85,20 @@ thread_local! {
     static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Lends the thread's output buffer, empty, to `f` (for a rare path that formats its own
+/// output); it is emptied again afterwards.
+pub(super) fn with_output<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    OUT.with_borrow_mut(|out| {
+        out.clear();
+        let result = f(out);
+        out.clear();
+        if out.capacity() > OUTPUT_KEEP {
+            out.shrink_to(OUTPUT_KEEP);
+        }
+        result
+    })
+}
+
 /// Counts a new connection (at once, so the accept loop's limit is exact) and returns
 /// the task that serves it.
 pub(super) fn start(stream: TcpStream, shard: Rc<Shard>) -> impl Future<Output = ()> {
@@ -105,6 +120,8 @@ pub(super) fn serve(mut conn: Conn) -> impl Future<Output = ()> {
                     Next::Close => return,
                     Next::File(request) => Box::pin(file::serve(&mut conn, request)),
                     Next::Events(request) => Box::pin(events::serve(&mut conn, request)),
+                    Next::Post(request) => Box::pin(mesh::post(&mut conn, request)),
+                    Next::Stats(exchange) => Box::pin(mesh::stats(&mut conn, exchange)),
                 };
             if !rare.await {
                 return;
@@ -121,6 +138,10 @@ pub(super) enum Next {
     File(FileRequest),
     /// Turn into an event stream (the head is sent or queued).
     Events(EventsRequest),
+    /// Post a chat message that found the sequencer's inbox full, then go on.
+    Post(PostRequest),
+    /// Answer `/stats` (the counters of every shard), then go on.
+    Stats(Exchange),
 }
 
 /// Where a connection is between two polls.
@@ -176,6 +197,10 @@ enum Stop {
     File(FileRequest),
     /// The connection becomes an event stream.
     Events(EventsRequest),
+    /// A post waits for room in the sequencer's inbox.
+    Post(PostRequest),
+    /// `/stats` asks the other shards.
+    Stats(Exchange),
 }
 
 /// A connection: its socket, its one timer, and storage only while needed.
@@ -376,7 +401,7 @@ impl Conn {
     fn finish_batch(&mut self, cx: &mut Context<'_>, answered: bool, stop: Stop) -> Option<Next> {
         let tail_left = self.pending.as_ref().is_some_and(|p| !p.tail.is_empty());
         if let Some(pending) = &mut self.pending {
-            pending.unanswered = tail_left && matches!(stop, Stop::Full | Stop::File(_));
+            pending.unanswered = tail_left && stop.resumes();
         }
         let next = match stop {
             Stop::Need { body: false } if tail_left => {
@@ -405,6 +430,14 @@ impl Conn {
             Stop::File(request) => {
                 self.state = State::Idle;
                 Some(Next::File(request))
+            }
+            Stop::Post(request) => {
+                self.state = State::Idle;
+                Some(Next::Post(request))
+            }
+            Stop::Stats(exchange) => {
+                self.state = State::Idle;
+                Some(Next::Stats(exchange))
             }
             Stop::Events(request) => Some(Next::Events(request)),
         };
@@ -491,8 +524,9 @@ impl Conn {
         None
     }
 
-    /// After a static file: close as asked, or carry on with the requests behind it.
-    pub(super) fn file_sent(&mut self, keep_alive: bool) {
+    /// After a rare path that answered a request (a static file, a post that waited,
+    /// `/stats`): close as asked, or carry on with the requests behind it.
+    pub(super) fn resume(&mut self, keep_alive: bool) {
         if keep_alive {
             self.timer.set_after(self.shard.config.idle_timeout);
         } else {
@@ -569,7 +603,17 @@ fn send(
 
 /// Whether the input after the requests answered is kept for later.
 fn keeps_tail(stop: &Stop) -> bool {
-    matches!(stop, Stop::Need { .. } | Stop::Full | Stop::File(_))
+    matches!(stop, Stop::Need { .. }) || stop.resumes()
+}
+
+impl Stop {
+    /// Whether the requests after the batch are answered later, on this connection.
+    fn resumes(&self) -> bool {
+        matches!(
+            self,
+            Stop::Full | Stop::File(_) | Stop::Post(_) | Stop::Stats(_)
+        )
+    }
 }
 
 /// Answers every complete request at the start of `input` into the thread's output
@@ -593,6 +637,8 @@ fn answer(shard: &Shard, input: &[u8], parser: &mut Parser) -> (usize, Stop) {
                         Answer::Close => return (at, Stop::Close),
                         Answer::File(file) => return (at, Stop::File(file)),
                         Answer::Events(events) => return (at, Stop::Events(events)),
+                        Answer::Post(post) => return (at, Stop::Post(post)),
+                        Answer::Stats(exchange) => return (at, Stop::Stats(exchange)),
                     }
                 }
                 Ok(Parsed::NeedHead) => return (at, Stop::Need { body: false }),

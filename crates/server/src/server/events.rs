@@ -1,12 +1,29 @@
 //! `/chat/events`: a connection turned into a Server-Sent Events stream.
 //!
-//! The stream subscribes to the shard's [`Hub`](crate::chat::Hub) and keeps only a cursor
+//! The stream subscribes to its shard's [`Hub`](crate::chat::Hub) and keeps only a cursor
 //! (the sequence number of the next message it wants). When woken by a publish it formats
-//! every message since its cursor from the hub's shared ring and writes them; a comment
-//! ping every [`PING`] keeps proxies from closing it. It ends when the client closes, when
-//! it falls so far behind that the ring no longer holds its next message (it is told with
-//! a `lagged` event), when its output stalls across two pings, or at shutdown.
+//! the messages since its cursor from the hub's ring into the thread's output buffer and
+//! writes them, again and again, until it is caught up or the socket is full: then it
+//! waits for the next publish or for the socket to drain. A comment ping every [`PING`]
+//! keeps proxies from closing it.
+//!
+//! # Memory
+//!
+//! A caught-up stream holds no buffer: only the bytes the socket would not take are copied
+//! into storage of the stream's own, freed as soon as they are written. Messages live once
+//! per shard in the hub's ring, shared by every subscriber.
+//!
+//! # Falling behind
+//!
+//! A subscriber whose cursor the ring has passed (its socket was full for that long) is
+//! not dropped: it gets a `lagged` event that says how many messages it missed, with the
+//! last missed id as its `id:`, and goes on from the oldest message held. A reconnect with
+//! a `Last-Event-ID` older than the ring resumes the same way.
+//!
+//! The stream ends when the client closes, when its output stalls across a whole ping
+//! interval, or at shutdown.
 
+use std::cell::RefCell;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -15,14 +32,17 @@ use std::time::Duration;
 use solo::future::poll_fn;
 
 use super::Shard;
-use super::conn::Conn;
-use crate::chat::{self, SubscriberId};
+use super::conn::{self, Conn};
+use crate::chat::{self, Hub, SubscriberId};
 
 /// The interval of keep-alive comments.
 const PING: Duration = Duration::from_secs(15);
 
-/// Stop taking messages from the ring while this much output waits for the client.
-const MAX_BUFFERED: usize = 64 << 10;
+/// Events formatted at once into the thread's output buffer, then written.
+const CHUNK: usize = 64 << 10;
+
+/// Bytes a stream writes in one poll before it lets the other tasks run.
+const BYTES_PER_POLL: usize = 256 << 10;
 
 /// Where a stream starts: the cursor of the first message it sends.
 #[derive(Debug)]
@@ -57,13 +77,26 @@ impl Drop for Subscription {
 /// The stream's state between polls.
 struct Stream {
     cursor: u64,
-    /// Formatted events (and the head, at first) not yet written, from `sent` on.
-    out: Vec<u8>,
+    /// Output the socket did not take yet (the head, at first), from `sent` on. Empty, with
+    /// no allocation, whenever the socket took everything.
+    unsent: Vec<u8>,
     sent: usize,
-    /// Output was written since the last ping.
+    /// Output was written since the last ping interval began.
     progress: bool,
-    /// Close once `out` is written (the client lagged).
-    ending: bool,
+    /// A keep-alive comment is due.
+    ping: bool,
+}
+
+/// What one round of formatting and writing came to.
+enum Round {
+    /// Everything formatted was written; there may be more.
+    Written,
+    /// Caught up: nothing new to write.
+    CaughtUp,
+    /// The socket is full; the rest is kept in `unsent`.
+    Full,
+    /// The connection failed.
+    Failed,
 }
 
 /// Streams events to the client until the stream ends; then the connection closes
@@ -73,10 +106,10 @@ pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
     let subscription = Subscription::new(&shard);
     let mut stream = Stream {
         cursor: request.cursor,
-        out: conn.take_unsent(),
+        unsent: conn.take_unsent(),
         sent: 0,
         progress: true,
-        ending: false,
+        ping: false,
     };
     conn.timer.set_interval(PING);
     poll_fn(|cx| stream.poll(conn, &subscription, cx)).await;
@@ -102,66 +135,101 @@ impl Stream {
             return Poll::Ready(());
         }
         while Pin::new(&mut conn.timer).poll(cx).is_ready() {
-            if self.pending_output() {
-                if !self.progress {
-                    // Nothing written for a whole ping interval: the client is stuck.
-                    return Poll::Ready(());
-                }
-            } else {
-                chat::write_comment(&mut self.out, "ping");
+            if self.unsent.is_empty() {
+                self.ping = true;
+            } else if !self.progress {
+                // Nothing written for a whole ping interval: the client is stuck.
+                return Poll::Ready(());
             }
             self.progress = false;
         }
-        if !self.ending && self.out.len() < MAX_BUFFERED {
-            self.take_messages(shard);
-        }
-        let before = self.sent;
-        let sent = conn.poll_send(cx, &self.out, &mut self.sent);
-        self.progress |= self.sent > before;
-        match sent {
-            Poll::Ready(Ok(())) => {
-                self.out.clear();
-                self.sent = 0;
-                if self.ending {
-                    return Poll::Ready(());
-                }
-            }
-            Poll::Ready(Err(_)) => return Poll::Ready(()),
-            Poll::Pending => {}
-        }
-        shard.hub.borrow_mut().register(subscription.id, cx.waker());
-        Poll::Pending
-    }
-
-    fn pending_output(&self) -> bool {
-        self.sent < self.out.len()
-    }
-
-    /// Formats the messages since the cursor (up to the buffer limit).
-    fn take_messages(&mut self, shard: &Shard) {
-        if self.sent > 0 {
-            self.out.drain(..self.sent);
-            self.sent = 0;
-        }
-        let hub = shard.hub.borrow();
-        match hub.messages_since(self.cursor) {
-            Ok(messages) => {
-                for (seq, message) in messages {
-                    chat::write_event(&mut self.out, Some(seq), None, message);
-                    self.cursor = seq + 1;
-                    if self.out.len() >= MAX_BUFFERED {
-                        break;
+        let mut written = 0;
+        loop {
+            if !self.unsent.is_empty() {
+                let before = self.sent;
+                let poll = conn.poll_send(cx, &self.unsent, &mut self.sent);
+                written += self.sent - before;
+                self.progress |= self.sent > before;
+                match poll {
+                    Poll::Ready(Ok(())) => {
+                        self.unsent = Vec::new();
+                        self.sent = 0;
                     }
+                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    // The socket's write readiness wakes us.
+                    Poll::Pending => return Poll::Pending,
                 }
             }
+            if written >= BYTES_PER_POLL {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            match self.write_new(conn, &shard.hub, cx, &mut written) {
+                Round::Written => {}
+                Round::CaughtUp => {
+                    // Nothing can be published while this task runs: no message slips
+                    // between the check and the registration.
+                    shard.hub.borrow_mut().register(subscription.id, cx.waker());
+                    return Poll::Pending;
+                }
+                Round::Full => return Poll::Pending,
+                Round::Failed => return Poll::Ready(()),
+            }
+        }
+    }
+
+    /// Formats up to [`CHUNK`] bytes of what is new (and a due ping) into the thread's
+    /// output buffer and writes it; keeps what the socket does not take.
+    fn write_new(
+        &mut self,
+        conn: &mut Conn,
+        hub: &RefCell<Hub>,
+        cx: &mut Context<'_>,
+        written: &mut usize,
+    ) -> Round {
+        conn::with_output(|out| {
+            if std::mem::take(&mut self.ping) {
+                chat::write_comment(out, "ping");
+            }
+            self.format(&hub.borrow(), out);
+            if out.is_empty() {
+                return Round::CaughtUp;
+            }
+            let mut sent = 0;
+            let poll = conn.poll_send(cx, out, &mut sent);
+            *written += sent;
+            self.progress |= sent > 0;
+            match poll {
+                Poll::Ready(Ok(())) => Round::Written,
+                Poll::Ready(Err(_)) => Round::Failed,
+                Poll::Pending => {
+                    self.unsent = out[sent..].to_vec();
+                    self.sent = 0;
+                    Round::Full
+                }
+            }
+        })
+    }
+
+    /// Appends the messages since the cursor, up to [`CHUNK`] bytes; a cursor the ring has
+    /// passed is told so and moved to the oldest message held.
+    fn format(&mut self, hub: &Hub, out: &mut Vec<u8>) {
+        let messages = match hub.messages_since(self.cursor) {
+            Ok(messages) => messages,
             Err(lagged) => {
-                chat::write_event(
-                    &mut self.out,
-                    None,
-                    Some("lagged"),
-                    &lagged.missed.to_string(),
-                );
-                self.ending = true;
+                chat::write_lagged(out, lagged);
+                self.cursor = lagged.resume_at;
+                let Ok(messages) = hub.messages_since(self.cursor) else {
+                    return;
+                };
+                messages
+            }
+        };
+        for (seq, message) in messages {
+            chat::write_event(out, Some(seq), None, message);
+            self.cursor = seq + 1;
+            if out.len() >= CHUNK {
+                break;
             }
         }
     }

@@ -66,7 +66,7 @@ pub(super) async fn serve(conn: &mut Conn, request: FileRequest) -> bool {
         }
     };
     let keep_alive = keep_alive && !conn.shard.shutting_down();
-    conn.file_sent(keep_alive);
+    conn.resume(keep_alive);
     true
 }
 

@@ -4,10 +4,12 @@
 //! # Shards
 //!
 //! One shard is one thread running one `solo` event loop with its own listener, its own
-//! connections, counters and chat hub. `--threads 1` (the default) runs the only shard on
-//! the calling thread; with more, [`solo::shards`] starts one thread per shard, each
-//! pinned to a core, each with an `SO_REUSEPORT` listener on the same address so the
-//! kernel spreads connections among them.
+//! connections, counters and copy of the chat's recent messages. `--threads 1` (the
+//! default) runs the only shard on the calling thread; with more, [`solo::shards`] starts
+//! one thread per shard, each pinned to a core, each with an `SO_REUSEPORT` listener on
+//! the same address so the kernel spreads connections among them. The shards are one
+//! service: through solo's shard mesh they share one chat (shard 0 orders the messages,
+//! the others mirror them) and answer `/stats` for the whole server (see `mesh`).
 //!
 //! # Shutdown
 //!
@@ -20,6 +22,7 @@
 mod conn;
 mod events;
 mod file;
+mod mesh;
 mod routes;
 
 use std::cell::{Cell, RefCell};
@@ -45,9 +48,10 @@ use crate::config::Config;
 use crate::files::Root;
 use crate::http::{self, Exchange, ResponseWriter, Status};
 use crate::stats::Stats;
+use mesh::Note;
 
-/// How many recent chat messages the hub keeps (a new subscriber gets them; a subscriber
-/// further behind than this is disconnected).
+/// How many recent chat messages each shard keeps (a new subscriber gets them; a
+/// subscriber further behind than this skips ahead, and is told how many it missed).
 const CHAT_HISTORY: usize = 256;
 
 /// Connections accepted in a row before the accept loop lets other tasks run.
@@ -103,12 +107,27 @@ pub fn run(config: Config) -> Result<(), StartError> {
         })?)),
         None => None,
     };
-    let config = Arc::new(config);
-    if config.threads <= 1 {
-        run_single(config, root)
+    let common = Common {
+        config: Arc::new(config),
+        root,
+        baseline_rss: crate::stats::rss_bytes(),
+        first_chat_id: mesh::first_chat_id(),
+    };
+    if common.config.threads <= 1 {
+        run_single(common)
     } else {
-        run_sharded(config, root)
+        run_sharded(common)
     }
+}
+
+/// What every shard starts from.
+struct Common {
+    config: Arc<Config>,
+    root: Option<Arc<Root>>,
+    /// The process's resident memory before any shard started.
+    baseline_rss: Option<u64>,
+    /// The id of the chat's first message.
+    first_chat_id: u64,
 }
 
 fn bind_error(addr: SocketAddr, error: &io::Error) -> StartError {
@@ -135,7 +154,8 @@ fn signals() -> Result<Signals, StartError> {
         .map_err(|e| StartError::new(format!("cannot handle Ctrl-C and SIGTERM: {e}")))
 }
 
-fn run_single(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), StartError> {
+fn run_single(common: Common) -> Result<(), StartError> {
+    let config = &common.config;
     if let Some(cpu) = config.cpu {
         solo::pin_to_core(cpu)
             .map_err(|e| StartError::new(format!("cannot pin the server to core {cpu}: {e}")))?;
@@ -148,14 +168,14 @@ fn run_single(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), StartE
             .local_addr()
             .map_err(|e| StartError::new(format!("cannot read the bound address: {e}")))?;
         let signals = signals()?;
-        let shard = Rc::new(Shard::new(0, 1, config.clone(), root));
-        announce(&config, addr);
-        run_shard(shard, listener, signals).await;
+        announce(config, addr);
+        run_shard(&common, solo::shard::Shard::single(), listener, signals).await;
         Ok(())
     })
 }
 
-fn run_sharded(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), StartError> {
+fn run_sharded(common: Common) -> Result<(), StartError> {
+    let config = &common.config;
     if config.cpu.is_some() {
         return Err(StartError::new(
             "--cpu pins the single-threaded server; with --threads N the shards are pinned \
@@ -176,8 +196,9 @@ fn run_sharded(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), Start
     let ready = Barrier::new(config.threads);
     let failure = Mutex::new(None::<String>);
     let shards = config.threads;
-    let results = solo::shards(shards, |id| {
-        let (config, root, first, ready, failure) = (&config, &root, &first, &ready, &failure);
+    let results = solo::shards(shards, |node: solo::shard::Shard<Note>| {
+        let (common, first, ready, failure) = (&common, &first, &ready, &failure);
+        let id = node.id();
         async move {
             let setup = (|| {
                 let listener = if id == 0 {
@@ -209,11 +230,10 @@ fn run_sharded(config: Arc<Config>, root: Option<Arc<Root>>) -> Result<(), Start
             let Ok((listener, signals)) = setup else {
                 return;
             };
-            let shard = Rc::new(Shard::new(id, shards, config.clone(), root.clone()));
             if id == 0 {
-                announce(config, addr);
+                announce(&common.config, addr);
             }
-            run_shard(shard, listener, signals).await;
+            run_shard(common, node, listener, signals).await;
         }
     });
     if let Some(message) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
@@ -289,11 +309,15 @@ fn descriptor_limit() -> Option<u64> {
 /// What the connections of one shard share.
 pub(crate) struct Shard {
     pub(crate) id: usize,
-    pub(crate) shards: usize,
     pub(crate) config: Arc<Config>,
     pub(crate) root: Option<Arc<Root>>,
     pub(crate) stats: Stats,
+    /// This shard's copy of the chat's recent messages.
     pub(crate) hub: RefCell<Hub>,
+    /// Reaches the other shards (and this one).
+    pub(crate) mesh: solo::shard::Mesh<Note>,
+    /// The process's resident memory at startup.
+    pub(crate) baseline_rss: Option<u64>,
     shutting_down: Cell<bool>,
     /// The waker of each open connection's task (registered once, at its first poll), to
     /// wake them all when shutdown begins.
@@ -305,14 +329,15 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    fn new(id: usize, shards: usize, config: Arc<Config>, root: Option<Arc<Root>>) -> Shard {
+    fn new(common: &Common, mesh: solo::shard::Mesh<Note>) -> Shard {
         Shard {
-            id,
-            shards,
-            config,
-            root,
+            id: mesh.id(),
+            config: common.config.clone(),
+            root: common.root.clone(),
             stats: Stats::new(),
-            hub: RefCell::new(Hub::new(CHAT_HISTORY)),
+            hub: RefCell::new(Hub::new(CHAT_HISTORY, common.first_chat_id)),
+            mesh,
+            baseline_rss: common.baseline_rss,
             shutting_down: Cell::new(false),
             connections: RefCell::new(Slab::new()),
             drained: RefCell::new(None),
@@ -361,7 +386,15 @@ impl Shard {
 }
 
 /// Serves one shard until a shutdown signal, then shuts it down.
-async fn run_shard(shard: Rc<Shard>, listener: TcpListener, mut signals: Signals) {
+async fn run_shard(
+    common: &Common,
+    node: solo::shard::Shard<Note>,
+    listener: TcpListener,
+    mut signals: Signals,
+) {
+    let shard = Rc::new(Shard::new(common, node.mesh().clone()));
+    // The chat and `/stats` go on through shutdown, until the shard's thread ends.
+    solo::spawn(mesh::run(shard.clone(), node)).detach();
     let signal = or(
         async {
             accept_loop(&shard, listener).await;

@@ -8,13 +8,16 @@
 //! | `/chat` | GET, HEAD | the chat page |
 //! | `/chat/events` | GET | the chat as Server-Sent Events |
 //! | `/chat/send` | POST | publish a message: `204`, or `303` to `/chat` for a browser's form |
-//! | `/stats` | GET, HEAD | this shard's counters as JSON |
+//! | `/stats` | GET, HEAD | the server's counters as JSON: sums, then each shard's |
 //!
 //! Anything else is `404`; a known path with another method is `405` with `Allow`.
+
+use std::sync::Arc;
 
 use super::Shard;
 use super::events::EventsRequest;
 use super::file::FileRequest;
+use super::mesh::{self, PostRequest};
 use crate::chat::{self, EVENT_STREAM};
 use crate::http::{Exchange, HttpDate, MAX_HEADERS, Request, ResponseWriter, Status, response};
 
@@ -28,6 +31,10 @@ pub(super) enum Answer {
     File(FileRequest),
     /// The connection becomes an event stream.
     Events(EventsRequest),
+    /// A chat message waits for room in the sequencer's inbox.
+    Post(PostRequest),
+    /// `/stats` gathers the counters of every shard.
+    Stats(Exchange),
 }
 
 /// Answers `request`, whose bytes are `raw`, into `out`.
@@ -56,11 +63,13 @@ pub(super) fn answer(
         "/chat" if readable => ResponseWriter::new(out, Status::Ok, date, exchange)
             .header("Content-Type", "text/html; charset=utf-8")
             .body(chat::PAGE.as_bytes()),
-        "/stats" if readable => stats(shard, out, date, exchange),
+        "/stats" if readable => return Answer::Stats(exchange),
         "/chat/events" if request.method == "GET" => {
             return events(shard, raw, out, date, exchange);
         }
-        "/chat/send" if request.method == "POST" => send(shard, request, out, date, exchange),
+        "/chat/send" if request.method == "POST" => {
+            return send(shard, request, out, date, exchange);
+        }
         "/chat/send" => response::method_not_allowed(out, date, "POST", exchange),
         "/chat/events" => response::method_not_allowed(out, date, "GET", exchange),
         "/" | "/plaintext" | "/json" | "/chat" | "/stats" => {
@@ -81,7 +90,7 @@ pub(super) fn answer(
             _ => response::not_found(out, date, exchange),
         },
     };
-    if open { Answer::Open } else { Answer::Close }
+    open_if(open)
 }
 
 /// Whether the client prefers HTML (a browser).
@@ -93,49 +102,37 @@ fn wants_html(request: &Request<'_>) -> bool {
     })
 }
 
-/// `/stats`: this shard's counters, the reactor's, and the memory figures.
-fn stats(shard: &Shard, out: &mut Vec<u8>, date: &HttpDate, exchange: Exchange) -> bool {
-    let mut snapshot = shard.stats.snapshot();
-    let reactor = solo::reactor::stats();
-    snapshot.shard = shard.id as u64;
-    snapshot.shards = shard.shards as u64;
-    snapshot.loop_iterations = reactor.polls;
-    snapshot.reactor_events = reactor.events;
-    snapshot.reactor_sources = reactor.sources as u64;
-    snapshot.reactor_timers = reactor.timers as u64;
-    snapshot.connection_future_bytes = super::connection_future_size() as u64;
-    let mut body = Vec::with_capacity(640);
-    snapshot.write_json(&mut body);
-    body.push(b'\n');
-    ResponseWriter::new(out, Status::Ok, date, exchange)
-        .header("Content-Type", "application/json")
-        .header("Cache-Control", "no-store")
-        .body(&body)
-}
-
-/// `POST /chat/send`: publishes the message to every subscriber of this shard.
+/// `POST /chat/send`: hands the message to the chat's sequencer (shard 0), which sends it
+/// to every subscriber of every shard.
 fn send(
     shard: &Shard,
     request: &Request<'_>,
     out: &mut Vec<u8>,
     date: &HttpDate,
     exchange: Exchange,
-) -> bool {
-    match chat::decode_message(request.content_type, request.body) {
-        Ok(message) => {
-            chat::publish_and_wake(&shard.hub, message);
-            shard.stats.message_published();
-            if wants_html(request) {
-                // A browser posting the form without script: back to the page.
-                ResponseWriter::new(out, Status::SeeOther, date, exchange)
-                    .header("Location", "/chat")
-                    .header("Content-Type", "text/plain; charset=utf-8")
-                    .body(b"See /chat\n")
-            } else {
-                ResponseWriter::new(out, Status::NoContent, date, exchange).empty()
-            }
-        }
-        Err(error) => response::error(out, date, error.status(), exchange),
+) -> Answer {
+    let text: Arc<str> = match chat::decode_message(request.content_type, request.body) {
+        Ok(message) => message.into(),
+        Err(error) => return open_if(response::error(out, date, error.status(), exchange)),
+    };
+    let browser = wants_html(request);
+    match mesh::try_post(shard, text) {
+        Ok(()) => open_if(mesh::posted(out, date, exchange, browser)),
+        Err(Some(text)) => Answer::Post(PostRequest {
+            text,
+            exchange,
+            browser,
+        }),
+        Err(None) => open_if(mesh::busy(out, date, exchange)),
+    }
+}
+
+/// [`Answer::Open`] if the response keeps the connection open, else [`Answer::Close`].
+fn open_if(keep_alive: bool) -> Answer {
+    if keep_alive {
+        Answer::Open
+    } else {
+        Answer::Close
     }
 }
 
@@ -157,13 +154,10 @@ fn events(
         .header("X-Accel-Buffering", "no")
         .stream();
     chat::write_comment(out, "solo chat: connected");
-    let hub = shard.hub.borrow();
-    // A browser reconnecting says where it was; start after that (unless the id is from
-    // before a restart), else with the recent history.
-    let cursor = match last_event_id(raw) {
-        Some(id) if id < hub.next_seq() => id + 1,
-        _ => hub.oldest_seq(),
-    };
+    // A browser reconnecting says where it was: start after that, else with the recent
+    // history. A mirror trails the sequencer by at most its inbox.
+    let ahead = solo::shard::INBOX_CAPACITY as u64;
+    let cursor = shard.hub.borrow().cursor_after(last_event_id(raw), ahead);
     Answer::Events(EventsRequest { cursor })
 }
 

@@ -128,10 +128,73 @@ impl Server {
         client.response()
     }
 
-    /// The `/stats` JSON value of `field`.
+    /// The `/stats` JSON value of `field` (the server's total for a counter).
     pub fn stat(&self, field: &str) -> Option<u64> {
         json_number(&self.get("/stats").text(), field)
     }
+
+    /// `/stats`, parsed.
+    pub fn stats(&self) -> serde_json::Value {
+        let text = self.get("/stats").text();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("/stats is not JSON ({e}): {text}"))
+    }
+
+    /// The counter `field` of each shard, from `/stats`'s `per_shard`.
+    pub fn per_shard(&self, field: &str) -> Vec<u64> {
+        let stats = self.stats();
+        stats["per_shard"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no per_shard array: {stats}"))
+            .iter()
+            .map(|shard| {
+                shard[field]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("no {field} in {shard}"))
+            })
+            .collect()
+    }
+
+    /// Subscribes to the chat (resuming after `last_event_id`, if given): the stream's head
+    /// and its first comment are read.
+    pub fn subscribe(&self, last_event_id: Option<u64>) -> Client {
+        let mut client = self.connect();
+        let resume = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
+        client.send(format!("GET /chat/events HTTP/1.1\r\nHost: test\r\n{resume}\r\n").as_bytes());
+        let head = client.response_to(true);
+        assert_eq!(head.status, 200, "subscribing: {head:?}");
+        assert_eq!(head.header("content-type"), Some("text/event-stream"));
+        assert_eq!(client.line(), ": solo chat: connected");
+        assert_eq!(client.line(), "");
+        client
+    }
+
+    /// Posts `text` (plain text) to the chat on a new connection; the status.
+    pub fn post(&self, text: &str) -> u16 {
+        let mut client = self.connect();
+        client.send(&post_request(text));
+        client.response().status
+    }
+}
+
+/// A `POST /chat/send` of `text` as plain text.
+pub fn post_request(text: &str) -> Vec<u8> {
+    format!(
+        "POST /chat/send HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\n\r\n{text}",
+        text.len()
+    )
+    .into_bytes()
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Its `id:` field.
+    pub id: Option<u64>,
+    /// Its `event:` field (`None` for a message).
+    pub name: Option<String>,
+    /// Its `data:` lines, joined with `\n`.
+    pub data: String,
 }
 
 impl Drop for Server {
@@ -242,7 +305,48 @@ impl Client {
         self.stream().shutdown(Shutdown::Write).expect("shutdown");
     }
 
-    fn line(&mut self) -> String {
+    /// Reads the next event of an event stream, skipping comments; `None` once the server
+    /// closed the stream.
+    pub fn next_event(&mut self) -> Option<Event> {
+        let mut event = Event {
+            id: None,
+            name: None,
+            data: String::new(),
+        };
+        let (mut fields, mut data_lines) = (0, 0);
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).expect("read an event") == 0 {
+                return None;
+            }
+            let line = line.trim_end_matches('\n');
+            if line.is_empty() {
+                if fields > 0 {
+                    return Some(event);
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = line.split_once(": ").unwrap_or((line, ""));
+            match field {
+                "id" => event.id = Some(value.parse().expect("a numeric id")),
+                "event" => event.name = Some(value.to_string()),
+                "data" => {
+                    if data_lines > 0 {
+                        event.data.push('\n');
+                    }
+                    event.data.push_str(value);
+                    data_lines += 1;
+                }
+                other => panic!("unexpected field {other:?} in an event stream"),
+            }
+            fields += 1;
+        }
+    }
+
+    pub fn line(&mut self) -> String {
         let mut line = String::new();
         let n = self.reader.read_line(&mut line).expect("read a line");
         assert!(n > 0, "connection closed before a complete response");
