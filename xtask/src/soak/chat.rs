@@ -2,9 +2,10 @@
 //! event-stream parser of a subscriber, and the check that a subscriber got every message
 //! posted while it was subscribed, in order, with the text posted.
 //!
-//! The chat hub is per shard. Messages to a shard are posted by one connection at a time,
-//! one message in flight, so the shard's order is the order of posting and message `k` of
-//! a shard (counting from 0 over the whole soak) gets sequence number, and SSE `id`, `k`.
+//! The chat is one for the whole server, whatever shard a connection lands on. Messages are
+//! posted by one connection at a time, one message in flight, so the chat's order is the
+//! order of posting and message `k` (counting from 0 over the whole soak) gets the SSE `id`
+//! `base + k`, where `base` (the server's first id) is learned from the first event seen.
 
 use super::http::{Body, Expect, Request, parse_head};
 use super::report::Kind;
@@ -227,8 +228,14 @@ impl Subscription {
         }
     }
 
-    /// Checks one event against the messages `posted` so far (in order of posting).
-    pub fn on_event(&mut self, event: &Event, posted: &[String]) -> Result<(), String> {
+    /// Checks one event against the messages `posted` so far (in order of posting); `base`
+    /// is the id of message 0, learned from the first event any subscriber saw.
+    pub fn on_event(
+        &mut self,
+        event: &Event,
+        posted: &[String],
+        base: &mut Option<u64>,
+    ) -> Result<(), String> {
         if event.event.as_deref() == Some("lagged") {
             return Err(format!(
                 "the server said `lagged` ({} messages missed) to a subscriber that reads at once",
@@ -241,6 +248,23 @@ impl Subscription {
         let id = event
             .id
             .ok_or_else(|| format!("an event without id: {:?}", event.data))?;
+        let base = match *base {
+            Some(base) => base,
+            None => {
+                let k = posted
+                    .iter()
+                    .position(|text| *text == event.data)
+                    .ok_or_else(|| format!("event {id}: no such message was posted"))?;
+                let first = id
+                    .checked_sub(k as u64)
+                    .ok_or_else(|| format!("event {id} carries message {k}: ids below 0"))?;
+                *base = Some(first);
+                first
+            }
+        };
+        let id = id
+            .checked_sub(base)
+            .ok_or_else(|| format!("event {id} is below the first id, {base}"))?;
         match self.next {
             Some(next) if id != next => {
                 return Err(format!(
@@ -363,36 +387,41 @@ mod tests {
         let mut s = Subscription::new(2);
         assert!(s.caught_up(0) && !s.caught_up(1));
         for k in 0..4 {
-            s.on_event(&ev(k, &format!("m{k}")), &posted).unwrap();
+            s.on_event(&ev(k, &format!("m{k}")), &posted, &mut Some(0))
+                .unwrap();
         }
         assert!(s.caught_up(4) && !s.caught_up(5));
         assert_eq!(s.received, 4);
         // A gap, a repeat, a wrong text, a message never posted.
         let mut gap = s.clone();
         assert!(
-            gap.on_event(&ev(5, "m5"), &posted)
+            gap.on_event(&ev(5, "m5"), &posted, &mut Some(0))
                 .unwrap_err()
                 .contains("where 4 was due")
         );
         let mut repeat = s.clone();
-        assert!(repeat.on_event(&ev(3, "m3"), &posted).is_err());
+        assert!(
+            repeat
+                .on_event(&ev(3, "m3"), &posted, &mut Some(0))
+                .is_err()
+        );
         let mut wrong = s.clone();
         assert!(
             wrong
-                .on_event(&ev(4, "m5"), &posted)
+                .on_event(&ev(4, "m5"), &posted, &mut Some(0))
                 .unwrap_err()
                 .contains("expected \"m4\"")
         );
         let mut s = Subscription::new(9);
         assert!(
-            s.on_event(&ev(7, "m7"), &posted)
+            s.on_event(&ev(7, "m7"), &posted, &mut Some(0))
                 .unwrap_err()
                 .contains("no such message")
         );
         // Starting after the join point means messages posted while subscribed were lost.
         let mut late = Subscription::new(2);
         assert!(
-            late.on_event(&ev(3, "m3"), &posted)
+            late.on_event(&ev(3, "m3"), &posted, &mut Some(0))
                 .unwrap_err()
                 .contains("first event is 3")
         );
@@ -403,15 +432,37 @@ mod tests {
             event: Some("lagged".into()),
             data: "12".into(),
         };
-        assert!(s.on_event(&lagged, &posted).unwrap_err().contains("lagged"));
+        assert!(
+            s.on_event(&lagged, &posted, &mut Some(0))
+                .unwrap_err()
+                .contains("lagged")
+        );
         let anon = Event {
             data: "m0".into(),
             ..Event::default()
         };
         assert!(
-            s.on_event(&anon, &posted)
+            s.on_event(&anon, &posted, &mut Some(0))
                 .unwrap_err()
                 .contains("without id")
+        );
+    }
+
+    #[test]
+    fn the_first_event_fixes_the_numbering() {
+        let posted: Vec<String> = (0..4).map(|k| format!("m{k}")).collect();
+        let mut base = None;
+        // Joined after all four were posted: the history may start anywhere.
+        let mut s = Subscription::new(4);
+        s.on_event(&ev(1002, "m2"), &posted, &mut base).unwrap();
+        assert_eq!(base, Some(1000));
+        s.on_event(&ev(1003, "m3"), &posted, &mut base).unwrap();
+        let mut other = Subscription::new(4);
+        assert!(
+            other
+                .on_event(&ev(999, "m0"), &posted, &mut base)
+                .unwrap_err()
+                .contains("below the first id")
         );
     }
 

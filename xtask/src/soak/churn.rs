@@ -38,7 +38,7 @@ const CATCH_UP: Duration = Duration::from_secs(10);
 pub struct Config {
     /// The server.
     pub addr: SocketAddrV4,
-    /// Its shards (one chat hub each).
+    /// Its shards (one chat for all).
     pub shards: usize,
     /// Connections at a time.
     pub conns: usize,
@@ -54,12 +54,16 @@ pub struct Config {
 struct Shared {
     rng: Rng,
     tally: Tally,
-    /// Per shard, the messages posted (sent) so far, in order.
-    posted: Vec<Vec<String>>,
-    /// Per shard, how many had been posted when the last wait for events returned.
-    posted_at_wake: Vec<usize>,
-    /// Per shard, whether a poster holds it.
-    poster_on: Vec<bool>,
+    /// The server's shards.
+    shards: usize,
+    /// The messages posted (sent) so far, in order.
+    posted: Vec<String>,
+    /// How many had been posted when the last wait for events returned.
+    posted_at_wake: usize,
+    /// The chat id of message 0, once an event has shown it.
+    id_base: Option<u64>,
+    /// Whether a poster is posting (one at a time keeps the chat's order known).
+    poster_on: bool,
     /// No new connection, subscribers leave, posters stop.
     stopping: bool,
     header_timeout: Duration,
@@ -502,10 +506,10 @@ impl Client {
         let stats: ShardStats = serde_json::from_value(value)
             .map_err(|e| format!("GET /stats: unexpected JSON: {e}"))?;
         let shard = usize::try_from(stats.shard).unwrap_or(usize::MAX);
-        if shard >= sh.posted.len() {
+        if shard >= sh.shards {
             return Err(format!(
                 "GET /stats: shard {shard} of a server with {} shard(s)",
-                sh.posted.len()
+                sh.shards
             ));
         }
         sh.tally.response(Kind::Stats);
@@ -538,11 +542,11 @@ impl Client {
             let bytes = std::mem::take(&mut self.input);
             let events = s.stream.feed(&bytes)?;
             if s.stream.head_seen() && s.log.is_none() {
-                s.log = Some(Subscription::new(sh.posted_at_wake[shard] as u64));
+                s.log = Some(Subscription::new(sh.posted_at_wake as u64));
             }
             let log = s.log.as_mut().expect("events come after the head");
             for event in &events {
-                log.on_event(event, &sh.posted[shard])?;
+                log.on_event(event, &sh.posted, &mut sh.id_base)?;
                 sh.tally.response(Kind::SseEvent);
             }
         }
@@ -560,7 +564,7 @@ impl Client {
             return Ok(());
         };
         if s.leaving.is_none() && (now >= s.leave_at || sh.stopping) {
-            s.leaving = Some((sh.posted[shard].len() as u64, now + CATCH_UP));
+            s.leaving = Some((sh.posted.len() as u64, now + CATCH_UP));
         }
         match s.leaving {
             Some((target, deadline)) => {
@@ -610,12 +614,12 @@ impl Client {
                     return Ok(());
                 };
                 p.shard = Some(shard);
-                if sh.poster_on[shard] {
-                    // Another poster holds this shard: one at a time keeps the order known.
+                if sh.poster_on {
+                    // Another poster is posting: one at a time keeps the order known.
                     self.end = Some(End::Close);
                     return Ok(());
                 }
-                sh.poster_on[shard] = true;
+                sh.poster_on = true;
                 p.owns = true;
                 shard
             }
@@ -653,10 +657,10 @@ impl Client {
             self.wake_at = Some(p.next_at);
             return Ok(());
         }
-        let k = sh.posted[shard].len();
+        let k = sh.posted.len();
         let encoding = Encoding::ALL[sh.rng.range(0, Encoding::ALL.len() - 1)];
         let (text, request) = chat::post(shard, k, encoding, &mut sh.rng);
-        sh.posted[shard].push(text);
+        sh.posted.push(text);
         p.waiting = Some(chat::post_expect(shard, k));
         self.load(request.encode(&sh.host))
     }
@@ -704,9 +708,11 @@ impl Churn {
             sh: Shared {
                 rng: Rng::new(cfg.seed),
                 tally: Tally::default(),
-                posted: vec![Vec::new(); shards],
-                posted_at_wake: vec![0; shards],
-                poster_on: vec![false; shards],
+                shards,
+                posted: Vec::new(),
+                posted_at_wake: 0,
+                id_base: None,
+                poster_on: false,
                 stopping: false,
                 header_timeout: cfg.header_timeout,
                 host: addr.to_string(),
@@ -779,9 +785,7 @@ impl Churn {
                 Ok(n) => n,
                 Err(e) => break Err(format!("epoll_wait: {e}")),
             };
-            for (shard, posted) in self.sh.posted.iter().enumerate() {
-                self.sh.posted_at_wake[shard] = posted.len();
-            }
+            self.sh.posted_at_wake = self.sh.posted.len();
             for i in 0..n {
                 let (token, events) = self.ep.event(i);
                 let (index, generation) = ((token & 0xffff_ffff) as usize, (token >> 32) as u32);
@@ -856,13 +860,8 @@ impl Churn {
         self.free.push(index);
         self.open -= 1;
         self.live[client.scenario as usize] -= 1;
-        if let Role::Poster(Poster {
-            shard: Some(shard),
-            owns: true,
-            ..
-        }) = client.role
-        {
-            self.sh.poster_on[shard] = false;
+        if let Role::Poster(Poster { owns: true, .. }) = client.role {
+            self.sh.poster_on = false;
         }
         match client.end {
             Some(End::Close) => client.sock.close(),
@@ -875,10 +874,9 @@ impl Churn {
         if self.sh.stopping {
             return Ok(());
         }
-        let shards = self.sh.posted.len();
-        // Posters: one per shard (an extra that lands on a taken shard leaves at once, and
-        // the next iteration sends another).
-        while self.live[Scenario::Poster as usize] < shards {
+        // Posters: one at a time (each lands on some shard, so posts reach every shard over
+        // the run; an extra that comes while one posts leaves at once).
+        while self.live[Scenario::Poster as usize] < 1 {
             self.spawn(Scenario::Poster, now)?;
         }
         if now >= self.retarget_at {
@@ -1451,9 +1449,11 @@ mod tests {
         let mut sh = Shared {
             rng: Rng::new(5),
             tally: Tally::default(),
-            posted: vec![Vec::new()],
-            posted_at_wake: vec![0],
-            poster_on: vec![false],
+            shards: 1,
+            posted: Vec::new(),
+            posted_at_wake: 0,
+            id_base: None,
+            poster_on: false,
             stopping: false,
             header_timeout: Duration::from_secs(2),
             host: "127.0.0.1:1".into(),
