@@ -1,5 +1,5 @@
 //! A hand-written SVG chart of a report: throughput per server for every throughput
-//! workload, and server memory per idle connection. Horizontal bars, one scale per
+//! workload, server memory per idle connection, and chat events per CPU-second. Horizontal bars, one scale per
 //! workload (figures of different workloads differ by orders of magnitude), the same
 //! colour for a server everywhere. No dependencies: it is a few rectangles and labels.
 
@@ -18,6 +18,7 @@ const GAP: f64 = 5.0;
 fn colour(server: &str) -> &'static str {
     match server {
         "solo" => "#d62728",
+        "solo-2shards" => "#ff7f0e",
         "tokio" => "#1f77b4",
         "smol" => "#2ca02c",
         "epoll" => "#7f7f7f",
@@ -63,19 +64,35 @@ pub fn render(report: &Report) -> String {
         escape(&report.machine.summary())
     );
     y += 20.0;
-    let (idle, busy): (Vec<&WorkloadReport>, Vec<&WorkloadReport>) = report
+    let of = |family: Family| -> Vec<&WorkloadReport> {
+        report
+            .workloads
+            .iter()
+            .filter(|w| w.workload.family == family)
+            .collect()
+    };
+    let idle = of(Family::Idle);
+    let chat = of(Family::Chat);
+    let busy: Vec<&WorkloadReport> = report
         .workloads
         .iter()
-        .partition(|w| w.workload.family == Family::Idle);
+        .filter(|w| !matches!(w.workload.family, Family::Idle | Family::Chat))
+        .collect();
     if !busy.is_empty() {
         y = section(&mut body, y, "Throughput (higher is better)");
         for w in busy {
-            let unit = if w.workload.family == Family::Echo {
-                "msg/s"
-            } else {
-                "req/s"
-            };
+            let unit = super::report::unit(w.workload.family);
             y = panel(&mut body, y, w, unit, |r| r.median.rate);
+        }
+    }
+    if !chat.is_empty() {
+        y = section(
+            &mut body,
+            y,
+            "Chat fan-out at a fixed load: events per CPU-second of the server (higher is better)",
+        );
+        for w in chat {
+            y = panel(&mut body, y, w, "events/CPU-s", |r| r.median.per_cpu_s);
         }
     }
     if !idle.is_empty() {
@@ -203,6 +220,7 @@ mod tests {
             conns: 100,
             depth: 1,
             size: 0,
+            rate: 0.0,
             description: "HTTP <keep-alive> & friends".into(),
         };
         let results = vec![
