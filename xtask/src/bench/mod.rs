@@ -570,11 +570,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
 /// What the reader of the chat figures should know.
 fn chat_notes(specs: &[ServerSpec]) -> Vec<String> {
     let mut notes = vec![
-        "chat: the poster posts at a fixed rate (open loop) chosen so that no server is saturated; \
-         events/s is what the subscribers read inside the window, events/CPU-s divides it by the \
-         server's CPU time (utime + stime of all its threads), p50/p99 are over every delivery \
-         (post sent → event read). Every subscriber must receive every message posted, once, in \
-         order, with the same id everywhere, or the round fails (lagged events count as lost)"
+        "chat: one poster posts at a fixed rate (open loop) chosen so that no server is saturated; \
+         the window is the messages posted in it: ev/s is their events over the time it took to \
+         post them, ev/s/CPU-s their events over the server's CPU time (utime + stime, all its \
+         threads) from the first post until the last subscriber read the last one, p50/p99 are \
+         over every delivery (post sent → event read). Every subscriber must receive every \
+         message posted, once, in order, with the same id everywhere, or the round fails \
+         (lagged events count as lost)"
             .to_string(),
     ];
     if let Some(s) = specs.iter().find(|s| s.cores > 1 && s.chat.is_some()) {

@@ -365,6 +365,10 @@ pub fn sample_from_chat(r: &ChatReport, cpus: &[usize]) -> Result<Sample, String
         return Err(format!("{shortfall}{why}"));
     }
     let mut sample = sample_from_window(&r.window)?;
+    // The window runs on until the last delivery; the rate delivered is the window's
+    // events over the time it took to post them.
+    sample.rate =
+        (r.posting_window_s > 0.0).then(|| r.window.completed as f64 / r.posting_window_s);
     if shares_loadgen_cpu {
         sample.others_cpu_pct =
             r.window
@@ -742,6 +746,7 @@ mod tests {
             rate: 50.0,
             posted: 125,
             posted_in_window: 100,
+            posting_window_s: 2.0,
             delivered: 125_000,
             expected: 125_000,
             ..Default::default()

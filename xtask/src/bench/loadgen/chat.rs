@@ -9,11 +9,14 @@
 //! thus knows its delivery latency (post sent → event read) and its place in the order.
 //! Events of other runs (the history a new subscriber is sent first) are skipped.
 //!
-//! After the warm-up, the window counts the events read and records each one's latency;
-//! the server's CPU time is sampled at both ends. Then posting stops and it waits (at
-//! most `--drain-ms`) until every subscriber has every message, and checks that each got
-//! every message of the run once, in order, never `lagged`, with ids that grow and are the
-//! same for a message at every subscriber. A subscriber that misses anything makes the
+//! The warm-up's messages come first (`--warmup-ms` of them at the rate), then the
+//! window's (`--duration-ms` of them). The window is whole messages: the server's CPU time
+//! is sampled as its first message is posted and again when every subscriber has read its
+//! last one, and it counts and times every event of those messages, so its figures are
+//! what those messages cost even when a fan-out outlasts the gap between posts. Then
+//! posting has stopped; it waits (at most `--drain-ms`) until every subscriber has every
+//! message, and checks that each got every message of the run once, in order, never
+//! `lagged`, with ids that grow and are the same for a message at every subscriber. A subscriber that misses anything makes the
 //! run *incomplete* ([`ChatReport::incomplete`]), which the bench reports as a failure,
 //! not as a figure.
 
@@ -72,10 +75,11 @@ pub struct ChatArgs {
 /// The result of a `chat` run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatReport {
-    /// The connections (the subscribers and, last, the poster), and the window:
-    /// `completed` counts events read by subscribers inside it, `latency` is each one's
-    /// delivery latency (post sent → event read), `errors` the protocol errors and lost
-    /// connections of the whole run.
+    /// The connections (the subscribers and, last, the poster), and the window, which
+    /// runs from the posting of its first message until every subscriber has read its
+    /// last: `completed` counts the events of the window's messages, `latency` is each
+    /// one's delivery latency (post sent → event read), the CPU figures cover the window,
+    /// `errors` counts the protocol errors and lost connections of the whole run.
     pub window: WindowReport,
     /// Subscribers asked for.
     pub subscribers: usize,
@@ -87,6 +91,9 @@ pub struct ChatReport {
     pub posted: u64,
     /// Of those, posted inside the window.
     pub posted_in_window: u64,
+    /// How long posting the window's messages took by the schedule, in seconds (messages
+    /// over rate): the window's events over this is the delivered rate.
+    pub posting_window_s: f64,
     /// Events of this run read by subscribers over the whole run.
     pub delivered: u64,
     /// Events a complete run delivers: subscribers × posted.
@@ -101,7 +108,7 @@ pub struct ChatReport {
     /// How far the poster fell behind its schedule at worst, in milliseconds.
     pub poster_late_ms: f64,
     /// Seconds from the last post until every subscriber had everything (or the drain
-    /// gave up).
+    /// gave up): the fan-out of the last message, and how far delivery trailed.
     pub drain_s: f64,
 }
 
@@ -178,8 +185,8 @@ struct Tally {
     /// `b<run>-`.
     prefix: Vec<u8>,
     begin: Instant,
-    /// Inside the window: count and time the events read.
-    measuring: bool,
+    /// The sequence numbers of the window's messages: their events are counted and timed.
+    window: std::ops::Range<u64>,
     completed: u64,
     latency: Histogram,
     delivered: u64,
@@ -410,7 +417,7 @@ impl Sub {
         };
         tally.delivered += 1;
         self.received += 1;
-        if tally.measuring {
+        if tally.window.contains(&seq) {
             tally.completed += 1;
             let now_ns = at.duration_since(tally.begin).as_nanos() as u64;
             tally
@@ -568,7 +575,7 @@ pub fn run(a: &ChatArgs) -> io::Result<ChatReport> {
     let mut tally = Tally {
         prefix: format!("b{}-", a.run).into_bytes(),
         begin,
-        measuring: false,
+        window: 0..0,
         completed: 0,
         latency: Histogram::new(),
         delivered: 0,
@@ -654,58 +661,56 @@ pub fn run(a: &ChatArgs) -> io::Result<ChatReport> {
         host: t.addr.to_string(),
     };
 
-    // Post on schedule: warm-up, then the window; then drain.
+    // Post on schedule: the warm-up's messages, then the window's; then wait for every
+    // delivery. The window is whole messages: it starts as its first message is posted and
+    // ends when the last subscriber has read its last message, so that its CPU time is
+    // what those messages cost however their fan-out straddles the clock.
     let period = Duration::from_secs_f64(1.0 / a.rate.max(0.001));
+    let warmup_posts = (a.window.warmup_ms as f64 / 1e3 * a.rate).ceil() as u64;
+    let window_posts = ((a.window.duration_ms as f64 / 1e3 * a.rate).round() as u64).max(1);
+    let total_posts = warmup_posts + window_posts;
+    tally.window = warmup_posts..total_posts;
     let t0 = Instant::now();
-    let start = t0 + Duration::from_millis(a.window.warmup_ms);
-    let mut end = start + Duration::from_millis(a.window.duration_ms);
     let mut next_post = t0;
     let mut cpu: Option<CpuWindow> = None;
-    let (mut started_at, mut posted_at_start) = (start, 0u64);
+    let mut started_at = t0;
     let mut posting = true;
     let mut drain_from = None;
     let mut late = Duration::ZERO;
+    let mut poster_alive = true;
     loop {
         let now = Instant::now();
-        if posting && cpu.is_none() && now >= start {
-            cpu = Some(CpuWindow::start(t));
-            tally.measuring = true;
-            started_at = now;
-            posted_at_start = report.posted;
-            // The window is never shorter than asked, however late the loop noticed.
-            end = now + Duration::from_millis(a.window.duration_ms);
-        }
-        if posting && now >= end {
-            posting = false;
-            tally.measuring = false;
-            report.window.window_s = now.duration_since(started_at).as_secs_f64();
-            if let Some(cpu) = cpu.take() {
-                cpu.finish(t, &mut report.window);
-            }
-            report.posted_in_window = report.posted - posted_at_start;
-            drain_from = Some(now);
-        }
         if posting {
-            while next_post <= now {
+            while next_post <= now && report.posted < total_posts {
                 late = late.max(now - next_post);
-                let sent_ns = Instant::now().duration_since(begin).as_nanos() as u64;
                 let seq = report.posted;
+                if seq == warmup_posts {
+                    cpu = Some(CpuWindow::start(t));
+                    started_at = Instant::now();
+                }
+                let sent_ns = Instant::now().duration_since(begin).as_nanos() as u64;
                 tally.ids.push(u64::MAX);
                 report.posted += 1;
                 if let Err(e) = poster.post(&message(a.run, seq, sent_ns, a.size)) {
                     error(e);
                     posting = false;
-                    drain_from = Some(now);
                     break;
                 }
                 next_post += period;
             }
-            if poster.unanswered > a.max_unanswered {
+            if posting && poster.unanswered > a.max_unanswered {
                 error(format!(
                     "{} posts unanswered: the server cannot keep up with {} messages/s",
                     poster.unanswered, a.rate
                 ));
                 posting = false;
+            }
+            if report.posted == total_posts {
+                posting = false;
+                report.posted_in_window = window_posts;
+                report.posting_window_s = window_posts as f64 * period.as_secs_f64();
+            }
+            if !posting {
                 drain_from = Some(now);
             }
         }
@@ -713,16 +718,20 @@ pub fn run(a: &ChatArgs) -> io::Result<ChatReport> {
             let everyone = subs
                 .iter()
                 .all(|s| s.sock.is_none() || s.bad || s.received >= report.posted);
-            if (everyone && poster.unanswered == 0)
-                || now >= from + Duration::from_millis(a.drain_ms)
-            {
-                report.drain_s = now.duration_since(from).as_secs_f64();
+            let timed_out = now >= from + Duration::from_millis(a.drain_ms);
+            if everyone || timed_out {
+                if let Some(cpu) = cpu.take() {
+                    report.window.window_s = now.duration_since(started_at).as_secs_f64();
+                    cpu.finish(t, &mut report.window);
+                    report.drain_s = now.duration_since(from).as_secs_f64();
+                }
+            }
+            if (everyone && (poster.unanswered == 0 || !poster_alive)) || timed_out {
                 break;
             }
         }
         let wait = if posting {
-            let until = if cpu.is_none() { start } else { end };
-            next_post.min(until).saturating_duration_since(now)
+            next_post.saturating_duration_since(now)
         } else {
             Duration::from_millis(10)
         };
@@ -730,6 +739,9 @@ pub fn run(a: &ChatArgs) -> io::Result<ChatReport> {
         for k in 0..n {
             let (token, events) = ep.event(k);
             if token == poster_token {
+                if !poster_alive {
+                    continue;
+                }
                 let mut result = Ok(());
                 if is_writable(events) {
                     result = poster.flush();
@@ -739,6 +751,7 @@ pub fn run(a: &ChatArgs) -> io::Result<ChatReport> {
                 }
                 if let Err(e) = result {
                     error(e);
+                    poster_alive = false;
                     if posting {
                         posting = false;
                         drain_from = Some(Instant::now());
@@ -914,11 +927,19 @@ mod tests {
         let r = run(&args(serve(Fault::None), 5)).unwrap();
         assert_eq!(r.shortfall(), None, "{r:?}");
         assert_eq!((r.subscribers, r.subscribed), (5, 5));
-        assert!(r.posted >= 20 && r.posted_in_window >= 15, "{r:?}");
+        // 50 ms of warm-up and 200 ms of window at 100 messages/s.
+        assert_eq!((r.posted, r.posted_in_window), (25, 20), "{r:?}");
+        assert!((r.posting_window_s - 0.2).abs() < 1e-9);
         assert_eq!(r.delivered, 5 * r.posted);
         assert_eq!(r.expected, r.delivered);
-        assert!(r.window.completed > 0 && r.window.latency.count() == r.window.completed);
-        assert!(r.window.window_s >= 0.2 && r.window.server_cpu_s.is_some());
+        // Every event of the window's messages, however late it was read.
+        assert_eq!(r.window.completed, 5 * 20);
+        assert_eq!(r.window.latency.count(), r.window.completed);
+        // From the first post of the window (the 20th comes 190 ms later) to the last read.
+        assert!(
+            r.window.window_s >= 0.19 && r.window.server_cpu_s.is_some(),
+            "{r:?}"
+        );
         assert_eq!((r.window.errors, r.lagged, r.incomplete), (0, 0, 0));
     }
 
@@ -955,7 +976,7 @@ mod tests {
         Tally {
             prefix: b"b7-".to_vec(),
             begin: Instant::now(),
-            measuring: true,
+            window: 0..u64::MAX,
             completed: 0,
             latency: Histogram::new(),
             delivered: 0,
