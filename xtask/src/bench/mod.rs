@@ -74,6 +74,11 @@ pub struct BenchArgs {
     /// Rounds per server and workload [default: 1 smoke, 3 quick, 5 full].
     #[arg(long, value_name = "N")]
     pub rounds: Option<usize>,
+    /// The chat's offered load in events per second over all subscribers [default: 50,000;
+    /// smoke 1,000]. Above what a server can fan out one message at a time, servers that
+    /// write several messages at once pull ahead, and the others lag (and fail the check).
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    pub chat_load: Option<u32>,
 }
 
 /// A family of workloads, as named by `--only`.
@@ -245,6 +250,10 @@ pub const CHAT_EVENTS_PER_S: f64 = 50_000.0;
 
 /// The profile and workloads `args` ask for.
 pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
+    if args.chat_load == Some(0) {
+        return Err("--chat-load needs at least one event per second".into());
+    }
+    let chat_load = args.chat_load.map(f64::from);
     let (profile, mut workloads) = if args.smoke {
         let p = Profile {
             name: "smoke",
@@ -259,7 +268,7 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
             Workload::echo(1, ECHO_SIZE),
             Workload::echo(16, ECHO_SIZE),
             Workload::idle(args.idle.unwrap_or(500)),
-            Workload::chat(20, 1_000.0, CHAT_SIZE),
+            Workload::chat(20, chat_load.unwrap_or(1_000.0), CHAT_SIZE),
         ];
         (p, w)
     } else if args.full {
@@ -280,9 +289,9 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
             Workload::echo(1000, ECHO_SIZE),
             Workload::idle(10_000),
             Workload::idle(args.idle.unwrap_or(100_000)),
-            Workload::chat(1_000, CHAT_EVENTS_PER_S, CHAT_SIZE),
-            Workload::chat(10_000, CHAT_EVENTS_PER_S, CHAT_SIZE),
-            Workload::chat(19_000, CHAT_EVENTS_PER_S, CHAT_SIZE),
+            Workload::chat(1_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
+            Workload::chat(10_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
+            Workload::chat(19_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
         ];
         (p, w)
     } else {
@@ -303,8 +312,9 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
         if let Some(n) = args.idle {
             w.push(Workload::idle(n));
         }
-        w.push(Workload::chat(1_000, CHAT_EVENTS_PER_S, CHAT_SIZE));
-        w.push(Workload::chat(10_000, CHAT_EVENTS_PER_S, CHAT_SIZE));
+        let load = chat_load.unwrap_or(CHAT_EVENTS_PER_S);
+        w.push(Workload::chat(1_000, load, CHAT_SIZE));
+        w.push(Workload::chat(10_000, load, CHAT_SIZE));
         (p, w)
     };
     if args.idle == Some(0) {
@@ -714,6 +724,20 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(full, ["chat-1000", "chat-10000", "chat-19000"]);
+        let (_, w) = plan(&BenchArgs {
+            only: vec![Family::Chat],
+            chat_load: Some(300_000),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((w[0].rate, w[1].rate), (300.0, 30.0));
+        assert!(
+            plan(&BenchArgs {
+                chat_load: Some(0),
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
