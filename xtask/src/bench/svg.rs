@@ -272,6 +272,50 @@ mod tests {
     }
 
     #[test]
+    fn chat_panels_compare_events_per_cpu_second() {
+        let mut r = report();
+        let mut w = r.workloads[0].workload.clone();
+        w.id = "chat-1000".into();
+        w.family = Family::Chat;
+        let per_cpu = |server: &str, status, v: Option<f64>| {
+            let samples = vec![Sample {
+                rate: Some(50_000.0),
+                per_cpu_s: v,
+                ..Default::default()
+            }];
+            ServerResult {
+                server: server.into(),
+                status,
+                reason: None,
+                median: Summary::of(&samples),
+                ratio: Ratios::default(),
+                samples,
+            }
+        };
+        let results = vec![
+            per_cpu("solo", Status::Ok, Some(200_000.0)),
+            per_cpu("solo-2shards", Status::Failed, None),
+            per_cpu("node", Status::Ok, Some(100_000.0)),
+        ];
+        r.workloads = vec![WorkloadReport::new(w, results, &["solo"])];
+        let svg = render(&r);
+        assert!(svg.contains("Chat fan-out") && svg.contains("(events/CPU-s)"));
+        assert!(
+            !svg.contains("Throughput (higher"),
+            "no throughput section for chat alone"
+        );
+        assert!(
+            svg.contains(r##"width="600.0" height="16" fill="#d62728""##),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r##"width="300.0" height="16" fill="#9467bd""##),
+            "{svg}"
+        );
+        assert!(svg.contains(">failed<"));
+    }
+
+    #[test]
     fn escapes_markup() {
         assert_eq!(escape(r#"a<b>&"c"'"#), "a&lt;b&gt;&amp;&quot;c&quot;&apos;");
     }
