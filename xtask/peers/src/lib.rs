@@ -3,12 +3,13 @@
 //! Three binaries live in this package, each serving either a minimal HTTP/1.1 plaintext
 //! response or a TCP echo on one thread:
 //!
-//! - `peer-tokio`: tokio's `current_thread` runtime, a task per connection.
+//! - `peer-tokio`: tokio's `current_thread` runtime, a task per connection; it also serves
+//!   solo-server's chat (`--mode chat`, Server-Sent Events, see [`chat`]).
 //! - `peer-smol`: async-executor's `LocalExecutor` and async-io's `Async<TcpListener>`.
 //! - `peer-epoll`: a raw edge-triggered epoll loop with no runtime (Linux only), the
 //!   near-the-metal reference.
 //!
-//! Each takes `--mode http|echo --addr HOST:PORT`. So that the comparison is fair they
+//! Each takes `--mode http|echo --addr HOST:PORT` (`peer-tokio` also `--mode chat`). So that the comparison is fair they
 //! share everything that is not the runtime: the argument parser ([`Args`]), the listener
 //! (a 1,024-deep backlog, [`bind_listener`]), and the HTTP handling ([`serve_http`]): every
 //! complete request in the buffer is parsed with `httparse` and answered in order, and the
@@ -28,6 +29,8 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+
+pub mod chat;
 
 /// The path that answers `Hello, World!`; every other path gets a 404.
 pub const PLAINTEXT_PATH: &str = "/plaintext";
@@ -66,9 +69,11 @@ pub enum Mode {
     Http,
     /// A TCP echo: every byte read is written back.
     Echo,
+    /// solo-server's chat: `GET /chat/events` and `POST /chat/send` (see [`chat`]).
+    Chat,
 }
 
-/// The command line every peer takes: `--mode http|echo --addr HOST:PORT`.
+/// The command line every peer takes: `--mode http|echo|chat --addr HOST:PORT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Args {
     /// What to serve.
@@ -97,7 +102,10 @@ impl Args {
                     mode = Some(match value()?.as_str() {
                         "http" => Mode::Http,
                         "echo" => Mode::Echo,
-                        other => return Err(format!("unknown mode {other:?} (http or echo)")),
+                        "chat" => Mode::Chat,
+                        other => {
+                            return Err(format!("unknown mode {other:?} (http, echo or chat)"));
+                        }
                     })
                 }
                 "--addr" => {
@@ -108,7 +116,7 @@ impl Args {
             }
         }
         Ok(Args {
-            mode: mode.ok_or("missing --mode http|echo")?,
+            mode: mode.ok_or("missing --mode http|echo|chat")?,
             addr: addr.ok_or("missing --addr HOST:PORT")?,
         })
     }
@@ -117,9 +125,18 @@ impl Args {
     /// with status 2.
     pub fn from_env_or_exit(program: &str) -> Args {
         Args::parse(std::env::args().skip(1)).unwrap_or_else(|e| {
-            eprintln!("{program}: {e}\nusage: {program} --mode http|echo --addr HOST:PORT");
+            eprintln!("{program}: {e}\nusage: {program} --mode http|echo|chat --addr HOST:PORT");
             std::process::exit(2)
         })
+    }
+
+    /// Exits with status 2 and a message if the mode is not one of `served`.
+    pub fn serve_only_or_exit(&self, program: &str, served: &[Mode]) {
+        if !served.contains(&self.mode) {
+            let mode = format!("{:?}", self.mode).to_lowercase();
+            eprintln!("{program}: --mode {mode} is not served here");
+            std::process::exit(2)
+        }
     }
 }
 

@@ -41,6 +41,34 @@ pub struct Sample {
     pub wrk_rate: Option<f64>,
     /// Idle-connection figures (idle workloads only).
     pub idle: Option<IdleSample>,
+    /// Chat figures (chat workloads only).
+    pub chat: Option<ChatSample>,
+}
+
+/// What a chat measurement found besides throughput and latency (which are in
+/// [`Sample`]: `rate` is events read per second in the window, `per_cpu_s` events per
+/// CPU-second of the server, `p50_us`/`p99_us` delivery latency).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChatSample {
+    /// Subscribers.
+    pub subscribers: usize,
+    /// Messages posted per second.
+    pub msgs_per_s: f64,
+    /// Events offered per second: subscribers × messages per second.
+    pub offered_per_s: f64,
+    /// Messages posted in the whole run, warm-up included.
+    pub posted: u64,
+    /// Of those, inside the window.
+    pub posted_in_window: u64,
+    /// Events of the run delivered (every subscriber got every message: subscribers ×
+    /// posted).
+    pub delivered: u64,
+    /// How far the poster fell behind its schedule at worst, ms.
+    pub poster_late_ms: f64,
+    /// Seconds from the last post until every subscriber had everything.
+    pub drain_s: f64,
+    /// CPUs the server ran on.
+    pub cores: usize,
 }
 
 /// What an idle-connection measurement found.
@@ -142,13 +170,14 @@ impl Summary {
         }
     }
 
-    /// The headline figure a workload is compared on: throughput, or memory per idle
-    /// connection.
+    /// The headline figure a workload is compared on: throughput, memory per idle
+    /// connection, or (chat, where every server gets the same offered load) events per
+    /// CPU-second, else (a window too short to see CPU time) events per second.
     pub fn headline(&self, family: Family) -> Option<f64> {
-        if family == Family::Idle {
-            self.bytes_per_conn
-        } else {
-            self.rate
+        match family {
+            Family::Idle => self.bytes_per_conn,
+            Family::Chat => self.per_cpu_s.or(self.rate),
+            _ => self.rate,
         }
     }
 }
@@ -253,10 +282,14 @@ pub struct ServerInfo {
     pub name: String,
     /// One of solo's own.
     pub solo: bool,
+    /// CPUs it runs on.
+    pub cores: usize,
     /// `None` if its HTTP server is available, else why not.
     pub http_unavailable: Option<String>,
     /// `None` if its echo server is available, else why not.
     pub echo_unavailable: Option<String>,
+    /// `None` if its chat server is available, else why not.
+    pub chat_unavailable: Option<String>,
 }
 
 /// Everything one `cargo xtask bench` run measured.
@@ -407,11 +440,7 @@ fn table_workload(t: &mut String, w: &WorkloadReport) {
     }
     let idle = w.workload.family == Family::Idle;
     let wrk = w.results.iter().any(|r| r.median.wrk_rate.is_some());
-    let unit = if w.workload.family == Family::Echo {
-        "msg/s"
-    } else {
-        "req/s"
-    };
+    let unit = unit(w.workload.family);
     let header: Vec<String> = if idle {
         [
             "server",
@@ -526,6 +555,15 @@ fn table_workload(t: &mut String, w: &WorkloadReport) {
     }
 }
 
+/// The unit of a family's throughput.
+pub fn unit(family: Family) -> &'static str {
+    match family {
+        Family::Echo => "msg/s",
+        Family::Chat => "ev/s",
+        Family::Http | Family::HttpPipelined | Family::Idle => "req/s",
+    }
+}
+
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "-".to_string(), f)
 }
@@ -566,6 +604,7 @@ mod tests {
             conns: 100,
             depth: 1,
             size: 0,
+            rate: 0.0,
             description: "HTTP keep-alive, 100 connections".into(),
         }
     }

@@ -2,7 +2,8 @@
 //! pinned to CPU 0 and stop it again (killed, or gracefully with `SIGINT`).
 //!
 //! Adding a server is one entry in [`SERVERS`]: a name and, per protocol, the program and
-//! its arguments (`{addr}` becomes `127.0.0.1:PORT`). A server whose package fails to
+//! its arguments (`{addr}` becomes `127.0.0.1:PORT`); a server without a program for a
+//! protocol is left out of that protocol's workloads. A server whose package fails to
 //! build, whose binary is missing or that does not start listening is reported as
 //! unavailable with the reason, and the run goes on with the others.
 
@@ -27,6 +28,28 @@ pub enum Protocol {
     Http,
     /// TCP echo.
     Echo,
+    /// solo-server's chat: Server-Sent Events on `GET /chat/events`, messages posted to
+    /// `POST /chat/send`.
+    Chat,
+}
+
+impl Protocol {
+    /// Every protocol, in the order of [`Protocol::index`].
+    pub const ALL: [Protocol; 3] = [Protocol::Http, Protocol::Echo, Protocol::Chat];
+
+    /// Its position in [`Protocol::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its name in log file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Echo => "echo",
+            Protocol::Chat => "chat",
+        }
+    }
 }
 
 /// How to run one server program.
@@ -66,6 +89,11 @@ pub struct ServerSpec {
     pub http: Option<Launch>,
     /// The echo server, if there is one.
     pub echo: Option<Launch>,
+    /// The chat server, if there is one.
+    pub chat: Option<Launch>,
+    /// CPUs it runs on, from [`SERVER_CPU`] on: 1, or more for a sharded server (which is
+    /// started on CPU 0 and pins its shards itself, shard `k` to CPU `k`).
+    pub cores: usize,
 }
 
 impl ServerSpec {
@@ -74,15 +102,25 @@ impl ServerSpec {
         match protocol {
             Protocol::Http => self.http,
             Protocol::Echo => self.echo,
+            Protocol::Chat => self.chat,
         }
+    }
+
+    /// The CPUs it runs on.
+    pub fn cpus(&self) -> Vec<usize> {
+        (SERVER_CPU..SERVER_CPU + self.cores.max(1)).collect()
     }
 }
 
-const fn peer(name: &'static str, bin: &'static str) -> ServerSpec {
+/// The name of solo-server with two shards (chat only).
+pub const SOLO_2SHARDS: &str = "solo-2shards";
+
+const fn peer(name: &'static str, bin: &'static str, chat: bool) -> ServerSpec {
     const PEERS: &str = "solo-bench-peers";
     ServerSpec {
         name,
         solo: false,
+        cores: 1,
         http: Some(Launch {
             program: Program::Cargo {
                 package: PEERS,
@@ -97,6 +135,17 @@ const fn peer(name: &'static str, bin: &'static str) -> ServerSpec {
             },
             args: &["--mode", "echo", "--addr", "{addr}"],
         }),
+        chat: if chat {
+            Some(Launch {
+                program: Program::Cargo {
+                    package: PEERS,
+                    bin,
+                },
+                args: &["--mode", "chat", "--addr", "{addr}"],
+            })
+        } else {
+            None
+        },
     }
 }
 
@@ -105,6 +154,7 @@ pub const SERVERS: &[ServerSpec] = &[
     ServerSpec {
         name: "solo",
         solo: true,
+        cores: 1,
         http: Some(Launch {
             program: Program::Cargo {
                 package: "solo-server",
@@ -119,19 +169,45 @@ pub const SERVERS: &[ServerSpec] = &[
             },
             args: &["--mode", "echo", "--addr", "{addr}"],
         }),
+        chat: Some(Launch {
+            program: Program::Cargo {
+                package: "solo-server",
+                bin: "solo-server",
+            },
+            args: &["--addr", "{addr}", "--quiet"],
+        }),
     },
-    peer("tokio", "peer-tokio"),
-    peer("smol", "peer-smol"),
-    peer("epoll", "peer-epoll"),
+    ServerSpec {
+        name: SOLO_2SHARDS,
+        solo: false,
+        cores: 2,
+        http: None,
+        echo: None,
+        chat: Some(Launch {
+            program: Program::Cargo {
+                package: "solo-server",
+                bin: "solo-server",
+            },
+            args: &["--addr", "{addr}", "--quiet", "--threads", "2"],
+        }),
+    },
+    peer("tokio", "peer-tokio", true),
+    peer("smol", "peer-smol", false),
+    peer("epoll", "peer-epoll", false),
     ServerSpec {
         name: "node",
         solo: false,
+        cores: 1,
         http: Some(Launch {
             program: Program::Node { script: "http.js" },
             args: &["--addr", "{addr}"],
         }),
         echo: Some(Launch {
             program: Program::Node { script: "echo.js" },
+            args: &["--addr", "{addr}"],
+        }),
+        chat: Some(Launch {
+            program: Program::Node { script: "chat.js" },
             args: &["--addr", "{addr}"],
         }),
     },
@@ -210,7 +286,7 @@ impl Paths {
 pub fn build(paths: &Paths, servers: &[ServerSpec]) -> Vec<(&'static str, Result<(), String>)> {
     let mut packages: Vec<&'static str> = Vec::new();
     for s in servers {
-        for launch in [s.http, s.echo].into_iter().flatten() {
+        for launch in [s.http, s.echo, s.chat].into_iter().flatten() {
             if let Program::Cargo { package, .. } = launch.program {
                 if !packages.contains(&package) {
                     packages.push(package);
@@ -440,12 +516,24 @@ mod tests {
     fn the_list_has_solo_first_and_unique_names() {
         assert_eq!(SERVERS[0].name, "solo");
         assert!(SERVERS[0].solo && SERVERS[1..].iter().all(|s| !s.solo));
+        let two = SERVERS.iter().find(|s| s.name == SOLO_2SHARDS).unwrap();
+        assert_eq!(
+            (two.cores, two.cpus()),
+            (2, vec![SERVER_CPU, SERVER_CPU + 1])
+        );
+        assert!(two.http.is_none() && two.chat.unwrap().args.contains(&"--threads"));
+        let chat: Vec<_> = SERVERS
+            .iter()
+            .filter(|s| s.chat.is_some())
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(chat, ["solo", SOLO_2SHARDS, "tokio", "node"]);
         let mut names: Vec<_> = SERVERS.iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SERVERS.len());
         for s in SERVERS {
-            for l in [s.http, s.echo].into_iter().flatten() {
+            for l in [s.http, s.echo, s.chat].into_iter().flatten() {
                 assert!(
                     l.args.contains(&"{addr}"),
                     "{} must be told where to listen",
@@ -466,7 +554,7 @@ mod tests {
         assert!(
             select(&["nginx".into()])
                 .unwrap_err()
-                .contains("known: solo, tokio")
+                .contains("known: solo, solo-2shards, tokio")
         );
     }
 
@@ -481,7 +569,7 @@ mod tests {
             cargo: "cargo".into(),
         };
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4242);
-        let tokio = SERVERS[1].http.unwrap();
+        let tokio = select(&["tokio".into()]).unwrap()[0].http.unwrap();
         assert!(
             command_for(&paths, &tokio, addr)
                 .unwrap_err()

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::loadgen::chat::ChatReport;
 use super::loadgen::{IdleEvent, WindowReport};
-use super::report::{IdleSample, Sample};
+use super::report::{ChatSample, IdleSample, Sample};
 use super::servers::{Paths, RunningServer, SERVER_CPU, ServerSpec};
 use super::stats::Histogram;
 use super::sysinfo::{fd_limit, open_fds, process_cpu_seconds, rss_kib};
@@ -85,15 +86,7 @@ fn start_server(
     let launch = spec
         .launch(protocol)
         .ok_or_else(|| Failure::Start("no such server".into()))?;
-    let log = ctx.paths.log(&format!(
-        "{}-{}",
-        spec.name,
-        if protocol == super::Protocol::Echo {
-            "echo"
-        } else {
-            "http"
-        }
-    ));
+    let log = ctx.paths.log(&format!("{}-{}", spec.name, protocol.name()));
     let server = RunningServer::start(ctx.paths, &launch, &log, Duration::from_secs(15))
         .map_err(start_failure)?;
     Ok((server, log))
@@ -110,6 +103,7 @@ pub fn measure(
     let (mut server, log) = start_server(ctx, spec, w)?;
     let mut sample = match w.family {
         Family::Idle => measure_idle(ctx, &mut server, w, &log)?,
+        Family::Chat => measure_chat(ctx, &server, spec, w, round, &log)?,
         _ => measure_window(ctx, &server, w, &log)?,
     };
     server.check_alive(&log).map_err(Failure::Run)?;
@@ -305,6 +299,100 @@ fn measure_window(
         .map_err(|e| Failure::Run(format!("unreadable load-generator result: {e}: {line}")))?;
     lg.finish(Duration::from_secs(10))?;
     sample_from_window(&report).map_err(Failure::Run)
+}
+
+/// How long the chat load generator waits, after the last post, for every subscriber to
+/// have every message.
+const CHAT_DRAIN: Duration = Duration::from_secs(5);
+
+fn measure_chat(
+    ctx: &Context<'_>,
+    server: &RunningServer,
+    spec: &ServerSpec,
+    w: &Workload,
+    round: usize,
+    server_log: &Path,
+) -> Result<Sample, Failure> {
+    let p = ctx.profile;
+    let cpus: Vec<String> = spec.cpus().iter().map(usize::to_string).collect();
+    let args: Vec<String> = vec![
+        "chat".into(),
+        "--addr".into(),
+        server.addr.to_string(),
+        "--conns".into(),
+        w.conns.to_string(),
+        "--per-source".into(),
+        PER_SOURCE.to_string(),
+        "--server-pid".into(),
+        server.pid.to_string(),
+        "--server-cpu".into(),
+        cpus.join(","),
+        "--warmup-ms".into(),
+        p.warmup.as_millis().to_string(),
+        "--duration-ms".into(),
+        p.duration.as_millis().to_string(),
+        "--rate".into(),
+        w.rate.to_string(),
+        "--size".into(),
+        w.size.to_string(),
+        "--run".into(),
+        (round + 1).to_string(),
+        "--drain-ms".into(),
+        CHAT_DRAIN.as_millis().to_string(),
+    ];
+    let log = server_log.with_file_name(format!("loadgen-{}-{}.log", w.id, spec.name));
+    let mut lg = LoadgenProc::spawn(&args, log)?;
+    let setup = Duration::from_secs(60) + Duration::from_millis(w.conns as u64);
+    let line = lg.next_line(Instant::now() + setup + p.warmup + p.duration + CHAT_DRAIN)?;
+    let report: ChatReport = serde_json::from_str(&line)
+        .map_err(|e| Failure::Run(format!("unreadable load-generator result: {e}: {line}")))?;
+    lg.finish(Duration::from_secs(10))?;
+    sample_from_chat(&report, &spec.cpus()).map_err(Failure::Run)
+}
+
+/// Turns a chat report into a sample; `Err` if it measured nothing or any subscriber
+/// missed anything. `cpus`: those the server ran on; when they include the load
+/// generator's (a sharded server), the load generator's own time there is not "others".
+pub fn sample_from_chat(r: &ChatReport, cpus: &[usize]) -> Result<Sample, String> {
+    let shares_loadgen_cpu = cpus.contains(&LOADGEN_CPU);
+    if let Some(shortfall) = r.shortfall() {
+        let why = r
+            .window
+            .first_error
+            .as_ref()
+            .filter(|e| !shortfall.contains(e.as_str()))
+            .map_or_else(String::new, |e| format!(" (error: {e})"));
+        return Err(format!("{shortfall}{why}"));
+    }
+    let mut sample = sample_from_window(&r.window)?;
+    // The window runs on until the last delivery; the rate delivered is the window's
+    // events over the time it took to post them.
+    sample.rate =
+        (r.posting_window_s > 0.0).then(|| r.window.completed as f64 / r.posting_window_s);
+    if shares_loadgen_cpu {
+        sample.others_cpu_pct =
+            r.window
+                .server_cpu_busy_s
+                .zip(r.window.server_cpu_s)
+                .map(|(busy, own)| {
+                    ((busy - own - r.window.loadgen_cpu_s) / r.window.window_s * 100.0)
+                        .clamp(0.0, 100.0)
+                });
+        // Its CPU is the server's too: what else ran there cannot be told apart.
+        sample.loadgen_others_cpu_pct = None;
+    }
+    sample.chat = Some(ChatSample {
+        subscribers: r.subscribers,
+        msgs_per_s: r.rate,
+        offered_per_s: r.rate * r.subscribers as f64,
+        posted: r.posted,
+        posted_in_window: r.posted_in_window,
+        delivered: r.delivered,
+        poster_late_ms: r.poster_late_ms,
+        drain_s: r.drain_s,
+        cores: cpus.len(),
+    });
+    Ok(sample)
 }
 
 fn us(d: Option<Duration>) -> Option<f64> {
@@ -634,6 +722,58 @@ mod tests {
             ..Default::default()
         };
         assert!(sample_from_window(&r).unwrap_err().contains("404"));
+    }
+
+    #[test]
+    fn a_chat_report_becomes_a_sample_only_when_complete() {
+        let mut r = ChatReport {
+            window: WindowReport {
+                connect: ConnectReport {
+                    requested: 1001,
+                    connected: 1001,
+                    ..Default::default()
+                },
+                completed: 100_000,
+                window_s: 2.0,
+                server_cpu_s: Some(0.5),
+                server_cpu_busy_s: Some(1.5),
+                loadgen_cpu_s: 0.6,
+                loadgen_cpu_busy_s: Some(0.7),
+                ..Default::default()
+            },
+            subscribers: 1000,
+            subscribed: 1000,
+            rate: 50.0,
+            posted: 125,
+            posted_in_window: 100,
+            posting_window_s: 2.0,
+            delivered: 125_000,
+            expected: 125_000,
+            ..Default::default()
+        };
+        r.window.latency.record(Duration::from_micros(700));
+        let one = sample_from_chat(&r, &[0]).unwrap();
+        assert_eq!(one.rate, Some(50_000.0));
+        assert_eq!(one.per_cpu_s, Some(200_000.0));
+        let chat = one.chat.as_ref().unwrap();
+        assert_eq!((chat.offered_per_s, chat.cores), (50_000.0, 1));
+        // Other processes on CPU 0: busy 1.5 s, the server's own 0.5 s.
+        assert!((one.others_cpu_pct.unwrap() - 50.0).abs() < 1e-9);
+        // Two shards on CPUs 0 and 1: the load generator's time there is not "others".
+        let two = sample_from_chat(&r, &[0, 1]).unwrap();
+        assert!((two.others_cpu_pct.unwrap() - 20.0).abs() < 1e-9);
+        assert_eq!(
+            (two.loadgen_others_cpu_pct, two.chat.unwrap().cores),
+            (None, 2)
+        );
+        r.incomplete = 600;
+        r.delivered = 50_000;
+        r.first_problem = Some("subscriber 3: received 0 of 125 messages".into());
+        let e = sample_from_chat(&r, &[0, 1]).unwrap_err();
+        assert!(
+            e.contains("600 of 1000 subscribers") && e.contains("received 0 of 125"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A hand-written SVG chart of a report: throughput per server for every throughput
-//! workload, and server memory per idle connection. Horizontal bars, one scale per
+//! workload, server memory per idle connection, and chat events per CPU-second. Horizontal bars, one scale per
 //! workload (figures of different workloads differ by orders of magnitude), the same
 //! colour for a server everywhere. No dependencies: it is a few rectangles and labels.
 
@@ -18,6 +18,7 @@ const GAP: f64 = 5.0;
 fn colour(server: &str) -> &'static str {
     match server {
         "solo" => "#d62728",
+        "solo-2shards" => "#ff7f0e",
         "tokio" => "#1f77b4",
         "smol" => "#2ca02c",
         "epoll" => "#7f7f7f",
@@ -63,19 +64,35 @@ pub fn render(report: &Report) -> String {
         escape(&report.machine.summary())
     );
     y += 20.0;
-    let (idle, busy): (Vec<&WorkloadReport>, Vec<&WorkloadReport>) = report
+    let of = |family: Family| -> Vec<&WorkloadReport> {
+        report
+            .workloads
+            .iter()
+            .filter(|w| w.workload.family == family)
+            .collect()
+    };
+    let idle = of(Family::Idle);
+    let chat = of(Family::Chat);
+    let busy: Vec<&WorkloadReport> = report
         .workloads
         .iter()
-        .partition(|w| w.workload.family == Family::Idle);
+        .filter(|w| !matches!(w.workload.family, Family::Idle | Family::Chat))
+        .collect();
     if !busy.is_empty() {
         y = section(&mut body, y, "Throughput (higher is better)");
         for w in busy {
-            let unit = if w.workload.family == Family::Echo {
-                "msg/s"
-            } else {
-                "req/s"
-            };
+            let unit = super::report::unit(w.workload.family);
             y = panel(&mut body, y, w, unit, |r| r.median.rate);
+        }
+    }
+    if !chat.is_empty() {
+        y = section(
+            &mut body,
+            y,
+            "Chat fan-out at a fixed load: events per CPU-second of the server (higher is better)",
+        );
+        for w in chat {
+            y = panel(&mut body, y, w, "events/CPU-s", |r| r.median.per_cpu_s);
         }
     }
     if !idle.is_empty() {
@@ -203,6 +220,7 @@ mod tests {
             conns: 100,
             depth: 1,
             size: 0,
+            rate: 0.0,
             description: "HTTP <keep-alive> & friends".into(),
         };
         let results = vec![
@@ -251,6 +269,50 @@ mod tests {
             svg.matches("</rect>").count() + 1
         );
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    }
+
+    #[test]
+    fn chat_panels_compare_events_per_cpu_second() {
+        let mut r = report();
+        let mut w = r.workloads[0].workload.clone();
+        w.id = "chat-1000".into();
+        w.family = Family::Chat;
+        let per_cpu = |server: &str, status, v: Option<f64>| {
+            let samples = vec![Sample {
+                rate: Some(50_000.0),
+                per_cpu_s: v,
+                ..Default::default()
+            }];
+            ServerResult {
+                server: server.into(),
+                status,
+                reason: None,
+                median: Summary::of(&samples),
+                ratio: Ratios::default(),
+                samples,
+            }
+        };
+        let results = vec![
+            per_cpu("solo", Status::Ok, Some(200_000.0)),
+            per_cpu("solo-2shards", Status::Failed, None),
+            per_cpu("node", Status::Ok, Some(100_000.0)),
+        ];
+        r.workloads = vec![WorkloadReport::new(w, results, &["solo"])];
+        let svg = render(&r);
+        assert!(svg.contains("Chat fan-out") && svg.contains("(events/CPU-s)"));
+        assert!(
+            !svg.contains("Throughput (higher"),
+            "no throughput section for chat alone"
+        );
+        assert!(
+            svg.contains(r##"width="600.0" height="16" fill="#d62728""##),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r##"width="300.0" height="16" fill="#9467bd""##),
+            "{svg}"
+        );
+        assert!(svg.contains(">failed<"));
     }
 
     #[test]

@@ -16,7 +16,9 @@
 
 #[cfg(target_os = "linux")]
 fn main() {
+    use solo_bench_peers::Mode;
     let args = solo_bench_peers::Args::from_env_or_exit("peer-epoll");
+    args.serve_only_or_exit("peer-epoll", &[Mode::Http, Mode::Echo]);
     if let Err(e) = linux::run(args) {
         eprintln!("peer-epoll: {e}");
         std::process::exit(1);
@@ -267,6 +269,7 @@ mod linux {
                 let ok = match self.mode {
                     Mode::Echo => self.send(fd, n, true),
                     Mode::Http => self.answer(fd, n),
+                    Mode::Chat => unreachable!("refused in main"),
                 };
                 if !ok {
                     return;

@@ -18,6 +18,7 @@ use solo_bench_peers::{Args, MAX_REQUEST, Mode, serve_http};
 
 fn main() {
     let args = Args::from_env_or_exit("peer-smol");
+    args.serve_only_or_exit("peer-smol", &[Mode::Http, Mode::Echo]);
     if let Err(e) = run(args) {
         eprintln!("peer-smol: {e}");
         std::process::exit(1);
@@ -37,6 +38,7 @@ fn run(args: Args) -> io::Result<()> {
                         let _ = match args.mode {
                             Mode::Http => http(stream).await,
                             Mode::Echo => echo(stream).await,
+                            Mode::Chat => unreachable!("refused in main"),
                         };
                     })
                     .detach();

@@ -56,6 +56,19 @@ struct Conn {
     unsent: usize,
 }
 
+impl Conn {
+    fn new(sock: Socket) -> Conn {
+        Conn {
+            sock,
+            pending: Vec::new(),
+            parser: ResponseParser::default(),
+            outstanding: 0,
+            sent_at: Instant::now(),
+            unsent: 0,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Errors {
     count: u64,
@@ -71,13 +84,18 @@ impl Errors {
 
 const READ_BUF: usize = 64 * 1024;
 
-/// Opens `t.conns` connections, at most `t.max_connecting` in flight.
-fn connect_all(ep: &mut Epoll, t: &Target) -> io::Result<(Vec<Option<Conn>>, ConnectReport)> {
+/// Opens `t.conns` connections, at most `t.max_connecting` in flight, each registered
+/// with `ep` (read and write, edge-triggered) under its index as token. A connection that
+/// failed is `None` (and counted in the report).
+pub(super) fn connect_all(
+    ep: &mut Epoll,
+    t: &Target,
+) -> io::Result<(Vec<Option<Socket>>, ConnectReport)> {
     const CONNECTING: u8 = 1;
     const DONE: u8 = 2;
     let started = Instant::now();
     let timeout = Duration::from_millis(t.connect_timeout_ms);
-    let mut conns: Vec<Option<Conn>> = (0..t.conns).map(|_| None).collect();
+    let mut conns: Vec<Option<Socket>> = (0..t.conns).map(|_| None).collect();
     let mut state = vec![0u8; t.conns];
     let mut queue: VecDeque<(usize, Instant)> = VecDeque::new();
     let mut report = ConnectReport {
@@ -97,15 +115,7 @@ fn connect_all(ep: &mut Epoll, t: &Target) -> io::Result<(Vec<Option<Conn>>, Con
             match Socket::connect(source, t.addr) {
                 Ok(sock) => {
                     ep.add(sock.as_raw_fd(), i as u64, READ | WRITE)?;
-                    let conn = Conn {
-                        sock,
-                        pending: Vec::new(),
-                        parser: ResponseParser::default(),
-                        outstanding: 0,
-                        sent_at: started,
-                        unsent: 0,
-                    };
-                    conns[i] = Some(conn);
+                    conns[i] = Some(sock);
                     state[i] = CONNECTING;
                     queue.push_back((i, Instant::now()));
                     in_flight += 1;
@@ -132,7 +142,7 @@ fn connect_all(ep: &mut Epoll, t: &Target) -> io::Result<(Vec<Option<Conn>>, Con
             }
             state[i] = DONE;
             in_flight -= 1;
-            let sock = &conns[i].as_ref().expect("connecting sockets are kept").sock;
+            let sock = conns[i].as_ref().expect("connecting sockets are kept");
             match sock.take_error() {
                 Ok(None) => report.connected += 1,
                 Ok(Some(e)) | Err(e) => {
@@ -243,10 +253,56 @@ fn on_readable(conn: &mut Conn, buf: &mut [u8], proto: Proto) -> Result<(u64, bo
     Ok((units, conn.outstanding == 0 && units > 0))
 }
 
+/// CPU readings at the start of a measurement window: the server's CPU time, how busy
+/// the server's CPUs and the load generator's own CPU were, and this process's CPU time.
+pub(super) struct CpuWindow {
+    server: Option<f64>,
+    server_busy: Option<f64>,
+    own_cpu: Option<usize>,
+    own_busy: Option<f64>,
+    own: Duration,
+}
+
+/// Busy seconds of all of `cpus` together (`None` if there are none or one is unreadable).
+fn cpus_busy_seconds(cpus: &[usize]) -> Option<f64> {
+    if cpus.is_empty() {
+        return None;
+    }
+    cpus.iter().map(|&c| cpu_busy_seconds(c)).sum()
+}
+
+impl CpuWindow {
+    /// Reads everything now, at the start of the window.
+    pub(super) fn start(t: &Target) -> CpuWindow {
+        // This process is pinned, so the CPU it runs on now is the one it runs on throughout.
+        let own_cpu = crate::sys::current_cpu();
+        CpuWindow {
+            server: t.server_pid.and_then(process_cpu_seconds),
+            server_busy: cpus_busy_seconds(&t.server_cpu),
+            own_cpu,
+            own_busy: own_cpu.and_then(cpu_busy_seconds),
+            own: own_cpu_time(),
+        }
+    }
+
+    /// Reads everything again, at the end of the window, and fills in the CPU figures of
+    /// `report` (all but `window_s`).
+    pub(super) fn finish(self, t: &Target, report: &mut WindowReport) {
+        report.loadgen_cpu_s = (own_cpu_time() - self.own).as_secs_f64();
+        let server = t.server_pid.and_then(process_cpu_seconds);
+        report.server_cpu_s = self.server.zip(server).map(|(a, b)| b - a);
+        let busy = cpus_busy_seconds(&t.server_cpu);
+        report.server_cpu_busy_s = self.server_busy.zip(busy).map(|(a, b)| b - a);
+        let own_busy = self.own_cpu.and_then(cpu_busy_seconds);
+        report.loadgen_cpu_busy_s = self.own_busy.zip(own_busy).map(|(a, b)| b - a);
+    }
+}
+
 /// Runs an `http` or `echo` workload: connect, warm up, measure, report.
 pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result<WindowReport> {
     let mut ep = Epoll::new(1024)?;
-    let (mut conns, connect) = connect_all(&mut ep, t)?;
+    let (socks, connect) = connect_all(&mut ep, t)?;
+    let mut conns: Vec<Option<Conn>> = socks.into_iter().map(|s| s.map(Conn::new)).collect();
     let mut report = WindowReport {
         connect,
         ..WindowReport::default()
@@ -266,20 +322,12 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
     let begin = Instant::now();
     let start = begin + Duration::from_millis(w.warmup_ms);
     let mut end = start + Duration::from_millis(w.duration_ms);
-    let mut measuring = false;
-    let (mut server_cpu0, mut busy0, mut own_cpu0, mut started_at) =
-        (None, None, Duration::ZERO, start);
-    // This process is pinned, so the CPU it runs on now is the one it runs on throughout.
-    let own_cpu = crate::sys::current_cpu();
-    let mut own_busy0 = None;
+    let mut cpu: Option<CpuWindow> = None;
+    let mut started_at = start;
     let mut now = begin;
     while alive > 0 {
-        if !measuring && now >= start {
-            measuring = true;
-            server_cpu0 = t.server_pid.and_then(process_cpu_seconds);
-            busy0 = t.server_cpu.and_then(cpu_busy_seconds);
-            own_busy0 = own_cpu.and_then(cpu_busy_seconds);
-            own_cpu0 = own_cpu_time();
+        if cpu.is_none() && now >= start {
+            cpu = Some(CpuWindow::start(t));
             started_at = now;
             // The window is never shorter than asked, however late the loop noticed.
             end = now + Duration::from_millis(w.duration_ms);
@@ -287,6 +335,7 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
         if now >= end {
             break;
         }
+        let measuring = cpu.is_some();
         let n = ep.wait(if measuring { end - now } else { start - now })?;
         now = Instant::now();
         for k in 0..n {
@@ -318,15 +367,9 @@ pub fn run_window(t: &Target, w: Window, proto: Proto, msg: &[u8]) -> io::Result
             }
         }
     }
-    if measuring {
+    if let Some(cpu) = cpu {
         report.window_s = now.duration_since(started_at).as_secs_f64();
-        report.loadgen_cpu_s = (own_cpu_time() - own_cpu0).as_secs_f64();
-        let server_cpu1 = t.server_pid.and_then(process_cpu_seconds);
-        report.server_cpu_s = server_cpu0.zip(server_cpu1).map(|(a, b)| b - a);
-        let busy1 = t.server_cpu.and_then(cpu_busy_seconds);
-        report.server_cpu_busy_s = busy0.zip(busy1).map(|(a, b)| b - a);
-        let own_busy1 = own_cpu.and_then(cpu_busy_seconds);
-        report.loadgen_cpu_busy_s = own_busy0.zip(own_busy1).map(|(a, b)| b - a);
+        cpu.finish(t, &mut report);
     }
     if alive == 0 && report.connect.connected > 0 {
         errors.note("every connection was lost".into());
@@ -347,7 +390,8 @@ impl Idle {
     /// Opens the connections.
     pub fn connect(t: &Target) -> io::Result<Idle> {
         let mut ep = Epoll::new(1024)?;
-        let (conns, report) = connect_all(&mut ep, t)?;
+        let (socks, report) = connect_all(&mut ep, t)?;
+        let conns = socks.into_iter().map(|s| s.map(Conn::new)).collect();
         Ok(Idle { ep, conns, report })
     }
 
@@ -497,7 +541,7 @@ mod tests {
             max_connecting: 2,
             connect_timeout_ms: 10_000,
             server_pid: Some(std::process::id()),
-            server_cpu: Some(0),
+            server_cpu: vec![0],
         }
     }
 

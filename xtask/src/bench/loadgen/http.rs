@@ -95,7 +95,7 @@ impl ResponseParser {
 }
 
 /// Index just past the blank line that ends the head.
-fn find_head_end(buf: &[u8]) -> Option<usize> {
+pub(super) fn find_head_end(buf: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = buf[from..].iter().position(|&b| b == b'\n') {
         let at = from + i;
@@ -110,7 +110,8 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-fn parse_status(head: &[u8]) -> Option<u16> {
+/// The status code of a response head (`HTTP/1.x NNN ...`).
+pub(super) fn parse_status(head: &[u8]) -> Option<u16> {
     let rest = head.strip_prefix(b"HTTP/1.")?;
     let code = rest.get(2..5)?;
     if rest.get(1) != Some(&b' ') || !code.iter().all(u8::is_ascii_digit) {

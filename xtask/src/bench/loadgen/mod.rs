@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::Histogram;
 
+pub mod chat;
 mod engine;
 pub mod http;
 pub mod net;
@@ -47,6 +48,8 @@ enum LoadgenWorkload {
     Echo(EchoArgs),
     /// Open idle connections, then obey `wave` / `close` on stdin; prints IdleEvents.
     Idle(IdleArgs),
+    /// Server-Sent Events subscribers and one poster at a fixed rate; prints a ChatReport.
+    Chat(chat::ChatArgs),
 }
 
 /// Where to connect and how.
@@ -74,10 +77,11 @@ pub struct Target {
     /// The server's process id, to sample its CPU time over the window.
     #[arg(long)]
     pub server_pid: Option<u32>,
-    /// The CPU the server is pinned to, to sample how busy that CPU was over the window
-    /// (anything beyond the server's own time is another process competing with it).
-    #[arg(long)]
-    pub server_cpu: Option<usize>,
+    /// The CPUs the server is pinned to (comma-separated), to sample how busy they were
+    /// over the window (anything beyond the server's own time is another process competing
+    /// with it).
+    #[arg(long, value_delimiter = ',')]
+    pub server_cpu: Vec<usize>,
 }
 
 /// Warm-up and measurement durations.
@@ -216,6 +220,13 @@ pub fn run(args: LoadgenArgs) -> Result<(), String> {
             let report =
                 engine::run_window(&a.target, a.window, engine::Proto::Echo { size }, &msg)
                     .map_err(|e| e.to_string())?;
+            emit(&report)
+        }
+        LoadgenWorkload::Chat(a) => {
+            if !(a.rate > 0.0 && a.rate.is_finite()) {
+                return Err(format!("--rate must be a positive number, not {}", a.rate));
+            }
+            let report = chat::run(&a).map_err(|e| e.to_string())?;
             emit(&report)
         }
         LoadgenWorkload::Idle(a) => {
