@@ -338,17 +338,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let (soft, hard) =
         sys::raise_fd_limit().map_err(|e| format!("raising the descriptor limit: {e}"))?;
     let (profile, workloads) = plan(&args)?;
-    let mut specs = servers::select(&args.servers)?;
+    let specs = servers::select(&args.servers)?;
     let mut notes = Vec::new();
-    if args.smoke && args.servers.is_empty() {
-        // Its chat is one chat per shard until the cross-shard chat lands, so its delivery
-        // check fails; CI runs the smoke suite. Name it with --servers to run it anyway.
-        specs.retain(|s| s.name != servers::SOLO_2SHARDS);
-        notes.push(format!(
-            "smoke: {} left out (name it with --servers to include it)",
-            servers::SOLO_2SHARDS
-        ));
-    }
     let paths = Paths::discover()?;
     std::fs::create_dir_all(paths.out.join("logs"))
         .map_err(|e| format!("creating {}: {e}", paths.out.display()))?;
