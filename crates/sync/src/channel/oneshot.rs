@@ -156,6 +156,13 @@ impl<T> Future for ClosedFuture<'_, T> {
     }
 }
 
+impl<T> Drop for ClosedFuture<'_, T> {
+    fn drop(&mut self) {
+        // Nobody waits any more: let go of the waker (and its task) now.
+        drop(self.tx.inner.tx_waker.take());
+    }
+}
+
 impl<T> fmt::Debug for ClosedFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClosedFuture").finish_non_exhaustive()
