@@ -112,7 +112,11 @@ fn a_dropped_closed_future_lets_go_of_its_waker() {
     let mut closed = tx.closed();
     assert!(poll(&mut closed, &w).is_pending());
     drop(closed);
-    assert_eq!(std::sync::Arc::strong_count(&count), 2, "only `w` and `count` hold it");
+    assert_eq!(
+        std::sync::Arc::strong_count(&count),
+        2,
+        "only `w` and `count` hold it"
+    );
     drop(rx);
     assert_eq!(count.get(), 0);
     assert!(tx.is_closed());

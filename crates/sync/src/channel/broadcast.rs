@@ -66,7 +66,7 @@ use futures_core::Stream;
 use futures_core::stream::FusedStream;
 
 use super::SendError;
-use crate::waiters::{Key, Waiters, wake_each};
+use crate::waiters::{Key, Waiters, cancel, park, wake_all};
 
 /// The largest ring buffer allocated when the channel is created.
 const PREALLOC: usize = 1024;
@@ -202,12 +202,6 @@ impl<T> Ring<T> {
 }
 
 impl<T> Shared<T> {
-    /// Wakes every receiver parked now, each once.
-    fn wake_receivers(&self) {
-        let mark = self.waiters.borrow().mark();
-        wake_each(|| self.waiters.borrow_mut().pop_older(mark));
-    }
-
     /// Drops the messages every receiver has seen, one at a time and outside the borrow.
     fn drop_seen(&self) {
         loop {
@@ -251,7 +245,7 @@ impl<T: Clone> Sender<T> {
             old
         };
         drop(overwritten);
-        self.shared.wake_receivers();
+        wake_all(&self.shared.waiters);
         Ok(receivers)
     }
 
@@ -303,7 +297,7 @@ impl<T> Drop for Sender<T> {
         let left = self.shared.senders.get() - 1;
         self.shared.senders.set(left);
         if left == 0 {
-            self.shared.wake_receivers();
+            wake_all(&self.shared.waiters);
         }
     }
 }
@@ -361,12 +355,7 @@ impl<T: Clone> Receiver<T> {
             self.unpark();
             return Poll::Ready(result);
         }
-        let old = self
-            .shared
-            .waiters
-            .borrow_mut()
-            .park(&mut self.key, (), cx.waker());
-        drop(old);
+        park(&self.shared.waiters, &mut self.key, (), cx.waker());
         Poll::Pending
     }
 
@@ -425,9 +414,7 @@ impl<T> Receiver<T> {
     }
 
     fn unpark(&mut self) {
-        if let Some(key) = self.key.take() {
-            let _removed = self.shared.waiters.borrow_mut().remove(key);
-        }
+        drop(cancel(&self.shared.waiters, &mut self.key));
     }
 }
 

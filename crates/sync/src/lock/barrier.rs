@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::NotSend;
-use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_each};
+use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_all};
 
 /// A meeting point for `n` tasks: each [`wait`](Self::wait) waits until `n` tasks are
 /// waiting, then all of them go on; one of them is told it is the leader. The barrier then
@@ -110,8 +110,7 @@ impl Future for WaitFuture<'_> {
         // The last arrival: release this generation (every task queued now) and lead.
         barrier.arrived.set(0);
         this.done = true;
-        let mark = barrier.waiters.borrow().mark();
-        wake_each(|| barrier.waiters.borrow_mut().pop_older(mark));
+        wake_all(&barrier.waiters);
         Poll::Ready(BarrierWaitResult { leader: true })
     }
 }

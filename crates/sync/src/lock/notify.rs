@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::NotSend;
-use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_each};
+use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_all};
 
 /// Waiter data: whether a waiter holds a [`Notify::notify_one`] notification (which it must
 /// pass on if it is dropped before it completes).
@@ -93,8 +93,7 @@ impl Notify {
     /// no permit.
     pub fn notify_all(&self) {
         self.generation.set(self.generation.get() + 1);
-        let mark = self.waiters.borrow().mark();
-        wake_each(|| self.waiters.borrow_mut().pop_older(mark));
+        wake_all(&self.waiters);
     }
 }
 
