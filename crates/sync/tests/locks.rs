@@ -647,3 +647,30 @@ fn barrier_of_zero_or_one() {
         assert!(block_on(b.wait()).is_leader());
     }
 }
+
+#[test]
+fn barrier_waker_that_drops_a_released_waiter_before_it_is_woken() {
+    // The third arrival trips the barrier and wakes the two waiters one at a time; the first
+    // one's waker drops the second's future before its turn to be woken. That waiter was
+    // released with the rest: dropping it must not un-count an arrival (of this generation
+    // or of the next).
+    let b: &'static Barrier = Box::leak(Box::new(Barrier::new(3)));
+    let second = Rc::new(RefCell::new(Some(b.wait())));
+    let hook_second = second.clone();
+    let (wake_first, _) = hook_waker(move || drop(hook_second.borrow_mut().take()));
+    let (w, _) = counter();
+    let mut first = b.wait();
+    assert!(poll(&mut first, &wake_first).is_pending());
+    assert!(poll(second.borrow_mut().as_mut().unwrap(), &w).is_pending());
+    assert!(poll(&mut b.wait(), &w).is_ready());
+    assert!(second.borrow().is_none(), "the hook ran");
+    assert!(poll(&mut first, &w).is_ready());
+    // The next generation needs three arrivals again.
+    let (mut x, mut y) = (b.wait(), b.wait());
+    assert!(poll(&mut x, &w).is_pending());
+    assert!(poll(&mut y, &w).is_pending());
+    let Poll::Ready(r) = poll(&mut b.wait(), &w) else {
+        panic!("the third arrival trips the barrier")
+    };
+    assert!(r.is_leader());
+}
