@@ -555,6 +555,24 @@ fn notify_all_with_wakers_that_wait_again() {
 }
 
 #[test]
+fn notify_one_from_a_waker_inside_notify_all_is_not_lost() {
+    // `notify_all` wakes its waiters one at a time; the first one's waker calls
+    // `notify_one`. The second waiter is already released by the `notify_all`, so that
+    // notification is for the next waiter: with none queued, it is stored as a permit, as it
+    // would be if the waker ran after `notify_all` returned.
+    let n: &'static Notify = Box::leak(Box::new(Notify::new()));
+    let (notify_one, _) = hook_waker(|| n.notify_one());
+    let (w, _) = counter();
+    let (mut a, mut b) = (n.notified(), n.notified());
+    assert!(poll(&mut a, &notify_one).is_pending());
+    assert!(poll(&mut b, &w).is_pending());
+    n.notify_all();
+    assert!(poll(&mut a, &w).is_ready());
+    assert!(poll(&mut b, &w).is_ready());
+    assert!(poll(&mut n.notified(), &w).is_ready(), "the permit is there");
+}
+
+#[test]
 fn notify_between_tasks() {
     // A consumer waits for items a producer pushes; notify_one never loses a wake-up, even
     // when it comes before the consumer waits (it is stored as the permit).
