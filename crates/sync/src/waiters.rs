@@ -141,15 +141,31 @@ impl<D: Copy> Waiters<D> {
         self.slots.get(self.head).map(|s| s.data)
     }
 
-    /// The data of the waiter at the head, to change it before a `pop`.
-    pub(crate) fn front_mut(&mut self) -> Option<&mut D> {
-        self.slots.get_mut(self.head).map(|s| &mut s.data)
-    }
-
     /// Takes the head off the queue, marks it woken and returns its waker (to be woken by
     /// the caller once its borrow has ended).
     pub(crate) fn pop(&mut self) -> Option<Waker> {
-        let i = self.head;
+        self.take(self.head)
+    }
+
+    /// The sequence number the next push will get: the waiters queued now are the ones
+    /// "older than" it.
+    pub(crate) fn mark(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Like [`pop`](Self::pop), but passes over the waiters older than `mark` (they are the
+    /// front of the queue) and sets the data of the one it takes.
+    pub(crate) fn pop_since(&mut self, mark: u64, data: D) -> Option<Waker> {
+        let mut i = self.head;
+        while i != NIL && self.slots[i].seq < mark {
+            i = self.slots[i].next;
+        }
+        self.slots.get_mut(i)?.data = data;
+        self.take(i)
+    }
+
+    /// Takes the queued slot `i` (if not `NIL`) off the queue and marks it woken.
+    fn take(&mut self, i: usize) -> Option<Waker> {
         if i == NIL {
             return None;
         }
@@ -249,7 +265,7 @@ pub(crate) fn wake_each(mut next: impl FnMut() -> Option<Waker>) {
 /// Wakes every waiter queued now, each once: those that park again while this runs wait
 /// for the next time.
 pub(crate) fn wake_all<D: Copy>(waiters: &RefCell<Waiters<D>>) {
-    let mark = waiters.borrow().next_seq;
+    let mark = waiters.borrow().mark();
     wake_each(|| waiters.borrow_mut().pop_older(mark));
 }
 
@@ -381,7 +397,7 @@ mod tests {
         let w = Waker::noop();
         let mut q = Waiters::new();
         let _a = q.push((), w);
-        let mark = q.next_seq;
+        let mark = q.mark();
         let _b = q.push((), w);
         assert!(q.pop_older(mark).is_some());
         assert!(q.pop_older(mark).is_none());

@@ -569,7 +569,10 @@ fn notify_one_from_a_waker_inside_notify_all_is_not_lost() {
     n.notify_all();
     assert!(poll(&mut a, &w).is_ready());
     assert!(poll(&mut b, &w).is_ready());
-    assert!(poll(&mut n.notified(), &w).is_ready(), "the permit is there");
+    assert!(
+        poll(&mut n.notified(), &w).is_ready(),
+        "the permit is there"
+    );
 }
 
 #[test]
