@@ -182,7 +182,7 @@ impl<T> Ring<T> {
     /// `from` on.
     fn count(&mut self, from: u64, add: bool) {
         let skip = from.saturating_sub(self.head) as usize;
-        for held in self.msgs.iter_mut().skip(skip) {
+        for held in self.msgs.range_mut(skip..) {
             if add {
                 held.unseen += 1;
             } else {
@@ -202,6 +202,21 @@ impl<T> Ring<T> {
 }
 
 impl<T> Shared<T> {
+    /// A new receiver whose next message is `next` (counted in as a receiver of the messages
+    /// held from there on), or the next one sent.
+    fn new_receiver(self: &Rc<Self>, next: Option<u64>) -> Receiver<T> {
+        self.receivers.set(self.receivers.get() + 1);
+        let mut ring = self.ring.borrow_mut();
+        let next = next.unwrap_or(ring.tail());
+        ring.count(next, true);
+        drop(ring);
+        Receiver {
+            shared: self.clone(),
+            next,
+            key: None,
+        }
+    }
+
     /// Drops the messages every receiver has seen, one at a time and outside the borrow.
     fn drop_seen(&self) {
         loop {
@@ -251,13 +266,7 @@ impl<T: Clone> Sender<T> {
 
     /// A new receiver that sees the messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        Receiver {
-            next: shared.ring.borrow().tail(),
-            shared: shared.clone(),
-            key: None,
-        }
+        self.shared.new_receiver(None)
     }
 }
 
@@ -388,13 +397,7 @@ impl<T> Receiver<T> {
     /// A new receiver that sees the messages sent from now on (unlike `clone`, which starts
     /// at this receiver's position).
     pub fn resubscribe(&self) -> Receiver<T> {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        Receiver {
-            next: shared.ring.borrow().tail(),
-            shared: shared.clone(),
-            key: None,
-        }
+        self.shared.new_receiver(None)
     }
 
     /// How many held messages this receiver has yet to see (not counting lagged ones).
@@ -420,14 +423,7 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        shared.ring.borrow_mut().count(self.next, true);
-        Receiver {
-            shared: shared.clone(),
-            next: self.next,
-            key: None,
-        }
+        self.shared.new_receiver(Some(self.next))
     }
 }
 
