@@ -15,16 +15,18 @@
 //!   owner can therefore tell "I was handed the lock/permit/notification" (woken) from "I was
 //!   still queued" when it completes or is dropped, and pass on what it was handed.
 //!
-//! Nothing here wakes anybody: `pop` *returns* the waker, and the caller wakes it after its
-//! `RefCell` borrow has ended, because a waker may poll the woken future at once (some
-//! executors do) or run code that touches the same structure. [`wake_each`] is that loop.
+//! Nothing in [`Waiters`] wakes anybody: `pop` *returns* the waker, and the caller wakes it
+//! after its `RefCell` borrow has ended, because a waker may poll the woken future at once
+//! (some executors do) or run code that touches the same structure. The free functions below
+//! take the `RefCell` and keep to that rule (and drop replaced wakers after the borrow too):
+//! [`wake_each`] and [`wake_all`] wake, [`park`], [`poll_handed`] and [`cancel`] are what a
+//! waiting future does. [`store_waker`] is the one-waiter version for a plain `Cell`.
 //!
-//! Every push takes a sequence number. [`mark`](Waiters::mark) and
-//! [`pop_older`](Waiters::pop_older) let a "wake everybody" loop wake exactly the waiters that
-//! were parked when it started, even if woken futures park again while it runs.
+//! Every push takes a sequence number, so [`wake_all`] wakes exactly the waiters that were
+//! parked when it started, even if woken futures park again while it runs.
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::task::{Poll, Waker};
 
@@ -52,9 +54,8 @@ struct Slot<D> {
     /// The next slot in the queue, or in the free list.
     next: usize,
     seq: u64,
-    /// The owner's waker while queued; a no-op waker otherwise (cloning and dropping the
-    /// no-op waker costs nothing).
-    waker: Waker,
+    /// The owner's waker while queued.
+    waker: Option<Waker>,
     data: D,
 }
 
@@ -64,7 +65,6 @@ pub(crate) struct Waiters<D> {
     head: usize,
     tail: usize,
     free: usize,
-    len: usize,
     next_seq: u64,
 }
 
@@ -77,7 +77,7 @@ pub(crate) struct Removed<D> {
     pub(crate) data: D,
     /// The waiter's last waker, given back so that it is dropped after the caller's borrow
     /// ends (dropping a waker runs executor code).
-    _waker: Waker,
+    _waker: Option<Waker>,
 }
 
 impl<D: Copy> Waiters<D> {
@@ -88,7 +88,6 @@ impl<D: Copy> Waiters<D> {
             head: NIL,
             tail: NIL,
             free: NIL,
-            len: 0,
             next_seq: 0,
         }
     }
@@ -98,9 +97,14 @@ impl<D: Copy> Waiters<D> {
         self.head == NIL
     }
 
-    /// How many waiters are queued.
+    /// How many waiters are queued (walks the queue: for `Debug`).
     pub(crate) fn len(&self) -> usize {
-        self.len
+        let (mut n, mut i) = (0, self.head);
+        while i != NIL {
+            n += 1;
+            i = self.slots[i].next;
+        }
+        n
     }
 
     /// Queues a waiter at the back; returns its key.
@@ -112,7 +116,7 @@ impl<D: Copy> Waiters<D> {
             prev: self.tail,
             next: NIL,
             seq,
-            waker: waker.clone(),
+            waker: Some(waker.clone()),
             data,
         };
         let i = if self.free != NIL {
@@ -129,7 +133,6 @@ impl<D: Copy> Waiters<D> {
             t => self.slots[t].next = i,
         }
         self.tail = i;
-        self.len += 1;
         Key(i)
     }
 
@@ -138,32 +141,43 @@ impl<D: Copy> Waiters<D> {
         self.slots.get(self.head).map(|s| s.data)
     }
 
-    /// The data of the waiter at the head, to change it before a `pop`.
-    pub(crate) fn front_mut(&mut self) -> Option<&mut D> {
-        self.slots.get_mut(self.head).map(|s| &mut s.data)
-    }
-
     /// Takes the head off the queue, marks it woken and returns its waker (to be woken by
     /// the caller once its borrow has ended).
     pub(crate) fn pop(&mut self) -> Option<Waker> {
-        let i = self.head;
+        self.take(self.head)
+    }
+
+    /// The sequence number the next push will get: the waiters queued now are the ones
+    /// "older than" it.
+    pub(crate) fn mark(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Like [`pop`](Self::pop), but passes over the waiters older than `mark` (they are the
+    /// front of the queue) and sets the data of the one it takes.
+    pub(crate) fn pop_since(&mut self, mark: u64, data: D) -> Option<Waker> {
+        let mut i = self.head;
+        while i != NIL && self.slots[i].seq < mark {
+            i = self.slots[i].next;
+        }
+        self.slots.get_mut(i)?.data = data;
+        self.take(i)
+    }
+
+    /// Takes the queued slot `i` (if not `NIL`) off the queue and marks it woken.
+    fn take(&mut self, i: usize) -> Option<Waker> {
         if i == NIL {
             return None;
         }
         self.unlink(i);
         let slot = &mut self.slots[i];
         slot.state = State::Woken;
-        Some(std::mem::replace(&mut slot.waker, Waker::noop().clone()))
+        slot.waker.take()
     }
 
-    /// The sequence number the next push will get: a waiter is "older than the mark" if it
-    /// was queued before `mark` was called.
-    pub(crate) fn mark(&self) -> u64 {
-        self.next_seq
-    }
-
-    /// Like [`pop`](Self::pop), but only if the head was queued before `mark`.
-    pub(crate) fn pop_older(&mut self, mark: u64) -> Option<Waker> {
+    /// Like [`pop`](Self::pop), but only if the head was queued before the push that got
+    /// sequence number `mark`.
+    fn pop_older(&mut self, mark: u64) -> Option<Waker> {
         if self.slots.get(self.head)?.seq < mark {
             self.pop()
         } else {
@@ -172,7 +186,7 @@ impl<D: Copy> Waiters<D> {
     }
 
     /// Whether the waiter `key` has been popped.
-    pub(crate) fn is_woken(&self, key: Key) -> bool {
+    fn is_woken(&self, key: Key) -> bool {
         debug_assert_ne!(self.slots[key.0].state, State::Free, "stale waiter key");
         self.slots[key.0].state == State::Woken
     }
@@ -181,34 +195,17 @@ impl<D: Copy> Waiters<D> {
     /// would wake the same task). Returns the replaced waker, to be dropped by the caller
     /// after its borrow ends.
     #[must_use]
-    pub(crate) fn register(&mut self, key: Key, waker: &Waker) -> Option<Waker> {
+    fn register(&mut self, key: Key, waker: &Waker) -> Option<Waker> {
         let slot = &mut self.slots[key.0];
         debug_assert_ne!(slot.state, State::Free, "stale waiter key");
-        if slot.state != State::Queued || slot.waker.will_wake(waker) {
+        if slot.state != State::Queued || slot.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
             return None;
         }
-        Some(std::mem::replace(&mut slot.waker, waker.clone()))
-    }
-
-    /// Parks the future that owns `key` for a wake-up with no hand-over (a "something
-    /// changed" wait): updates its waker if it is still queued, else queues it (again: a slot
-    /// that was popped is spent and goes back to the free list). Returns a replaced waker, to
-    /// be dropped by the caller after its borrow ends.
-    #[must_use]
-    pub(crate) fn park(&mut self, key: &mut Option<Key>, data: D, waker: &Waker) -> Option<Waker> {
-        if let Some(k) = *key {
-            if self.slots[k.0].state == State::Queued {
-                return self.register(k, waker);
-            }
-            // Popped: its waker was already taken, nothing to give back.
-            let _spent = self.remove(k);
-        }
-        *key = Some(self.push(data, waker));
-        None
+        slot.waker.replace(waker.clone())
     }
 
     /// Frees the waiter's slot (unlinking it if still queued) and says what it was.
-    pub(crate) fn remove(&mut self, key: Key) -> Removed<D> {
+    fn remove(&mut self, key: Key) -> Removed<D> {
         let i = key.0;
         let state = self.slots[i].state;
         debug_assert_ne!(state, State::Free, "waiter key removed twice");
@@ -223,7 +220,7 @@ impl<D: Copy> Waiters<D> {
         Removed {
             woken: state == State::Woken,
             data: slot.data,
-            _waker: std::mem::replace(&mut slot.waker, Waker::noop().clone()),
+            _waker: slot.waker.take(),
         }
     }
 
@@ -237,7 +234,6 @@ impl<D: Copy> Waiters<D> {
             NIL => self.tail = prev,
             n => self.slots[n].prev = prev,
         }
-        self.len -= 1;
     }
 }
 
@@ -247,10 +243,10 @@ impl<D: Copy> Default for Waiters<D> {
     }
 }
 
-impl<D> fmt::Debug for Waiters<D> {
+impl<D: Copy> fmt::Debug for Waiters<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waiters")
-            .field("queued", &self.len)
+            .field("queued", &self.len())
             .field("slots", &self.slots.len())
             .finish()
     }
@@ -264,6 +260,38 @@ pub(crate) fn wake_each(mut next: impl FnMut() -> Option<Waker>) {
     while let Some(waker) = next() {
         waker.wake();
     }
+}
+
+/// Wakes every waiter queued now, each once: those that park again while this runs wait
+/// for the next time.
+pub(crate) fn wake_all<D: Copy>(waiters: &RefCell<Waiters<D>>) {
+    let mark = waiters.borrow().mark();
+    wake_each(|| waiters.borrow_mut().pop_older(mark));
+}
+
+/// Parks the future that owns `key` for a wake-up with no hand-over (a "something changed"
+/// wait): updates its waker if it is still queued, else queues it (again: a slot that was
+/// popped is spent and goes back to the free list).
+pub(crate) fn park<D: Copy>(
+    waiters: &RefCell<Waiters<D>>,
+    key: &mut Option<Key>,
+    data: D,
+    waker: &Waker,
+) {
+    let mut w = waiters.borrow_mut();
+    let old = match *key {
+        Some(k) if w.slots[k.0].state == State::Queued => w.register(k, waker),
+        spent => {
+            // A popped slot's waker was already taken: nothing to drop under the borrow.
+            if let Some(k) = spent {
+                let _spent = w.remove(k);
+            }
+            *key = Some(w.push(data, waker));
+            None
+        }
+    };
+    drop(w);
+    drop(old);
 }
 
 /// Polls a future that waits to be *handed* something by [`Waiters::pop`] (a lock, permits,
@@ -302,6 +330,16 @@ pub(crate) fn cancel<D: Copy>(
     let k = key.take()?;
     let removed = waiters.borrow_mut().remove(k);
     Some(removed)
+}
+
+/// Stores `waker` in a one-waiter slot, keeping the old one if it wakes the same task (the
+/// replaced one is dropped after the slot is set).
+pub(crate) fn store_waker(slot: &Cell<Option<Waker>>, waker: &Waker) {
+    let old = slot.take();
+    match old {
+        Some(old) if old.will_wake(waker) => slot.set(Some(old)),
+        _ => slot.set(Some(waker.clone())),
+    }
 }
 
 /// The README's example runs as a doctest.
@@ -355,14 +393,14 @@ mod tests {
     }
 
     #[test]
-    fn mark_limits_pop_older() {
+    fn pop_older_stops_at_later_waiters() {
         let w = Waker::noop();
         let mut q = Waiters::new();
         let _a = q.push((), w);
-        let m = q.mark();
+        let mark = q.mark();
         let _b = q.push((), w);
-        assert!(q.pop_older(m).is_some());
-        assert!(q.pop_older(m).is_none());
+        assert!(q.pop_older(mark).is_some());
+        assert!(q.pop_older(mark).is_none());
         assert_eq!(q.len(), 1);
     }
 }

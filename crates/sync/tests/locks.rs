@@ -555,6 +555,27 @@ fn notify_all_with_wakers_that_wait_again() {
 }
 
 #[test]
+fn notify_one_from_a_waker_inside_notify_all_is_not_lost() {
+    // `notify_all` wakes its waiters one at a time; the first one's waker calls
+    // `notify_one`. The second waiter is already released by the `notify_all`, so that
+    // notification is for the next waiter: with none queued, it is stored as a permit, as it
+    // would be if the waker ran after `notify_all` returned.
+    let n: &'static Notify = Box::leak(Box::new(Notify::new()));
+    let (notify_one, _) = hook_waker(|| n.notify_one());
+    let (w, _) = counter();
+    let (mut a, mut b) = (n.notified(), n.notified());
+    assert!(poll(&mut a, &notify_one).is_pending());
+    assert!(poll(&mut b, &w).is_pending());
+    n.notify_all();
+    assert!(poll(&mut a, &w).is_ready());
+    assert!(poll(&mut b, &w).is_ready());
+    assert!(
+        poll(&mut n.notified(), &w).is_ready(),
+        "the permit is there"
+    );
+}
+
+#[test]
 fn notify_between_tasks() {
     // A consumer waits for items a producer pushes; notify_one never loses a wake-up, even
     // when it comes before the consumer waits (it is stored as the permit).
@@ -646,4 +667,31 @@ fn barrier_of_zero_or_one() {
         assert!(block_on(b.wait()).is_leader());
         assert!(block_on(b.wait()).is_leader());
     }
+}
+
+#[test]
+fn barrier_waker_that_drops_a_released_waiter_before_it_is_woken() {
+    // The third arrival trips the barrier and wakes the two waiters one at a time; the first
+    // one's waker drops the second's future before its turn to be woken. That waiter was
+    // released with the rest: dropping it must not un-count an arrival (of this generation
+    // or of the next).
+    let b: &'static Barrier = Box::leak(Box::new(Barrier::new(3)));
+    let second = Rc::new(RefCell::new(Some(b.wait())));
+    let hook_second = second.clone();
+    let (wake_first, _) = hook_waker(move || drop(hook_second.borrow_mut().take()));
+    let (w, _) = counter();
+    let mut first = b.wait();
+    assert!(poll(&mut first, &wake_first).is_pending());
+    assert!(poll(second.borrow_mut().as_mut().unwrap(), &w).is_pending());
+    assert!(poll(&mut b.wait(), &w).is_ready());
+    assert!(second.borrow().is_none(), "the hook ran");
+    assert!(poll(&mut first, &w).is_ready());
+    // The next generation needs three arrivals again.
+    let (mut x, mut y) = (b.wait(), b.wait());
+    assert!(poll(&mut x, &w).is_pending());
+    assert!(poll(&mut y, &w).is_pending());
+    let Poll::Ready(r) = poll(&mut b.wait(), &w) else {
+        panic!("the third arrival trips the barrier")
+    };
+    assert!(r.is_leader());
 }

@@ -66,7 +66,7 @@ use futures_core::Stream;
 use futures_core::stream::FusedStream;
 
 use super::SendError;
-use crate::waiters::{Key, Waiters, wake_each};
+use crate::waiters::{Key, Waiters, cancel, park, wake_all};
 
 /// The largest ring buffer allocated when the channel is created.
 const PREALLOC: usize = 1024;
@@ -182,7 +182,7 @@ impl<T> Ring<T> {
     /// `from` on.
     fn count(&mut self, from: u64, add: bool) {
         let skip = from.saturating_sub(self.head) as usize;
-        for held in self.msgs.iter_mut().skip(skip) {
+        for held in self.msgs.range_mut(skip..) {
             if add {
                 held.unseen += 1;
             } else {
@@ -202,10 +202,19 @@ impl<T> Ring<T> {
 }
 
 impl<T> Shared<T> {
-    /// Wakes every receiver parked now, each once.
-    fn wake_receivers(&self) {
-        let mark = self.waiters.borrow().mark();
-        wake_each(|| self.waiters.borrow_mut().pop_older(mark));
+    /// A new receiver whose next message is `next` (counted in as a receiver of the messages
+    /// held from there on), or the next one sent.
+    fn new_receiver(self: &Rc<Self>, next: Option<u64>) -> Receiver<T> {
+        self.receivers.set(self.receivers.get() + 1);
+        let mut ring = self.ring.borrow_mut();
+        let next = next.unwrap_or(ring.tail());
+        ring.count(next, true);
+        drop(ring);
+        Receiver {
+            shared: self.clone(),
+            next,
+            key: None,
+        }
     }
 
     /// Drops the messages every receiver has seen, one at a time and outside the borrow.
@@ -251,19 +260,13 @@ impl<T: Clone> Sender<T> {
             old
         };
         drop(overwritten);
-        self.shared.wake_receivers();
+        wake_all(&self.shared.waiters);
         Ok(receivers)
     }
 
     /// A new receiver that sees the messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        Receiver {
-            next: shared.ring.borrow().tail(),
-            shared: shared.clone(),
-            key: None,
-        }
+        self.shared.new_receiver(None)
     }
 }
 
@@ -303,7 +306,7 @@ impl<T> Drop for Sender<T> {
         let left = self.shared.senders.get() - 1;
         self.shared.senders.set(left);
         if left == 0 {
-            self.shared.wake_receivers();
+            wake_all(&self.shared.waiters);
         }
     }
 }
@@ -361,12 +364,7 @@ impl<T: Clone> Receiver<T> {
             self.unpark();
             return Poll::Ready(result);
         }
-        let old = self
-            .shared
-            .waiters
-            .borrow_mut()
-            .park(&mut self.key, (), cx.waker());
-        drop(old);
+        park(&self.shared.waiters, &mut self.key, (), cx.waker());
         Poll::Pending
     }
 
@@ -399,13 +397,7 @@ impl<T> Receiver<T> {
     /// A new receiver that sees the messages sent from now on (unlike `clone`, which starts
     /// at this receiver's position).
     pub fn resubscribe(&self) -> Receiver<T> {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        Receiver {
-            next: shared.ring.borrow().tail(),
-            shared: shared.clone(),
-            key: None,
-        }
+        self.shared.new_receiver(None)
     }
 
     /// How many held messages this receiver has yet to see (not counting lagged ones).
@@ -425,22 +417,13 @@ impl<T> Receiver<T> {
     }
 
     fn unpark(&mut self) {
-        if let Some(key) = self.key.take() {
-            let _removed = self.shared.waiters.borrow_mut().remove(key);
-        }
+        drop(cancel(&self.shared.waiters, &mut self.key));
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        let shared = &self.shared;
-        shared.receivers.set(shared.receivers.get() + 1);
-        shared.ring.borrow_mut().count(self.next, true);
-        Receiver {
-            shared: shared.clone(),
-            next: self.next,
-            key: None,
-        }
+        self.shared.new_receiver(Some(self.next))
     }
 }
 

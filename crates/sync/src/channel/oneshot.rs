@@ -40,6 +40,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::FusedFuture;
 
 use super::{RecvError, TryRecvError};
+use crate::waiters::store_waker;
 
 /// The sender was dropped (it may have sent a value first).
 const TX_GONE: u8 = 1;
@@ -82,14 +83,6 @@ impl<T> Inner<T> {
         if let Some(waker) = other.take() {
             waker.wake();
         }
-    }
-}
-
-/// Stores `waker` in `slot`, keeping the old one if it wakes the same task.
-fn park(slot: &Cell<Option<Waker>>, waker: &Waker) {
-    match slot.take() {
-        Some(old) if old.will_wake(waker) => slot.set(Some(old)),
-        _ => slot.set(Some(waker.clone())),
     }
 }
 
@@ -151,8 +144,15 @@ impl<T> Future for ClosedFuture<'_, T> {
         if inner.has(RX_CLOSED) {
             return Poll::Ready(());
         }
-        park(&inner.tx_waker, cx.waker());
+        store_waker(&inner.tx_waker, cx.waker());
         Poll::Pending
+    }
+}
+
+impl<T> Drop for ClosedFuture<'_, T> {
+    fn drop(&mut self) {
+        // Nobody waits any more: let go of the waker (and its task) now.
+        drop(self.tx.inner.tx_waker.take());
     }
 }
 
@@ -208,7 +208,7 @@ impl<T> Future for Receiver<T> {
             inner.state.set(inner.state.get() | DONE);
             return Poll::Ready(Err(RecvError));
         }
-        park(&inner.rx_waker, cx.waker());
+        store_waker(&inner.rx_waker, cx.waker());
         Poll::Pending
     }
 }

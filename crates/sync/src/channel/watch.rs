@@ -44,7 +44,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::{RecvError, SendError};
-use crate::waiters::{Key, Waiters, wake_each};
+use crate::waiters::{Key, Waiters, cancel, park, wake_all};
 
 /// Creates a watch channel holding `init`; the receiver has seen `init`.
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
@@ -72,24 +72,6 @@ struct Shared<T> {
     changed: RefCell<Waiters<()>>,
     /// Sender futures parked in `closed`.
     closed: RefCell<Waiters<()>>,
-}
-
-/// Wakes everybody parked in `waiters` now, each once.
-fn wake_all(waiters: &RefCell<Waiters<()>>) {
-    let mark = waiters.borrow().mark();
-    wake_each(|| waiters.borrow_mut().pop_older(mark));
-}
-
-/// Parks (or re-parks) the future holding `key`.
-fn park(waiters: &RefCell<Waiters<()>>, key: &mut Option<Key>, cx: &Context<'_>) {
-    let old = waiters.borrow_mut().park(key, (), cx.waker());
-    drop(old);
-}
-
-fn unpark(waiters: &RefCell<Waiters<()>>, key: &mut Option<Key>) {
-    if let Some(k) = key.take() {
-        let _removed = waiters.borrow_mut().remove(k);
-    }
 }
 
 impl<T> Shared<T> {
@@ -254,17 +236,17 @@ impl<T> Future for ClosedFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         if this.shared.receivers.get() == 0 {
-            unpark(&this.shared.closed, &mut this.key);
+            drop(cancel(&this.shared.closed, &mut this.key));
             return Poll::Ready(());
         }
-        park(&this.shared.closed, &mut this.key, cx);
+        park(&this.shared.closed, &mut this.key, (), cx.waker());
         Poll::Pending
     }
 }
 
 impl<T> Drop for ClosedFuture<'_, T> {
     fn drop(&mut self) {
-        unpark(&self.shared.closed, &mut self.key);
+        drop(cancel(&self.shared.closed, &mut self.key));
     }
 }
 
@@ -385,21 +367,21 @@ impl<T> Future for ChangedFuture<'_, T> {
         let version = shared.version.get();
         if version != this.rx.seen {
             this.rx.seen = version;
-            unpark(&shared.changed, &mut this.key);
+            drop(cancel(&shared.changed, &mut this.key));
             return Poll::Ready(Ok(()));
         }
         if !shared.sender_alive.get() {
-            unpark(&shared.changed, &mut this.key);
+            drop(cancel(&shared.changed, &mut this.key));
             return Poll::Ready(Err(RecvError));
         }
-        park(&shared.changed, &mut this.key, cx);
+        park(&shared.changed, &mut this.key, (), cx.waker());
         Poll::Pending
     }
 }
 
 impl<T> Drop for ChangedFuture<'_, T> {
     fn drop(&mut self) {
-        unpark(&self.rx.shared.changed, &mut self.key);
+        drop(cancel(&self.rx.shared.changed, &mut self.key));
     }
 }
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::NotSend;
-use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_each};
+use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_all};
 
 /// A meeting point for `n` tasks: each [`wait`](Self::wait) waits until `n` tasks are
 /// waiting, then all of them go on; one of them is told it is the leader. The barrier then
@@ -44,6 +44,8 @@ pub struct Barrier {
     n: usize,
     /// Tasks arrived in this generation.
     arrived: Cell<usize>,
+    /// How many times the barrier has tripped.
+    generation: Cell<u64>,
     waiters: RefCell<Waiters<()>>,
     _not_send: NotSend,
 }
@@ -55,6 +57,7 @@ impl Barrier {
         Barrier {
             n: if n == 0 { 1 } else { n },
             arrived: Cell::new(0),
+            generation: Cell::new(0),
             waiters: RefCell::new(Waiters::new()),
             _not_send: NotSend {},
         }
@@ -65,6 +68,7 @@ impl Barrier {
         WaitFuture {
             barrier: self,
             key: None,
+            generation: 0,
             done: false,
         }
     }
@@ -84,6 +88,8 @@ impl fmt::Debug for Barrier {
 pub struct WaitFuture<'a> {
     barrier: &'a Barrier,
     key: Option<Key>,
+    /// The generation it arrived in (set with `key`).
+    generation: u64,
     done: bool,
 }
 
@@ -104,25 +110,29 @@ impl Future for WaitFuture<'_> {
         let arrived = barrier.arrived.get() + 1;
         if arrived < barrier.n {
             barrier.arrived.set(arrived);
+            this.generation = barrier.generation.get();
             this.key = Some(barrier.waiters.borrow_mut().push((), cx.waker()));
             return Poll::Pending;
         }
         // The last arrival: release this generation (every task queued now) and lead.
         barrier.arrived.set(0);
+        barrier.generation.set(barrier.generation.get() + 1);
         this.done = true;
-        let mark = barrier.waiters.borrow().mark();
-        wake_each(|| barrier.waiters.borrow_mut().pop_older(mark));
+        wake_all(&barrier.waiters);
         Poll::Ready(BarrierWaitResult { leader: true })
     }
 }
 
 impl Drop for WaitFuture<'_> {
     fn drop(&mut self) {
-        if let Some(r) = cancel(&self.barrier.waiters, &mut self.key) {
-            if !r.woken {
-                // Left before the barrier tripped: no longer counted.
-                self.barrier.arrived.set(self.barrier.arrived.get() - 1);
-            }
+        let barrier = self.barrier;
+        // Left before the barrier tripped: no longer counted. (A waiter of a generation
+        // that has tripped may still be queued, while the trip wakes the waiters one by one;
+        // it is released, not counted.)
+        if cancel(&barrier.waiters, &mut self.key).is_some()
+            && self.generation == barrier.generation.get()
+        {
+            barrier.arrived.set(barrier.arrived.get() - 1);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::NotSend;
-use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_each};
+use crate::waiters::{Key, Waiters, cancel, poll_handed, wake_all};
 
 /// Waiter data: whether a waiter holds a [`Notify::notify_one`] notification (which it must
 /// pass on if it is dropped before it completes).
@@ -42,6 +42,9 @@ pub struct Notify {
     permit: Cell<bool>,
     /// How many `notify_all`s there have been.
     generation: Cell<u64>,
+    /// The waiters queued before this mark of the queue were released by a `notify_all`
+    /// (which may still be waking them, one at a time): `notify_one` passes over them.
+    released: Cell<u64>,
     /// Waiter data: `BY_ALL` while queued, `BY_ONE` once picked by `notify_one`.
     waiters: RefCell<Waiters<bool>>,
     _not_send: NotSend,
@@ -53,6 +56,7 @@ impl Notify {
         Notify {
             permit: Cell::new(false),
             generation: Cell::new(0),
+            released: Cell::new(0),
             waiters: RefCell::new(Waiters::new()),
             _not_send: NotSend {},
         }
@@ -73,16 +77,10 @@ impl Notify {
     /// Wakes the oldest waiter; with none, stores one permit for the next
     /// [`notified`](Self::notified) (permits do not add up: at most one is stored).
     pub fn notify_one(&self) {
-        let next = {
-            let mut waiters = self.waiters.borrow_mut();
-            match waiters.front_mut() {
-                Some(by) => {
-                    *by = BY_ONE;
-                    waiters.pop()
-                }
-                None => None,
-            }
-        };
+        let next = self
+            .waiters
+            .borrow_mut()
+            .pop_since(self.released.get(), BY_ONE);
         match next {
             Some(waker) => waker.wake(),
             None => self.permit.set(true),
@@ -93,8 +91,8 @@ impl Notify {
     /// no permit.
     pub fn notify_all(&self) {
         self.generation.set(self.generation.get() + 1);
-        let mark = self.waiters.borrow().mark();
-        wake_each(|| self.waiters.borrow_mut().pop_older(mark));
+        self.released.set(self.waiters.borrow().mark());
+        wake_all(&self.waiters);
     }
 }
 

@@ -48,7 +48,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::TrySendError;
-use crate::waiters::{Key, Waiters, wake_each};
+use crate::waiters::{Key, Waiters, cancel, park, wake_all, wake_each};
 
 mod recv;
 mod send;
@@ -154,8 +154,8 @@ impl<T> Chan<T> {
         if let Some(waker) = self.rx_waker.take() {
             waker.wake();
         }
-        wake_each(|| self.send_waiters.borrow_mut().pop());
-        wake_each(|| self.close_waiters.borrow_mut().pop());
+        wake_all(&self.send_waiters);
+        wake_all(&self.close_waiters);
         true
     }
 
@@ -188,13 +188,10 @@ impl<T> Chan<T> {
 
     fn poll_closed(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
         if self.closed.get() {
-            if let Some(key) = key.take() {
-                let _removed = self.close_waiters.borrow_mut().remove(key);
-            }
+            drop(cancel(&self.close_waiters, key));
             return Poll::Ready(());
         }
-        let old = self.close_waiters.borrow_mut().park(key, (), cx.waker());
-        drop(old);
+        park(&self.close_waiters, key, (), cx.waker());
         Poll::Pending
     }
 }

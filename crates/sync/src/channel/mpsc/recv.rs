@@ -12,6 +12,7 @@ use futures_core::stream::FusedStream;
 
 use super::Chan;
 use crate::channel::{RecvError, TryRecvError};
+use crate::waiters::store_waker;
 
 /// The receiving half of a channel (bounded or unbounded).
 ///
@@ -99,11 +100,7 @@ impl<T> Receiver<T> {
     }
 
     fn park(&self, waker: &Waker) {
-        let old = self.chan.rx_waker.take();
-        match old {
-            Some(old) if old.will_wake(waker) => self.chan.rx_waker.set(Some(old)),
-            _ => self.chan.rx_waker.set(Some(waker.clone())),
-        }
+        store_waker(&self.chan.rx_waker, waker);
     }
 
     fn unpark(&self) {

@@ -5,11 +5,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use super::Chan;
 use crate::channel::{SendError, TrySendError};
-use crate::waiters::Key;
+use crate::waiters::{Key, cancel, poll_handed};
 
 /// The sending half of a bounded channel. Clone it for more senders.
 pub struct Sender<T> {
@@ -202,43 +202,38 @@ impl<T> Future for SendFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let chan = this.chan;
-        match this.key {
-            None => match this.msg.take().map(|msg| chan.try_send(msg)) {
-                None => panic!("`SendFuture` polled after completion"),
-                Some(Ok(())) => Poll::Ready(Ok(())),
-                Some(Err(TrySendError::Closed(msg))) => Poll::Ready(Err(SendError(msg))),
-                Some(Err(TrySendError::Full(msg))) => {
+        if this.key.is_none() {
+            let msg = this
+                .msg
+                .take()
+                .expect("`SendFuture` polled after completion");
+            return match chan.try_send(msg) {
+                Ok(()) => Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(msg)) => Poll::Ready(Err(SendError(msg))),
+                Err(TrySendError::Full(msg)) => {
                     this.msg = Some(msg);
                     this.key = Some(chan.send_waiters.borrow_mut().push((), cx.waker()));
                     Poll::Pending
                 }
-            },
-            Some(key) => {
-                if !chan.send_waiters.borrow().is_woken(key) {
-                    let _old = chan.send_waiters.borrow_mut().register(key, cx.waker());
-                    return Poll::Pending;
-                }
-                // Woken: a slot was reserved for us, or the channel closed.
-                let _removed = chan.send_waiters.borrow_mut().remove(key);
-                this.key = None;
-                let Some(msg) = this.msg.take() else {
-                    panic!("`SendFuture` polled after completion")
-                };
-                if chan.closed.get() {
-                    return Poll::Ready(Err(SendError(msg)));
-                }
-                chan.reserved.set(chan.reserved.get() - 1);
-                chan.push(msg);
-                Poll::Ready(Ok(()))
-            }
+            };
         }
+        // Waiting until woken: a slot was reserved for us, or the channel closed.
+        ready!(poll_handed(&chan.send_waiters, &mut this.key, cx.waker()));
+        let msg = this.msg.take().expect("a waiting send holds its message");
+        if chan.closed.get() {
+            return Poll::Ready(Err(SendError(msg)));
+        }
+        chan.reserved.set(chan.reserved.get() - 1);
+        chan.push(msg);
+        Poll::Ready(Ok(()))
     }
 }
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let removed = self.chan.send_waiters.borrow_mut().remove(key);
+        let Some(removed) = cancel(&self.chan.send_waiters, &mut self.key) else {
+            return;
+        };
         if removed.woken && !self.chan.closed.get() {
             // A slot was reserved for us: pass it on.
             self.chan.reserved.set(self.chan.reserved.get() - 1);
@@ -273,9 +268,7 @@ impl<T> Future for ClosedFuture<'_, T> {
 
 impl<T> Drop for ClosedFuture<'_, T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let _removed = self.chan.close_waiters.borrow_mut().remove(key);
-        }
+        drop(cancel(&self.chan.close_waiters, &mut self.key));
     }
 }
 
