@@ -29,6 +29,10 @@ mod http_hello;
 mod chat;
 
 #[allow(dead_code)]
+#[path = "../examples/shard-chat.rs"]
+mod shard_chat;
+
+#[allow(dead_code)]
 #[path = "../examples/udp-ping.rs"]
 mod udp_ping;
 
@@ -289,6 +293,54 @@ fn chat_broadcasts_to_every_other_client() {
             Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
         }
         assert_eq!(b.message().await?, format!("* {c_name} left\n"));
+        Ok(())
+    })
+}
+
+#[test]
+fn shard_chat_is_one_chat_across_shards() {
+    let first = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = first.local_addr().unwrap();
+    let first = first.into_std().unwrap();
+    // The shards serve until the test process ends.
+    std::thread::spawn(move || shard_chat::run(first, 2));
+    run(async move {
+        // Clients until two landed on different shards (each is told where it is).
+        let mut on_shard: [Option<ChatClient>; 2] = [None, None];
+        for _ in 0..200 {
+            let mut client = ChatClient {
+                lines: BufReader::new(TcpStream::connect(addr).await?),
+            };
+            let welcome = client.line().await?;
+            let shard = welcome
+                .trim_end()
+                .chars()
+                .last()
+                .and_then(|c| c.to_digit(10));
+            let slot = &mut on_shard[shard.expect("the welcome names the shard") as usize];
+            if slot.is_none() {
+                *slot = Some(client);
+            }
+            if on_shard.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        let [Some(mut a), Some(mut b)] = on_shard else {
+            panic!("the kernel never spread 200 connections over both shards");
+        };
+        let a_name = a.stream().local_addr()?;
+        a.say("hello from shard 0\n").await?;
+        let expected = format!("{a_name}: hello from shard 0\n");
+        // Both hear it, the speaker included (after joins and leaves of other clients).
+        for client in [&mut a, &mut b] {
+            loop {
+                let line = client.line().await?;
+                if !line.starts_with("* ") {
+                    assert_eq!(line, expected);
+                    break;
+                }
+            }
+        }
         Ok(())
     })
 }
