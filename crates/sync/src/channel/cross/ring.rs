@@ -20,7 +20,7 @@ const FLAGS: usize = (1 << POS_SHIFT) - 1;
 const FULL: usize = 1;
 /// Stamp flag: the receiver waits for this claimed slot to be written.
 const RX_WAIT: usize = 2;
-/// Stamp flag: senders wait for this full slot to be freed.
+/// Stamp flag: senders of the next lap wait for this slot to be freed.
 const TX_WAIT: usize = 4;
 
 /// Tail flag: the receiver found the ring empty and waits for the next claim.
@@ -135,7 +135,9 @@ impl<T> Ring<T> {
     /// Claims the tail slot, writes `value` and publishes it; wakes the receiver if the
     /// claim or the publish finds it waiting.
     pub(super) fn try_push(&self, value: T) -> Result<(), PushError<T>> {
-        let mut tail = self.tail.load(Relaxed);
+        // Acquire on every tail load: the claim that moved the tail to this value happened
+        // before, so a stamp we read after it is at least as new as that claim left it.
+        let mut tail = self.tail.load(Acquire);
         loop {
             if tail & CLOSED != 0 {
                 return Err(PushError::Closed(value));
@@ -150,16 +152,16 @@ impl<T> Ring<T> {
                 // waker registration (made before it set the flag).
                 match self
                     .tail
-                    .compare_exchange_weak(tail, self.next(pos), AcqRel, Relaxed)
+                    .compare_exchange(tail, self.next(pos), AcqRel, Acquire)
                 {
                     Ok(_) => {
                         // SAFETY: the successful claim of `pos` makes us the slot's only
                         // writer, and its stamp (`pos`, not FULL) says it holds no message:
                         // the receiver will not read it before the publish below.
                         slot.value.with_mut(|v| unsafe { (*v).write(value) });
-                        // Release publishes the message. A swap, not a store: it reads an
-                        // RX_WAIT set by a receiver that saw our claim but not our write.
-                        let old = slot.stamp.swap(pos | FULL, AcqRel);
+                        // Release publishes the message. An RMW, not a store: it keeps and
+                        // reads the flags waiters set on the claimed slot meanwhile.
+                        let old = slot.stamp.fetch_or(FULL, AcqRel);
                         if old & RX_WAIT != 0 || tail & PARKED != 0 {
                             self.rx_waker.wake();
                         }
@@ -167,13 +169,14 @@ impl<T> Ring<T> {
                     }
                     Err(now) => tail = now,
                 }
-            } else if stamp & !TX_WAIT == pos.wrapping_sub(self.one_lap) | FULL {
-                // The slot still holds the message of one lap ago: the ring is full.
+            } else if stamp & !FLAGS == pos.wrapping_sub(self.one_lap) {
+                // The slot still serves the previous lap (its message is written, or being
+                // written): the ring is full.
                 return Err(PushError::Full(value, pos));
             } else {
                 // Our tail is stale: someone claimed `pos` (the stamp we acquired shows a
                 // later state, so the tail we reload is at least that new).
-                tail = self.tail.load(Relaxed);
+                tail = self.tail.load(Acquire);
             }
         }
     }
@@ -188,15 +191,16 @@ impl<T> Ring<T> {
             return false;
         }
         let slot = self.slot(pos);
-        let full = pos.wrapping_sub(self.one_lap) | FULL;
+        let prev = pos.wrapping_sub(self.one_lap);
         let mut stamp = slot.stamp.load(Acquire);
         loop {
-            if stamp & !TX_WAIT != full {
+            if stamp & !FLAGS != prev {
                 return false;
             }
             if stamp & TX_WAIT != 0 {
                 return true;
             }
+            // A CAS, not an OR: the flag must not land on a slot freed meanwhile.
             match slot
                 .stamp
                 .compare_exchange(stamp, stamp | TX_WAIT, AcqRel, Acquire)
@@ -280,7 +284,7 @@ impl<T> Ring<T> {
         let slot = self.slot(head);
         // Acquire: pairs with the publishing swap, so the message is fully written.
         let stamp = slot.stamp.load(Acquire);
-        if stamp & !TX_WAIT != head | FULL {
+        if stamp & !(RX_WAIT | TX_WAIT) != head | FULL {
             return None;
         }
         // SAFETY: the stamp says the slot holds the message published for `head`; only the
@@ -324,15 +328,11 @@ impl<T> Ring<T> {
                 }
             } else {
                 // The head slot is claimed but maybe not yet written: ask its publisher (its
-                // swap reads the flag) to wake us. Fails if it was published meanwhile.
-                let slot = self.slot(head);
-                match slot
-                    .stamp
-                    .compare_exchange(head, head | RX_WAIT, AcqRel, Acquire)
-                {
-                    Ok(_) => return Poll::Pending,
-                    Err(now) if now == head | RX_WAIT => return Poll::Pending,
-                    Err(_) => {}
+                // RMW reads the flag) to wake us. The slot serves `head` until we free it,
+                // so an OR is safe; if it finds FULL, the message is there: take it.
+                let old = self.slot(head).stamp.fetch_or(RX_WAIT, AcqRel);
+                if old & FULL == 0 {
+                    return Poll::Pending;
                 }
             }
         }
