@@ -273,6 +273,10 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// The future of [`Sender::send`].
+///
+/// # Panics
+///
+/// If polled again after it completed.
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,

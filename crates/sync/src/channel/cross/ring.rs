@@ -35,6 +35,7 @@ pub const MAX_CAPACITY: usize = 1 << (usize::BITS - POS_SHIFT - 16);
 
 /// How many times a receiver that has just taken a message re-checks the head slot (with
 /// a spin hint between checks, well under a microsecond in all) before it parks.
+#[cfg(not(loom))]
 const SPINS_BEFORE_PARK: u32 = 32;
 
 /// Keeps the hot words on cache lines of their own (128 bytes: adjacent-line prefetch).
@@ -56,7 +57,7 @@ struct Slot<T> {
 
 /// Why a push did not happen; the message comes back.
 pub(super) enum PushError<T> {
-    /// Full at the given tail position: its slot still holds the message of one lap ago.
+    /// Full at the given tail position: its slot still serves the previous lap.
     Full(T, usize),
     Closed(T),
 }
@@ -286,7 +287,7 @@ impl<T> Ring<T> {
     pub(super) fn take(&self) -> Option<T> {
         let head = self.head.load(Relaxed);
         let slot = self.slot(head);
-        // Acquire: pairs with the publishing swap, so the message is fully written.
+        // Acquire: pairs with the publishing `fetch_or`, so the message is fully written.
         let stamp = slot.stamp.load(Acquire);
         if stamp & !(RX_WAIT | TX_WAIT) != head | FULL {
             return None;
