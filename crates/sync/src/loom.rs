@@ -32,6 +32,15 @@ pub(crate) mod atomic {
     }
 }
 
+/// The busy-wait hint: under loom it lets the other threads run (a model would otherwise
+/// explore the spinning thread forever).
+pub(crate) mod hint {
+    #[cfg(loom)]
+    pub(crate) use ::loom::hint::spin_loop;
+    #[cfg(not(loom))]
+    pub(crate) use std::hint::spin_loop;
+}
+
 /// Thread handles and parking, for the blocking calls.
 pub(crate) mod thread {
     #[cfg(loom)]

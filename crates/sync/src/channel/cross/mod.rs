@@ -37,31 +37,33 @@
 //! **The queue** is a ring of `cap` slots allocated once; each slot has a *stamp* saying
 //! which position it serves and in what state. A position counts messages: its word is
 //! `lap * one_lap + index << 3`, where `one_lap` is `cap` rounded up to a power of two
-//! (shifted), and the low three bits are left for flags. A slot's stamp is its position for
-//! this lap while it is free, `| FULL` once the message for that position is written, and
-//! the position of its next use (`+ one_lap`) once the receiver has taken the message.
+//! (shifted), and the low three bits are left for flags. A slot's stamp is the position
+//! it serves on this lap (free, or claimed and being written), `| FULL` once that message
+//! is written, and the position of its next use (`+ one_lap`) once the receiver took it.
 //!
 //! - A sender reads the tail position; if that slot's stamp equals it, the slot is free
 //!   for this lap and the sender claims it with a compare-and-swap of the tail, writes the
-//!   message and *publishes* it by swapping the stamp to `pos | FULL`. If the stamp still
-//!   shows the previous lap's message, the ring is full. Anything else means another
-//!   sender claimed the position first: reload and retry.
+//!   message and *publishes* it with a `fetch_or(FULL)` on the stamp. If the stamp still
+//!   serves the previous lap (its message written or still being written), the ring is
+//!   full. Anything else means another sender claimed the position first: reload, retry.
 //! - The receiver (one, so its head needs no atomic claim) takes the head slot when its
-//!   stamp is `head | FULL`, moves the head, and frees the slot by swapping the stamp to
+//!   stamp says `head | FULL`, moves the head, and frees the slot by swapping the stamp to
 //!   `head + one_lap`.
 //! - ABA is ruled out by the lap in every word: a sender whose tail is a lap stale sees a
 //!   stamp that does not match, and its CAS of the full tail word fails. The lap counter has
 //!   at least 16 bits (see [`MAX_CAPACITY`]), so it cannot come round to the same word
 //!   during one stalled claim.
 //!
-//! **Orderings.** The publishing swap is `Release` and the receiver's stamp load `Acquire`:
-//! the message is fully written before it is read. The freeing swap is `Release` and the
-//! sender's stamp load `Acquire`: the old message was read before the slot is written
-//! again. The tail CAS is `AcqRel` so a `PARKED` flag (below) carries the receiver's waker
-//! registration to the sender that takes it. There is no `SeqCst` and no fence: every
-//! handshake that could lose a wakeup puts both parties' flags in *one* word and changes
-//! it with read-modify-writes, which always see the latest value. A store on one word and
-//! a load of another (Dekker's pattern) would need a full fence on every send.
+//! **Orderings.** The publishing `fetch_or` is `Release` and the receiver's stamp load
+//! `Acquire`: the message is fully written before it is read. The freeing swap is
+//! `Release` and the sender's stamp load `Acquire`: the old message was read before the
+//! slot is written again. Tail loads are `Acquire`, so a stamp read after them is at least
+//! as new as the claim that moved the tail; the tail CAS is `AcqRel`, so a `PARKED` flag
+//! (below) carries the receiver's waker registration to the sender that takes it. There
+//! is no `SeqCst` and no fence: every handshake that could lose a wakeup puts both
+//! parties' flags in *one* word and changes it with read-modify-writes, which always see
+//! the latest value. A store on one word and a load of another (Dekker's pattern) would
+//! need a full fence on every send.
 //!
 //! **Parking and coalesced wakes.** The steady-state send is a claim, a write and a
 //! publish. A receiver that finds nothing registers its waker and then either
@@ -70,17 +72,31 @@
 //!   it, so exactly that one sender wakes the receiver, after publishing; the rest of the
 //!   burst finds no flag and pays nothing. The woken receiver drains everything
 //!   published, then parks again: one wake per batch, not per message.
-//! - or sees a claim whose message is not written yet, and CASes `RX_WAIT` into that
-//!   slot's stamp (failing if it was published meanwhile); the publishing swap reads it.
+//! - or sees a claim whose message is not written yet, and ORs `RX_WAIT` into that slot's
+//!   stamp; the publishing `fetch_or` reads it (if the OR finds `FULL` instead, the
+//!   message is there: take it).
 //!
-//! So there is no window between "queue empty" and "parked": the flag is set by a CAS
-//! that fails if the queue changed since it was seen empty. The waker sits in a small
-//! cell with its own state word, so a waker replaced by one poll while a sender reads it
-//! for a wake is never torn, and a wake racing a registration wakes the new waker.
+//! So there is no window between "queue empty" and "parked": the flag is set by an RMW
+//! that fails, or reports, if the queue changed since it was seen empty. No thread waits
+//! on another's progress: a sender preempted between its claim and its publish delays
+//! only the messages behind it, and whoever needs that slot sleeps on a flag until the
+//! publish. The waker sits in a small cell with its own state word, so a waker replaced
+//! by one poll while a sender reads it for a wake is never torn, and a wake racing a
+//! registration wakes the new one.
+//!
+//! **A moment before parking.** A receiver whose previous poll returned a message, and
+//! which now finds the ring empty, re-checks the head slot a few dozen times with a spin
+//! hint (under a microsecond) before it registers and parks. Mid-burst the next message
+//! usually lands in that time, which spares the sender the wake (a system call to unpark a
+//! thread or notify a reactor) and the receiver a park; without it a consumer slightly
+//! faster than its producer parks and is woken every few messages. A receiver that found
+//! nothing on its previous poll does not spin, so an idle channel polled again and again
+//! (say in a `select` loop) costs nothing extra.
 //!
 //! **Back-pressure.** A sender that finds the ring full registers its waker in a list
-//! under a `Mutex`, then CASes `TX_WAIT` into the full slot's stamp (failing if it was
-//! freed: retry). The receiver's freeing swap reads the flag and wakes every listed
+//! under a `Mutex`, then CASes `TX_WAIT` into the stamp of the slot it needs (failing if
+//! the slot was freed: retry; the publish keeps the flag if the slot was still being
+//! written). The receiver's freeing swap reads the flag and wakes every listed
 //! sender; the first to retry takes the room, the others find the next slot full and
 //! flag that one. The lock is only on this slow path: a message that fits never sees it.
 //! A `send` future holds no slot while it waits (a claim and its publish happen in one
@@ -140,6 +156,7 @@ pub fn bounded<T: Send>(cap: usize) -> (Sender<T>, Receiver<T>) {
         Sender { ring: ring.clone() },
         Receiver {
             ring,
+            in_burst: false,
             terminated: false,
         },
     )
@@ -158,6 +175,8 @@ pub struct Sender<T> {
 /// Implements [`Stream`]: the stream ends once the channel is closed and drained.
 pub struct Receiver<T> {
     ring: Arc<Ring<T>>,
+    /// The last poll returned a message: the next one may be on its way.
+    in_burst: bool,
     terminated: bool,
 }
 
@@ -254,6 +273,10 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// The future of [`Sender::send`].
+///
+/// # Panics
+///
+/// If polled again after it completed.
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,
@@ -325,7 +348,9 @@ impl<T> Receiver<T> {
     /// Polls for the next message: what [`recv`](Receiver::recv) and the [`Stream`] use,
     /// for hand-written futures.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        match self.ring.poll_take(cx) {
+        let polled = self.ring.poll_take(cx, self.in_burst);
+        self.in_burst = matches!(polled, Poll::Ready(Some(_)));
+        match polled {
             Poll::Ready(Some(v)) => Poll::Ready(Ok(v)),
             Poll::Ready(None) => {
                 self.terminated = true;
@@ -337,7 +362,9 @@ impl<T> Receiver<T> {
 
     /// Receives a message if one is queued now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.ring.try_take()
+        let r = self.ring.try_take();
+        self.in_burst = r.is_ok();
+        r
     }
 
     /// Waits for at least one message, then moves up to `limit` queued messages into

@@ -11,8 +11,8 @@
 use std::fmt;
 use std::task::Waker;
 
-use crate::loom::UnsafeCell;
 use crate::loom::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::{UnsafeCell, hint};
 
 const IDLE: usize = 0;
 const REGISTERING: usize = 1;
@@ -61,8 +61,13 @@ impl WakerCell {
                 }
                 drop(old);
             }
-            // A wake is running and may hold the previous waker: make sure this one is woken.
-            Err(_) => waker.wake_by_ref(),
+            // A wake is running and may hold the previous waker: make sure this one is
+            // woken. The task will be polled again at once, and find the wake over (it
+            // lasts one `wake_by_ref`): a spin, so tell the processor (and loom).
+            Err(_) => {
+                waker.wake_by_ref();
+                hint::spin_loop();
+            }
         }
     }
 
