@@ -58,9 +58,10 @@ fn expect_hello(response: &[u8]) {
     assert!(text.ends_with("\r\n\r\nHello, World!"), "{text:?}");
 }
 
-#[test]
-fn ten_thousand_idle_keep_alive_connections_are_held_then_answered() {
-    let wanted: usize = std::env::var("SOLO_IDLE_CONNECTIONS")
+/// How many connections to hold (10,000, or the number in the environment variable `var`,
+/// within this process's descriptor limit), and a server that holds them idle.
+fn server_for(var: &str) -> (usize, Server) {
+    let wanted: usize = std::env::var(var)
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
@@ -74,6 +75,12 @@ fn ten_thousand_idle_keep_alive_connections_are_held_then_answered() {
     assert!(n >= 1000, "descriptor limit {limit} too low for this test");
     let max = (n + 100).to_string();
     let server = Server::start(&["--max-connections", &max, "--idle-timeout", "10m"]);
+    (n, server)
+}
+
+#[test]
+fn ten_thousand_idle_keep_alive_connections_are_held_then_answered() {
+    let (n, server) = server_for("SOLO_IDLE_CONNECTIONS");
 
     // Warm up: the loop's read and output buffers are touched once, for every one.
     for _ in 0..20 {
@@ -145,19 +152,7 @@ fn ten_thousand_idle_keep_alive_connections_are_held_then_answered() {
 #[test]
 fn ten_thousand_caught_up_chat_subscribers_hold_no_buffer() {
     const HISTORY: usize = 256;
-    let wanted: usize = std::env::var("SOLO_SUBSCRIBERS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000);
-    let limit = common::raise_fd_limit();
-    let n = wanted.min(
-        usize::try_from(limit)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(200),
-    );
-    assert!(n >= 1000, "descriptor limit {limit} too low for this test");
-    let max = (n + 100).to_string();
-    let server = Server::start(&["--max-connections", &max, "--idle-timeout", "10m"]);
+    let (n, server) = server_for("SOLO_SUBSCRIBERS");
 
     // A full history of 33-byte messages.
     let mut burst = Vec::new();

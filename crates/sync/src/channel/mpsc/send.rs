@@ -40,62 +40,73 @@ impl<T> Sender<T> {
         self.chan.try_send(msg)
     }
 
-    /// Closes the channel: later sends fail, waiting sends fail and get their message back,
-    /// the receiver still gets the messages already queued. Returns `false` if the channel
-    /// was already closed.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// Whether the channel is closed (by either side, or because the receiver is gone).
-    pub fn is_closed(&self) -> bool {
-        self.chan.closed.get()
-    }
-
-    /// Waits until the channel is closed: the receiver was dropped or somebody called
-    /// `close`.
-    pub fn closed(&self) -> ClosedFuture<'_, T> {
-        ClosedFuture {
-            chan: &*self.chan,
-            key: None,
-        }
-    }
-
-    /// How many messages are queued.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether no message is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The channel's bound (after `0` was taken as `1`).
     pub fn capacity(&self) -> usize {
         self.chan.cap
     }
-
-    /// Whether both senders belong to the same channel.
-    pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Rc::ptr_eq(&self.chan, &other.chan)
-    }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        self.chan.add_sender();
-        Sender {
-            chan: self.chan.clone(),
+/// What both kinds of sender do alike: closing, counting, comparing, cloning, dropping.
+macro_rules! sender_common {
+    ($sender:ident) => {
+        impl<T> $sender<T> {
+            /// Closes the channel: later sends fail, waiting sends fail and get their
+            /// message back, the receiver still gets the messages already queued. Returns
+            /// `false` if the channel was already closed.
+            pub fn close(&self) -> bool {
+                self.chan.close()
+            }
+
+            /// Whether the channel is closed (by either side, or because the receiver is
+            /// gone).
+            pub fn is_closed(&self) -> bool {
+                self.chan.closed.get()
+            }
+
+            /// Waits until the channel is closed: the receiver was dropped or somebody
+            /// called `close`.
+            pub fn closed(&self) -> ClosedFuture<'_, T> {
+                ClosedFuture {
+                    chan: &*self.chan,
+                    key: None,
+                }
+            }
+
+            /// How many messages are queued.
+            pub fn len(&self) -> usize {
+                self.chan.len()
+            }
+
+            /// Whether no message is queued.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Whether both senders belong to the same channel.
+            pub fn same_channel(&self, other: &$sender<T>) -> bool {
+                Rc::ptr_eq(&self.chan, &other.chan)
+            }
         }
-    }
+
+        impl<T> Clone for $sender<T> {
+            fn clone(&self) -> Self {
+                self.chan.add_sender();
+                $sender {
+                    chan: self.chan.clone(),
+                }
+            }
+        }
+
+        impl<T> Drop for $sender<T> {
+            fn drop(&mut self) {
+                self.chan.drop_sender();
+            }
+        }
+    };
 }
 
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
-    }
-}
+sender_common!(Sender);
+sender_common!(UnboundedSender);
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -121,56 +132,6 @@ impl<T> UnboundedSender<T> {
         }
         self.chan.push(msg);
         Ok(())
-    }
-
-    /// Closes the channel: later sends fail, the receiver still gets the messages already
-    /// queued. Returns `false` if the channel was already closed.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// Whether the channel is closed (by either side, or because the receiver is gone).
-    pub fn is_closed(&self) -> bool {
-        self.chan.closed.get()
-    }
-
-    /// Waits until the channel is closed: the receiver was dropped or somebody called
-    /// `close`.
-    pub fn closed(&self) -> ClosedFuture<'_, T> {
-        ClosedFuture {
-            chan: &*self.chan,
-            key: None,
-        }
-    }
-
-    /// How many messages are queued.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether no message is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether both senders belong to the same channel.
-    pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
-        Rc::ptr_eq(&self.chan, &other.chan)
-    }
-}
-
-impl<T> Clone for UnboundedSender<T> {
-    fn clone(&self) -> Self {
-        self.chan.add_sender();
-        UnboundedSender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> Drop for UnboundedSender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
     }
 }
 
