@@ -107,7 +107,7 @@ thread_local! {
 
 #[test]
 fn submit_to_runs_on_the_target_shard() {
-    let out = solo::shards(3, |shard: Shard<()>| async move {
+    let out = solo::shards(3, |mut shard: Shard<()>| async move {
         NAME.with_borrow_mut(|n| *n = format!("shard {}", shard.id()));
         // Each shard asks every shard (itself included) who it is, from a task.
         let mesh = shard.mesh().clone();
@@ -119,8 +119,12 @@ fn submit_to_runs_on_the_target_shard() {
             names
         })
         .await;
-        // Stay up until every shard has been answered by everyone.
-        solo::Timer::after(Duration::from_millis(200)).await;
+        // Stay up until every shard has been answered by everyone: each says when it is
+        // done, and leaves once all have.
+        shard.mesh().broadcast(()).await;
+        for _ in 0..shard.count() {
+            shard.recv().await.unwrap();
+        }
         asked
     })
     .unwrap();
@@ -138,10 +142,10 @@ fn submit_to_runs_on_the_target_shard() {
 
 #[test]
 fn a_panic_in_a_submitted_closure_reaches_the_submitter() {
-    let out = solo::shards(2, |shard: Shard<()>| async move {
+    let out = solo::shards(2, |mut shard: Shard<()>| async move {
         if shard.id() == 1 {
-            // Shard 1 stays up to run the closure, and keeps running afterwards.
-            solo::Timer::after(Duration::from_millis(300)).await;
+            // Shard 1 stays up, running closures, until shard 0 says it is done.
+            shard.recv().await.unwrap();
             return shard.mesh().submit_to(1, || 7).await.ok();
         }
         let mesh = shard.mesh().clone();
@@ -154,7 +158,9 @@ fn a_panic_in_a_submitted_closure_reaches_the_submitter() {
         let message = result.expect_err("the panic is resumed in the submitter");
         assert_eq!(message.downcast_ref::<&str>(), Some(&"boom on shard 1"));
         // The target shard's runner survives: it answers the next one.
-        shard.mesh().submit_to(1, || 42).await.ok()
+        let answer = shard.mesh().submit_to(1, || 42).await.ok();
+        shard.mesh().send_to(1, ()).await.unwrap();
+        answer
     })
     .unwrap();
     assert_eq!(out, [Some(42), Some(7)]);
@@ -189,24 +195,29 @@ fn a_stopped_shard_refuses_messages_and_closures() {
 
 #[test]
 fn a_full_inbox_says_so_and_waits() {
-    let out = solo::shards(2, |mut shard: Shard<usize>| async move {
-        if shard.id() == 0 {
-            let mut sent = 0;
-            while shard.mesh().try_send_to(1, sent).is_ok() {
-                sent += 1;
+    // Shard 1 reads nothing until shard 0 has filled its inbox.
+    let filled = std::sync::Barrier::new(2);
+    let out = solo::shards(2, |mut shard: Shard<usize>| {
+        let filled = &filled;
+        async move {
+            if shard.id() == 0 {
+                let mut sent = 0;
+                while shard.mesh().try_send_to(1, sent).is_ok() {
+                    sent += 1;
+                }
+                assert_eq!(sent, solo::shard::INBOX_CAPACITY);
+                filled.wait();
+                // Waits until shard 1 reads.
+                shard.mesh().send_to(1, usize::MAX).await.unwrap();
+                return sent + 1;
             }
-            assert_eq!(sent, solo::shard::INBOX_CAPACITY);
-            // Waits until shard 1 reads.
-            shard.mesh().send_to(1, usize::MAX).await.unwrap();
-            return sent + 1;
+            filled.wait();
+            let mut got = 0;
+            while shard.recv().await != Some(usize::MAX) {
+                got += 1;
+            }
+            got + 1
         }
-        // Shard 1 reads nothing until its inbox is full.
-        solo::Timer::after(Duration::from_millis(100)).await;
-        let mut got = 0;
-        while shard.recv().await != Some(usize::MAX) {
-            got += 1;
-        }
-        got + 1
     })
     .unwrap();
     assert_eq!(out[0], out[1]);
