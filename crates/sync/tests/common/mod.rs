@@ -84,6 +84,39 @@ impl Hook {
     }
 }
 
+/// Drops every hook of this thread (and what they captured).
+pub fn clear_hooks() {
+    let hooks = HOOKS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+    drop(hooks);
+}
+
+/// A value lent as `&'static` for the length of a test (hook wakers and the futures they
+/// keep must be `'static`), and freed when the guard drops, so that leak checkers (the
+/// AddressSanitizer run) find nothing left over.
+///
+/// Bind the guard first in the test (`let (_free, lock) = test_static(...)`): locals drop
+/// in reverse order, so every future borrowing the value is gone before it is freed, and
+/// the guard clears this thread's hooks (which may hold such futures) first. A future
+/// `mem::forget`-ten by the test never runs again, so it is no hazard.
+pub struct TestStatic<T: 'static>(*mut T);
+
+/// See [`TestStatic`].
+pub fn test_static<T: 'static>(value: T) -> (TestStatic<T>, &'static T) {
+    let ptr = Box::into_raw(Box::new(value));
+    // SAFETY: `ptr` comes from `Box::into_raw` and is freed only by the guard's drop, after
+    // everything that uses the reference is gone (see the type's docs).
+    (TestStatic(ptr), unsafe { &*ptr })
+}
+
+impl<T: 'static> Drop for TestStatic<T> {
+    fn drop(&mut self) {
+        clear_hooks();
+        // SAFETY: the pointer came from `Box::into_raw` in `test_static`; the test's other
+        // locals, and now the hooks, that borrowed it are gone.
+        drop(unsafe { Box::from_raw(self.0) });
+    }
+}
+
 /// A waker that runs `hook` when woken, and its wake counter.
 pub fn hook_waker(hook: impl FnMut() + 'static) -> (Waker, Arc<Hook>) {
     let id = NEXT_HOOK.with(|n| {
