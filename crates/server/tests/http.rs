@@ -385,6 +385,13 @@ fn static_files_and_escapes() {
         let response = server.get(escape);
         assert_eq!(response.status, 400, "{escape}: {response:?}");
     }
+    // A symbolic link loop names no file; a name longer than the OS allows names none
+    // either, and says the target is too long.
+    std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+    assert_eq!(server.get("/static/loop").status, 404);
+    assert_eq!(server.get("/static/loop/x").status, 404);
+    let long_name = format!("/static/{}", "n".repeat(300));
+    assert_eq!(server.get(&long_name).status, 414);
     for escape in ["/static/link.txt", "/static/up/secret.txt"] {
         let response = server.get(escape);
         assert_eq!(response.status, 403, "{escape}: {response:?}");

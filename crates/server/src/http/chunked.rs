@@ -107,13 +107,14 @@ fn chunk_line(input: &[u8]) -> Result<Option<(u64, usize)>, ParseError> {
 }
 
 /// `*( BWS ";" ... )`: nothing, or optional whitespace, `;`, then field-value characters.
+/// Whitespace after the size is allowed only before a `;` (`3 \r\n` is refused).
 fn valid_extensions(rest: &[u8]) -> bool {
-    let rest = &rest[rest
+    let space = rest
         .iter()
         .take_while(|&&b| b == b' ' || b == b'\t')
-        .count()..];
-    match rest {
-        [] => true,
+        .count();
+    match &rest[space..] {
+        [] => space == 0,
         [b';', ext @ ..] => ext.iter().all(|&b| b == b'\t' || b >= b' ' && b != 0x7f),
         _ => false,
     }

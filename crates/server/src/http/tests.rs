@@ -425,6 +425,10 @@ fn chunked_errors() {
     assert!(malformed(b"\r\n"), "size missing");
     assert!(malformed(b"x\r\n"), "not hex");
     assert!(malformed(b"3 x\r\nabc\r\n0\r\n\r\n"), "junk after size");
+    // Whitespace may only come before a `;` (RFC 9112 §7.1.1: `BWS ";"`).
+    assert!(malformed(b"3 \r\nabc\r\n0\r\n\r\n"), "space after size");
+    assert!(malformed(b"3\t\r\nabc\r\n0\r\n\r\n"), "tab after size");
+    assert!(malformed(b"0 \r\n\r\n"), "space after the last size");
     assert!(malformed(b"3\nabc\r\n0\r\n\r\n"), "bare LF after size");
     assert!(
         malformed(b"3\r\nabcd\r\n0\r\n\r\n"),
