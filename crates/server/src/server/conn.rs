@@ -31,6 +31,11 @@
 //! its write side and reads until the client closes, for at most [`LINGER`]: closing with
 //! unread input would reset the connection and could destroy the response before the
 //! client read it.
+//!
+//! At shutdown an idle connection first reads: a request that has already arrived is
+//! answered (with `Connection: close`); if none has, the connection closes the same way,
+//! write side first, input drained, so a request that crosses the close is never answered
+//! by a reset.
 
 // Clippy on windows-gnu asks for `const` on every thread-local initializer, even those that
 // cannot be (the read buffer's) or already are; other targets do not.
@@ -270,9 +275,6 @@ impl Conn {
                 State::Finishing => return Poll::Ready(Next::Close),
                 _ => {}
             }
-            if self.idle() && self.shard.shutting_down() {
-                return Poll::Ready(Next::Close);
-            }
             if self.pending.as_ref().is_some_and(|p| p.unanswered) {
                 if let Some(next) = self.answer_tail(cx) {
                     return Poll::Ready(next);
@@ -300,11 +302,15 @@ impl Conn {
         self.state == State::Idle && self.pending.is_none()
     }
 
-    /// The socket is not ready: poll the timer. `None` means the timer fired and changed
-    /// the state, so the loop goes on.
+    /// The socket is not ready: poll the timer. `None` means the state changed (the timer
+    /// fired, or shutdown closes an idle connection), so the loop goes on.
     fn wait(&mut self, cx: &mut Context<'_>) -> Option<Poll<Next>> {
         if self.idle() && self.shard.shutting_down() {
-            return Some(Poll::Ready(Next::Close));
+            // Nothing has arrived (the read that led here found the socket empty), but a
+            // request may be on its way: shut the write side and drain, never close with
+            // input unread (that resets the connection).
+            self.state = State::Closing;
+            return None;
         }
         if Pin::new(&mut self.timer).poll(cx).is_pending() {
             return Some(Poll::Pending);

@@ -100,7 +100,7 @@ enum Round {
 }
 
 /// Streams events to the client until the stream ends; then the connection closes
-/// (returns false).
+/// (returns false, or, at shutdown, goes on to close cleanly).
 pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
     let shard = conn.shard.clone();
     let subscription = Subscription::new(&shard);
@@ -113,6 +113,11 @@ pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
     };
     conn.timer.set_interval(PING);
     poll_fn(|cx| stream.poll(conn, &subscription, cx)).await;
+    if shard.shutting_down() {
+        // Close cleanly: write side first, then drain what the client still sends.
+        conn.resume(false);
+        return true;
+    }
     false
 }
 

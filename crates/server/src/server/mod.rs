@@ -13,11 +13,16 @@
 //!
 //! # Shutdown
 //!
-//! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped), wakes
-//! every connection task once so that idle keep-alive connections and event streams close,
-//! lets responses in flight finish (each now ends with `Connection: close`), and returns
-//! when its last connection is gone or the grace period is over. A second Ctrl-C during
-//! the grace period ends the process at once.
+//! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped, after the
+//! accept loop emptied its backlog), wakes every connection task once so that idle
+//! keep-alive connections and event streams close, lets responses in flight finish (each
+//! now ends with `Connection: close`), and returns when its last connection is gone or the
+//! grace period is over. A second Ctrl-C during the grace period ends the process at once.
+//!
+//! No connection is reset: an idle connection reads before it closes, and answers a
+//! request that has already arrived (with `Connection: close`); every close shuts the
+//! write side first and drains the input for a moment (see `conn`), so a request that
+//! crosses the close gets a clean end of stream, never an RST.
 
 mod conn;
 mod events;
