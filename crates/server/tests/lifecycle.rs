@@ -206,7 +206,7 @@ fn shutdown_answers_or_cleanly_closes_requests_that_arrived_before_it() {
     const POSTING: usize = 5;
     const PIPELINING: usize = 2;
     const DEPTH: usize = 10;
-    const LATE: usize = 2;
+    const LATE: usize = 100;
     let mut failures = Vec::new();
     let mut answered = 0;
     for trial in 0..TRIALS {

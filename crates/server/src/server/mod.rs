@@ -14,7 +14,7 @@
 //! # Shutdown
 //!
 //! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped, after the
-//! accept loop emptied its backlog), wakes every connection task once so that idle
+//! connections in its backlog are admitted), wakes every connection task once so that idle
 //! keep-alive connections and event streams close, lets responses in flight finish (each
 //! now ends with `Connection: close`), and returns when its last connection is gone or the
 //! grace period is over. A second Ctrl-C during the grace period ends the process at once.
@@ -402,16 +402,20 @@ async fn run_shard(
     solo::spawn(mesh::run(shard.clone(), node)).detach();
     let signal = or(
         async {
-            accept_loop(&shard, listener).await;
+            accept_loop(&shard, &listener).await;
             None
         },
         poll_fn(|cx| Pin::new(&mut signals).poll_next(cx)),
     )
     .await;
-    // The listener is gone with the accept loop. Dropping the signal listener restores
-    // the default action: a second Ctrl-C ends the process at once.
+    // Dropping the signal listener restores the default action: a second Ctrl-C ends the
+    // process at once.
     drop(signals);
     shard.begin_shutdown();
+    // Closing a listener resets the connections still in its backlog: serve them instead
+    // (their requests are answered with `Connection: close`).
+    accept_backlog(&shard, &listener);
+    drop(listener);
     let open = shard.stats.open_connections();
     if !shard.config.quiet {
         let why = signal.map_or_else(
@@ -451,19 +455,11 @@ async fn run_shard(
 }
 
 /// Accepts connections forever, one detached task each.
-async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
+async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener) {
     let mut in_a_row = 0;
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                if shard.stats.open_connections() >= shard.config.max_connections as u64 {
-                    refuse(shard, stream);
-                } else {
-                    // Small responses leave at once; the server batches writes itself.
-                    let _ = stream.set_nodelay(true);
-                    solo::spawn(conn::start(stream, shard.clone())).detach();
-                }
-            }
+            Ok((stream, _)) => admit(shard, stream),
             Err(error) => {
                 // Out-of-descriptor errors are retried with backoff by `accept` itself;
                 // anything else is unexpected: say so and do not spin.
@@ -477,6 +473,28 @@ async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
         if in_a_row == ACCEPTS_PER_TURN {
             in_a_row = 0;
             yield_now().await;
+        }
+    }
+}
+
+/// Serves `stream`, or refuses it beyond `--max-connections`.
+fn admit(shard: &Rc<Shard>, stream: TcpStream) {
+    if shard.stats.open_connections() >= shard.config.max_connections as u64 {
+        refuse(shard, stream);
+    } else {
+        // Small responses leave at once; the server batches writes itself.
+        let _ = stream.set_nodelay(true);
+        solo::spawn(conn::start(stream, shard.clone())).detach();
+    }
+}
+
+/// Admits the connections waiting in the listener's backlog, without waiting for more.
+fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
+    // The kernel's backlog is bounded (1024): so is this loop.
+    while let Ok((stream, _)) = listener.get_ref().accept() {
+        match TcpStream::try_from(stream) {
+            Ok(stream) => admit(shard, stream),
+            Err(_) => break,
         }
     }
 }
