@@ -30,6 +30,10 @@ pub struct Config {
     pub limits: Limits,
     /// Open connections per shard; beyond it a connection gets `503` and is closed.
     pub max_connections: usize,
+    /// Connections beyond `max_connections` being answered `503` at once, per shard (each
+    /// holds a descriptor for at most 2 s). Beyond it the shard stops accepting until one
+    /// of them ends: new clients wait in the listener's backlog, then get their `503`.
+    pub max_refusing: usize,
     /// How long a graceful shutdown waits for responses in flight before dropping them.
     pub shutdown_grace: Duration,
     /// Print only the line with the address.
@@ -40,7 +44,8 @@ pub struct Config {
 
 impl Default for Config {
     /// `127.0.0.1:8080`, no static root, one thread, 10 s header timeout, 60 s idle
-    /// timeout, the core's default limits, 50,000 connections, 10 s grace.
+    /// timeout, the core's default limits, 50,000 connections, 1,024 refusals at once,
+    /// 10 s grace.
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -51,6 +56,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             limits: Limits::default(),
             max_connections: 50_000,
+            max_refusing: 1024,
             shutdown_grace: Duration::from_secs(10),
             quiet: false,
             verbose: false,

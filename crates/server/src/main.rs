@@ -59,6 +59,11 @@ struct Cli {
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     max_connections: usize,
 
+    /// Refusals (503) in progress per shard; beyond it, accepting pauses until one ends.
+    #[arg(long, default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_refusing: u32,
+
     /// How long Ctrl-C waits for responses in flight before dropping them.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     shutdown_grace: Duration,
@@ -118,6 +123,7 @@ fn config(cli: Cli) -> Result<Config, String> {
             max_body: cli.max_body,
         },
         max_connections: cli.max_connections,
+        max_refusing: cli.max_refusing as usize,
         shutdown_grace: cli.shutdown_grace,
         quiet: cli.quiet,
         verbose: cli.verbose,

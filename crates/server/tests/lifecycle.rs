@@ -71,6 +71,52 @@ fn connections_beyond_the_limit_get_503_and_are_closed() {
     held.clear();
 }
 
+/// More clients beyond `--max-connections` than the refusals the server answers at once:
+/// the rest wait in the listener's backlog (accepting pauses) and get their `503` when a
+/// refusal ends, instead of a reset or an empty reply.
+#[test]
+fn beyond_the_refusals_in_progress_clients_still_get_503() {
+    const REFUSED: usize = 12;
+    let server = Server::start(&["--max-connections", "2", "--max-refusing", "3"]);
+    let held: Vec<Client> = (0..2)
+        .map(|_| {
+            let mut client = server.connect();
+            client.send(PLAINTEXT);
+            assert_eq!(client.response().status, 200);
+            client
+        })
+        .collect();
+    let mut refused: Vec<Client> = (0..REFUSED)
+        .map(|_| {
+            let mut client = server.connect();
+            client.send(PLAINTEXT);
+            client
+        })
+        .collect();
+    // Each reads its answer only after the previous one closed: the server can be
+    // answering at most 3 of them at any time.
+    let mut failures = Vec::new();
+    for (i, mut client) in refused.drain(..).enumerate() {
+        match client.try_response() {
+            Ok(Some(response)) if response.status == 503 && response.closes() => {
+                if let Err(e) = client.try_response() {
+                    failures.push(format!("client {i}: after the 503: {e}"));
+                }
+            }
+            Ok(Some(response)) => failures.push(format!("client {i}: {response:?}")),
+            Ok(None) => failures.push(format!("client {i}: closed without an answer")),
+            Err(e) => failures.push(format!("client {i}: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {REFUSED} refused clients got no 503:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    drop(held);
+}
+
 #[cfg(unix)]
 #[test]
 fn two_shards_both_serve() {

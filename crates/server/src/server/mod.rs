@@ -62,9 +62,6 @@ const CHAT_HISTORY: usize = 256;
 /// Connections accepted in a row before the accept loop lets other tasks run.
 const ACCEPTS_PER_TURN: usize = 64;
 
-/// Refused connections being answered (`503`) at once; beyond it they are closed at once.
-const MAX_REFUSING: usize = 1024;
-
 /// Why the server could not start (or stopped on an error).
 #[derive(Debug)]
 pub struct StartError(String);
@@ -331,6 +328,9 @@ pub(crate) struct Shard {
     drained: RefCell<Option<Waker>>,
     /// Refused connections being answered now.
     refusing: Cell<usize>,
+    /// The accept loop, paused while it could only refuse and `refusing` is at its limit:
+    /// woken when a refusal ends or a connection closes.
+    accept_paused: RefCell<Option<Waker>>,
 }
 
 impl Shard {
@@ -347,6 +347,7 @@ impl Shard {
             connections: RefCell::new(Slab::new()),
             drained: RefCell::new(None),
             refusing: Cell::new(0),
+            accept_paused: RefCell::new(None),
         }
     }
 
@@ -368,11 +369,25 @@ impl Shard {
             self.connections.borrow_mut().try_remove(slot);
         }
         self.stats.connection_closed();
+        self.resume_accepting();
         if self.shutting_down.get() && self.stats.open_connections() == 0 {
             if let Some(waker) = self.drained.borrow_mut().take() {
                 waker.wake();
             }
         }
+    }
+
+    /// Wakes the accept loop if it paused (room for a connection or a refusal).
+    fn resume_accepting(&self) {
+        if let Some(waker) = self.accept_paused.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Whether a new connection could only be refused, and no refusal can start now.
+    fn only_refusals_and_no_room(&self) -> bool {
+        self.stats.open_connections() >= self.config.max_connections as u64
+            && self.refusing.get() >= self.config.max_refusing
     }
 
     /// Starts shutting down and wakes every connection once to notice.
@@ -455,9 +470,25 @@ async fn run_shard(
 }
 
 /// Accepts connections forever, one detached task each.
+///
+/// While every connection slot is taken and `--max-refusing` refusals are in progress it
+/// does not accept: clients wait in the kernel's backlog (and, once that is full, their
+/// connects are retried by their own kernel), and each gets its `503` when a refusal ends,
+/// or is served when a connection closes. A connection is never dropped unanswered.
 async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener) {
     let mut in_a_row = 0;
     loop {
+        if shard.only_refusals_and_no_room() {
+            poll_fn(|cx| {
+                if shard.only_refusals_and_no_room() {
+                    *shard.accept_paused.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+            .await;
+        }
         match listener.accept().await {
             Ok((stream, _)) => admit(shard, stream),
             Err(error) => {
@@ -500,18 +531,18 @@ fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
 }
 
 /// Answers a connection beyond `--max-connections` with `503` and closes it, in a task of
-/// its own bounded in time, so that the client reads the answer before the close.
+/// its own bounded in time, so that the client reads the answer before the close. The
+/// accept loop keeps these below `--max-refusing` (only the backlog admitted at shutdown
+/// may pass it, by at most the backlog's size).
 fn refuse(shard: &Rc<Shard>, stream: TcpStream) {
     shard.stats.connection_rejected();
-    if shard.refusing.get() >= MAX_REFUSING {
-        return;
-    }
     shard.refusing.set(shard.refusing.get() + 1);
     let shard = shard.clone();
     solo::spawn(async move {
         let _ = solo::timeout(conn::LINGER, refuse_politely(&stream)).await;
         drop(stream);
         shard.refusing.set(shard.refusing.get() - 1);
+        shard.resume_accepting();
     })
     .detach();
 }
