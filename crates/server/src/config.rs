@@ -26,8 +26,14 @@ pub struct Config {
     /// How long a keep-alive connection may wait for its next request (then it is closed
     /// silently), and how long a body or a response may go without progress.
     pub idle_timeout: Duration,
+    /// The longest time from the end of a request's head to the end of its body; a slower
+    /// client gets `408` and is disconnected.
+    pub body_timeout: Duration,
     /// Request size limits (request line, header section, body).
     pub limits: Limits,
+    /// The memory all bodies in progress may hold together, across every shard; a body
+    /// that would take more is refused with `503` (and `Retry-After`).
+    pub max_body_memory: usize,
     /// Open connections per shard; beyond it a connection gets `503` and is closed.
     pub max_connections: usize,
     /// Connections beyond `max_connections` being answered `503` at once, per shard (each
@@ -44,8 +50,8 @@ pub struct Config {
 
 impl Default for Config {
     /// `127.0.0.1:8080`, no static root, one thread, 10 s header timeout, 60 s idle
-    /// timeout, the core's default limits, 50,000 connections, 1,024 refusals at once,
-    /// 10 s grace.
+    /// timeout, 30 s body timeout, the core's default limits, 64 MiB for bodies in
+    /// progress, 50,000 connections, 1,024 refusals at once, 10 s grace.
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -54,7 +60,9 @@ impl Default for Config {
             cpu: None,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            max_body_memory: 64 << 20,
             max_connections: 50_000,
             max_refusing: 1024,
             shutdown_grace: Duration::from_secs(10),

@@ -43,6 +43,10 @@ struct Cli {
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     idle_timeout: Duration,
 
+    /// Longest time from a request's head to the end of its body (then 408).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    body_timeout: Duration,
+
     /// Largest header section, e.g. 16KiB (more: 431).
     #[arg(long, default_value = "16KiB", value_parser = parse_size, value_name = "SIZE")]
     max_header_bytes: usize,
@@ -54,6 +58,10 @@ struct Cli {
     /// Largest request body, e.g. 1MiB (more: 413).
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     max_body: usize,
+
+    /// Memory all bodies in progress may hold together, all shards (beyond: 503).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    max_body_memory: usize,
 
     /// Open connections per shard; beyond it, 503 and close.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
@@ -117,6 +125,8 @@ fn config(cli: Cli) -> Result<Config, String> {
         cpu: cli.cpu,
         header_timeout: cli.header_timeout,
         idle_timeout: cli.idle_timeout,
+        body_timeout: cli.body_timeout,
+        max_body_memory: cli.max_body_memory,
         limits: Limits {
             max_request_line: cli.max_request_line,
             max_header_bytes: cli.max_header_bytes,

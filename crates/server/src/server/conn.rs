@@ -22,8 +22,16 @@
 //! Each connection has one [`Timer`], moved in O(1) as its state changes: the idle
 //! timeout between requests (expiry closes silently), the header timeout from the first
 //! byte of a request to the end of its head (expiry answers `408` and closes: slowloris),
-//! the idle timeout again for a body or a response that makes no progress, and the
-//! lingering close. Event streams use it for their pings.
+//! the body timeout from the end of the head to the end of the body (`408` too, however
+//! steadily the body trickles in), the idle timeout again for a response that makes no
+//! progress, and the lingering close. Event streams use it for their pings.
+//!
+//! # Bodies
+//!
+//! A body in progress is the one thing a client can make a connection hold for a while:
+//! its bytes so far (a chunked body's decoded payload, its encoding dropped as it is
+//! decoded) are counted in a server-wide total, and a body that would take that total
+//! beyond `--max-body-memory` is refused with `503` and `Retry-After`.
 //!
 //! # Closing
 //!
@@ -47,6 +55,7 @@ use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -55,12 +64,12 @@ use solo::future::poll_fn;
 use solo::io::{AsyncRead, AsyncWrite};
 use solo::net::TcpStream;
 
-use super::Shard;
 use super::events::{self, EventsRequest};
 use super::file::{self, FileRequest};
 use super::mesh::{self, PostRequest};
 use super::routes::{self, Answer};
-use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, Status, response};
+use super::{BodyMemory, Shard};
+use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, ResponseWriter, Status, response};
 
 /// The size of the thread's read buffer.
 const READ_BUFFER: usize = 64 << 10;
@@ -156,7 +165,7 @@ enum State {
     Idle,
     /// A request's head is arriving. Timer: the header timeout, from its first byte.
     Head,
-    /// A request's body is arriving. Timer: the idle timeout, from the last read.
+    /// A request's body is arriving. Timer: the body timeout, from the end of its head.
     Body,
     /// The last response is queued: once sent, shut the write side and linger.
     Closing,
@@ -179,6 +188,23 @@ struct Pending {
     /// Output the socket did not take yet, from `sent` on.
     unsent: Vec<u8>,
     sent: usize,
+    /// What a body in progress holds (the tail and the parser's decoded chunks), counted
+    /// against `--max-body-memory`.
+    charge: Option<BodyCharge>,
+}
+
+/// Bytes held by a body in progress, counted in the server-wide [`BodyMemory`] until
+/// dropped.
+#[derive(Debug)]
+struct BodyCharge {
+    memory: Arc<BodyMemory>,
+    bytes: usize,
+}
+
+impl Drop for BodyCharge {
+    fn drop(&mut self) {
+        self.memory.change(self.bytes, 0);
+    }
 }
 
 impl Pending {
@@ -370,10 +396,20 @@ impl Conn {
                     answered
                 }
             };
+            let end = input.len();
             if let Some(pending) = &mut self.pending {
                 pending.tail.clear();
                 if keeps_tail(&stop) {
-                    pending.tail.extend_from_slice(&input[consumed..]);
+                    // A chunked body keeps its payload (in the parser), not its encoding.
+                    let left = match stop {
+                        Stop::Need { body: true } => {
+                            pending.parser.compact(&mut buf[consumed..end])
+                        }
+                        _ => end - consumed,
+                    };
+                    pending
+                        .tail
+                        .extend_from_slice(&buf[consumed..consumed + left]);
                 }
             }
             Poll::Ready(self.finish_batch(cx, consumed > 0, stop))
@@ -396,6 +432,13 @@ impl Conn {
         let (consumed, stop) = answer(&self.shard, tail, parser);
         if keeps_tail(&stop) {
             tail.drain(..consumed);
+            if let Stop::Need { body: true } = stop {
+                let left = parser.compact(tail);
+                tail.truncate(left);
+                if tail.capacity() > 4 * tail.len() + SMALL_TAIL {
+                    tail.shrink_to(2 * tail.len());
+                }
+            }
         } else {
             tail.clear();
         }
@@ -420,8 +463,15 @@ impl Conn {
                 None
             }
             Stop::Need { body: true } => {
-                self.state = State::Body;
-                self.timer.set_after(self.shard.config.idle_timeout);
+                // The body timeout runs from the end of the head, and is never moved after
+                // (progress does not extend it: a trickle would hold its buffer for ever).
+                if answered || self.state != State::Body {
+                    self.state = State::Body;
+                    self.timer.set_after(self.shard.config.body_timeout);
+                }
+                if !self.hold_body() {
+                    self.refuse_body();
+                }
                 None
             }
             Stop::Need { body: false } | Stop::Full => {
@@ -447,11 +497,49 @@ impl Conn {
             }
             Stop::Events(request) => Some(Next::Events(request)),
         };
+        if self.state != State::Body {
+            if let Some(pending) = &mut self.pending {
+                pending.charge = None;
+            }
+        }
         if self.send_output(cx).is_err() {
             return Some(Next::Close);
         }
         self.tidy();
         next
+    }
+
+    /// Counts what the body in progress holds against `--max-body-memory`; `false` if it
+    /// does not fit.
+    fn hold_body(&mut self) -> bool {
+        let Some(pending) = &mut self.pending else {
+            return true;
+        };
+        let bytes = pending.tail.capacity() + pending.parser.memory();
+        let charge = pending.charge.get_or_insert_with(|| BodyCharge {
+            memory: self.shard.body_memory.clone(),
+            bytes: 0,
+        });
+        if !charge.memory.change(charge.bytes, bytes) {
+            return false;
+        }
+        charge.bytes = bytes;
+        true
+    }
+
+    /// The bodies in progress hold all the memory they may: refuse this one with `503`
+    /// (the request is not too large; the server is short of room now) and close.
+    fn refuse_body(&mut self) {
+        // Dropping the storage gives back what the body held.
+        self.pending = None;
+        OUT.with_borrow_mut(|out| {
+            let status = Status::ServiceUnavailable;
+            let _ = ResponseWriter::new(out, status, &http::date::now(), Exchange::CLOSE)
+                .header("Retry-After", "1")
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .body(b"Too many request bodies in progress: try again.\n");
+        });
+        self.state = State::Closing;
     }
 
     /// Sends the thread's output buffer; what the socket does not take now is kept.
@@ -524,6 +612,7 @@ impl Conn {
         if let Some(pending) = &mut self.pending {
             pending.tail = Vec::new();
             pending.unanswered = false;
+            pending.charge = None;
         }
         self.tidy();
         self.state = State::Finishing;

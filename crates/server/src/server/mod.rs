@@ -36,6 +36,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -110,6 +111,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
         None => None,
     };
     let common = Common {
+        body_memory: Arc::new(BodyMemory::new(config.max_body_memory)),
         config: Arc::new(config),
         root,
         baseline_rss: crate::stats::rss_bytes(),
@@ -125,6 +127,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
 /// What every shard starts from.
 struct Common {
     config: Arc<Config>,
+    /// The memory held by bodies in progress, on every shard.
+    body_memory: Arc<BodyMemory>,
     root: Option<Arc<Root>>,
     /// The process's resident memory before any shard started.
     baseline_rss: Option<u64>,
@@ -320,6 +324,8 @@ pub(crate) struct Shard {
     pub(crate) mesh: solo::shard::Mesh<Note>,
     /// The process's resident memory at startup.
     pub(crate) baseline_rss: Option<u64>,
+    /// The memory held by bodies in progress, server-wide.
+    pub(crate) body_memory: Arc<BodyMemory>,
     shutting_down: Cell<bool>,
     /// The waker of each open connection's task (registered once, at its first poll), to
     /// wake them all when shutdown begins.
@@ -343,6 +349,7 @@ impl Shard {
             hub: RefCell::new(Hub::new(CHAT_HISTORY, common.first_chat_id)),
             mesh,
             baseline_rss: common.baseline_rss,
+            body_memory: common.body_memory.clone(),
             shutting_down: Cell::new(false),
             connections: RefCell::new(Slab::new()),
             drained: RefCell::new(None),
@@ -402,6 +409,38 @@ impl Shard {
         for waker in wakers {
             waker.wake();
         }
+    }
+}
+
+/// The memory that request bodies in progress hold, server-wide (one for all shards),
+/// against `--max-body-memory`. Touched only while a body is arriving.
+#[derive(Debug)]
+pub(crate) struct BodyMemory {
+    held: AtomicUsize,
+    cap: usize,
+}
+
+impl BodyMemory {
+    fn new(cap: usize) -> BodyMemory {
+        BodyMemory {
+            held: AtomicUsize::new(0),
+            cap,
+        }
+    }
+
+    /// Changes a holding of `from` bytes to `to`; `false` (and nothing changed) if that
+    /// would take the total beyond the cap.
+    pub(crate) fn change(&self, from: usize, to: usize) -> bool {
+        if to <= from {
+            self.held.fetch_sub(from - to, Ordering::Relaxed);
+            return true;
+        }
+        let more = to - from;
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(more).filter(|&total| total <= self.cap)
+            })
+            .is_ok()
     }
 }
 
