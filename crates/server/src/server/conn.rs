@@ -3,15 +3,24 @@
 //! # Buffers lent by the loop
 //!
 //! A connection owns no buffer while it waits. When its socket is readable, it borrows the
-//! thread's 64 KiB read buffer, reads once, answers every complete request in it (in
-//! order, pipelining) into the thread's output buffer, and writes that at once: on the
+//! thread's 64 KiB read buffer, reads once, answers the complete requests in it (in order,
+//! pipelining) into the thread's output buffer, and writes that at once: on the
 //! common path one `recv` and one `send` per batch, no allocation, nothing copied. Only
 //! two things are ever copied into storage of the connection's own ([`Pending`], boxed,
 //! absent while idle):
 //!
 //! - the unparsed tail of a partial request (and the parser's state for it), and the
-//!   requests pipelined behind a static file, answered once the file is sent;
+//!   requests pipelined behind a static file or beyond the poll's budget (below), answered
+//!   later;
 //! - output the socket would not take yet (and no more is read until it does).
+//!
+//! # A budget per poll
+//!
+//! One poll produces at most about [`OUTPUT_PER_POLL`] bytes of responses (and reads at
+//! most four times); then the task wakes itself and goes to the back of the run queue. A
+//! client that pipelines thousands of requests therefore gets its answers a slice at a
+//! time, and a turn of the loop over every busy connection stays short: a normal request
+//! waits for one turn, not for the floods before it (`cargo xtask flood` measures it).
 //!
 //! Neither buffer is borrowed across an `.await`: the loop is a hand-written poll function,
 //! and the rare paths (static files, event streams) are boxed futures of their own, so the
@@ -74,9 +83,11 @@ use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, ResponseWriter, Stat
 /// The size of the thread's read buffer.
 const READ_BUFFER: usize = 64 << 10;
 
-/// Once this much output is waiting, pipelined requests wait too (they are answered when
-/// it has been sent): a client cannot make one read produce unbounded output.
-const OUTPUT_HIGH_WATER: usize = 256 << 10;
+/// Output a connection may produce in one poll; then it lets the other tasks run, and
+/// the requests it has not answered yet wait in its tail. This bounds the work one client
+/// can make a turn of the loop do (pipelining thousands of requests for a 2 KB page):
+/// a round over every busy connection takes about this much per connection.
+pub(super) const OUTPUT_PER_POLL: usize = 32 << 10;
 
 /// The output buffer is shrunk back to this after a batch that grew it beyond.
 const OUTPUT_KEEP: usize = 1 << 20;
@@ -183,8 +194,12 @@ struct Pending {
     tail: Vec<u8>,
     /// The framing state of the partial request at the front of `tail`.
     parser: Parser,
-    /// `tail` may start with complete requests: answer them before reading again.
+    /// `tail` may start (after `skip`) with complete requests: answer them before reading
+    /// again.
     unanswered: bool,
+    /// Bytes at the front of `tail` already answered, while a run of full batches goes on
+    /// (nothing else looks at the tail meanwhile).
+    skip: usize,
     /// Output the socket did not take yet, from `sent` on.
     unsent: Vec<u8>,
     sent: usize,
@@ -220,7 +235,8 @@ enum Stop {
         /// The partial request's head is complete; its body is arriving.
         body: bool,
     },
-    /// The output reached its high-water mark: the rest waits until it is sent.
+    /// The batch produced the output the poll had room for: the rest waits for the next
+    /// poll.
     Full,
     /// The last response closes the connection.
     Close,
@@ -278,6 +294,8 @@ impl Conn {
             self.slot = u32::try_from(slot).unwrap_or(UNREGISTERED - 1);
         }
         let mut reads = 0;
+        // The output this poll may still produce.
+        let mut room = OUTPUT_PER_POLL;
         loop {
             // Output first: nothing is read or answered until the socket took it all.
             match self.poll_unsent(cx) {
@@ -301,8 +319,13 @@ impl Conn {
                 State::Finishing => return Poll::Ready(Next::Close),
                 _ => {}
             }
+            if room == 0 {
+                // Enough work for one turn: the others go first.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             if self.pending.as_ref().is_some_and(|p| p.unanswered) {
-                if let Some(next) = self.answer_tail(cx) {
+                if let Some(next) = self.answer_tail(cx, &mut room) {
                     return Poll::Ready(next);
                 }
                 continue;
@@ -312,7 +335,7 @@ impl Conn {
                 return Poll::Pending;
             }
             reads += 1;
-            match READ_BUF.with_borrow_mut(|buf| self.read(cx, buf)) {
+            match READ_BUF.with_borrow_mut(|buf| self.read(cx, buf, &mut room)) {
                 Poll::Ready(Some(next)) => return Poll::Ready(next),
                 Poll::Ready(None) => {}
                 Poll::Pending => match self.wait(cx) {
@@ -362,8 +385,16 @@ impl Conn {
     }
 
     /// Reads once into `buf` (after a small partial request copied to its front) and
-    /// answers what arrived. `Some` ends the loop.
-    fn read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<Next>> {
+    /// answers what arrived, producing at most about `room` bytes of output (and taking
+    /// them from it). `Some` ends the loop.
+    fn read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        room: &mut usize,
+    ) -> Poll<Option<Next>> {
+        // Only a run of full batches skips part of the tail, and it ends before a read.
+        debug_assert!(self.pending.as_ref().is_none_or(|p| p.skip == 0));
         let tail_len = self.pending.as_ref().map_or(0, |p| p.tail.len());
         let in_buffer = tail_len <= SMALL_TAIL && self.state != State::Lingering;
         let start = if in_buffer { tail_len } else { 0 };
@@ -382,10 +413,10 @@ impl Conn {
         if in_buffer {
             let input = &buf[..start + n];
             let (consumed, stop) = match &mut self.pending {
-                Some(pending) => answer(&self.shard, input, &mut pending.parser),
+                Some(pending) => answer(&self.shard, input, &mut pending.parser, *room),
                 None => {
                     let mut parser = Parser::new();
-                    let answered = answer(&self.shard, input, &mut parser);
+                    let answered = answer(&self.shard, input, &mut parser, *room);
                     if answered.0 < input.len() && keeps_tail(&answered.1) {
                         // A partial request: its parser state goes with it.
                         self.pending = Some(Box::new(Pending {
@@ -412,26 +443,35 @@ impl Conn {
                         .extend_from_slice(&buf[consumed..consumed + left]);
                 }
             }
-            Poll::Ready(self.finish_batch(cx, consumed > 0, stop))
+            Poll::Ready(self.finish_batch(cx, consumed > 0, stop, room))
         } else {
             let Some(pending) = &mut self.pending else {
                 return Poll::Ready(Some(Next::Close));
             };
             pending.tail.extend_from_slice(&buf[..n]);
-            Poll::Ready(self.answer_tail(cx))
+            Poll::Ready(self.answer_tail(cx, room))
         }
     }
 
-    /// Answers the requests at the front of the tail (no read).
-    fn answer_tail(&mut self, cx: &mut Context<'_>) -> Option<Next> {
+    /// Answers the requests at the front of the tail (no read), producing at most about
+    /// `room` bytes of output (and taking them from it).
+    fn answer_tail(&mut self, cx: &mut Context<'_>, room: &mut usize) -> Option<Next> {
         let Some(pending) = &mut self.pending else {
             return None;
         };
         pending.unanswered = false;
-        let Pending { tail, parser, .. } = &mut **pending;
-        let (consumed, stop) = answer(&self.shard, tail, parser);
+        let Pending {
+            tail, parser, skip, ..
+        } = &mut **pending;
+        let (consumed, stop) = answer(&self.shard, &tail[*skip..], parser, *room);
         if keeps_tail(&stop) {
-            tail.drain(..consumed);
+            *skip += consumed;
+            // A run of full batches drops what it answered at its end, not after each
+            // batch (which would move a tail of many small requests once per batch).
+            if !matches!(stop, Stop::Full) || *skip == tail.len() {
+                tail.drain(..*skip);
+                *skip = 0;
+            }
             if let Stop::Need { body: true } = stop {
                 let left = parser.compact(tail);
                 tail.truncate(left);
@@ -441,14 +481,21 @@ impl Conn {
             }
         } else {
             tail.clear();
+            *skip = 0;
         }
-        self.finish_batch(cx, consumed > 0, stop)
+        self.finish_batch(cx, consumed > 0, stop, room)
     }
 
-    /// After a batch: send its responses, move the state and the timer, hand over to a
-    /// rare path if one is next.
-    fn finish_batch(&mut self, cx: &mut Context<'_>, answered: bool, stop: Stop) -> Option<Next> {
-        let tail_left = self.pending.as_ref().is_some_and(|p| !p.tail.is_empty());
+    /// After a batch: send its responses (taking their size from `room`), move the state
+    /// and the timer, hand over to a rare path if one is next.
+    fn finish_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        answered: bool,
+        stop: Stop,
+        room: &mut usize,
+    ) -> Option<Next> {
+        let tail_left = self.pending.as_ref().is_some_and(|p| p.tail.len() > p.skip);
         if let Some(pending) = &mut self.pending {
             pending.unanswered = tail_left && stop.resumes();
         }
@@ -502,6 +549,7 @@ impl Conn {
                 pending.charge = None;
             }
         }
+        *room = room.saturating_sub(OUT.with_borrow(Vec::len));
         if self.send_output(cx).is_err() {
             return Some(Next::Close);
         }
@@ -611,6 +659,7 @@ impl Conn {
         }
         if let Some(pending) = &mut self.pending {
             pending.tail = Vec::new();
+            pending.skip = 0;
             pending.unanswered = false;
             pending.charge = None;
         }
@@ -711,15 +760,16 @@ impl Stop {
     }
 }
 
-/// Answers every complete request at the start of `input` into the thread's output
-/// buffer. Returns how many bytes they took and why it stopped.
-fn answer(shard: &Shard, input: &[u8], parser: &mut Parser) -> (usize, Stop) {
+/// Answers the complete requests at the start of `input` into the thread's output
+/// buffer, until the output reaches `room` bytes. Returns how many bytes they took and why
+/// it stopped.
+fn answer(shard: &Shard, input: &[u8], parser: &mut Parser, room: usize) -> (usize, Stop) {
     OUT.with_borrow_mut(|out| {
         let limits = &shard.config.limits;
         let date = http::date::now();
         let mut at = 0;
         loop {
-            if out.len() >= OUTPUT_HIGH_WATER {
+            if out.len() >= room {
                 return (at, Stop::Full);
             }
             match parser.parse(&input[at..], limits) {

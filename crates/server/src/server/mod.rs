@@ -607,6 +607,66 @@ async fn refuse_politely(stream: &TcpStream) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+
+    /// A shard of a server that does not run (no accept loop, no mesh loop), for driving
+    /// connection tasks by hand.
+    fn idle_shard() -> Rc<Shard> {
+        let common = Common {
+            config: Arc::new(Config::default()),
+            body_memory: Arc::new(BodyMemory::new(1 << 20)),
+            root: None,
+            baseline_rss: None,
+            first_chat_id: 1,
+        };
+        let node = solo::shard::Shard::<Note>::single();
+        Rc::new(Shard::new(&common, node.mesh().clone()))
+    }
+
+    /// One poll of a connection produces a bounded amount of output, however much its
+    /// client pipelined: a client that pipelines 2,000 requests for the 2 KB chat page
+    /// (4 MB of answers) gets at most about `OUTPUT_PER_POLL` of them per turn of the
+    /// loop, and every other connection has its turn before it gets more. (It used to
+    /// get as much as the socket would take, 256 KiB or more, per read.)
+    #[test]
+    fn one_poll_of_a_connection_produces_a_bounded_output() {
+        solo::block_on(async {
+            let shard = idle_shard();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client =
+                std::net::TcpStream::connect(listener.local_addr().unwrap()).expect("connect");
+            let (stream, _) = listener.accept().await.unwrap();
+            // 62 KB of requests: they fit in the server's socket buffer at once.
+            let requests = b"GET /chat HTTP/1.1\r\nHost: t\r\n\r\n".repeat(2000);
+            client.write_all(&requests).unwrap();
+            stream.readable().await.unwrap();
+
+            let mut task = std::pin::pin!(conn::start(stream, shard.clone()));
+            poll_fn(|cx| {
+                assert!(task.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+
+            // What that poll sent is in the client's socket now (loopback delivers within
+            // the send); read it all, with a pause to be sure.
+            client
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut sent = 0;
+            let mut chunk = vec![0; 1 << 16];
+            while let Ok(n @ 1..) = client.read(&mut chunk) {
+                sent += n;
+            }
+            let response = crate::chat::PAGE.len() + 256;
+            assert!(sent > 0, "the poll answered nothing");
+            assert!(
+                sent <= conn::OUTPUT_PER_POLL + response,
+                "one poll sent {sent} bytes (at most {} + one response allowed)",
+                conn::OUTPUT_PER_POLL
+            );
+        });
+    }
 
     /// Every idle connection pays for its future: keep it small (a regression here is a
     /// large array or a rare path's state held across an `.await`).
