@@ -40,6 +40,9 @@ pub struct Config {
     /// holds a descriptor for at most 2 s). Beyond it the shard stops accepting until one
     /// of them ends: new clients wait in the listener's backlog, then get their `503`.
     pub max_refusing: usize,
+    /// Send static files with `sendfile` where the system has it (else, and when false,
+    /// read them on the blocking pool and write them from a buffer).
+    pub sendfile: bool,
     /// How long a graceful shutdown waits for responses in flight before dropping them.
     pub shutdown_grace: Duration,
     /// Print only the line with the address.
@@ -65,6 +68,7 @@ impl Default for Config {
             max_body_memory: 64 << 20,
             max_connections: 50_000,
             max_refusing: 1024,
+            sendfile: true,
             shutdown_grace: Duration::from_secs(10),
             quiet: false,
             verbose: false,

@@ -72,6 +72,11 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     max_refusing: u32,
 
+    /// Send static files through a buffer instead of sendfile (the fallback of systems
+    /// without it; for comparison).
+    #[arg(long)]
+    no_sendfile: bool,
+
     /// How long Ctrl-C waits for responses in flight before dropping them.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     shutdown_grace: Duration,
@@ -134,6 +139,7 @@ fn config(cli: Cli) -> Result<Config, String> {
         },
         max_connections: cli.max_connections,
         max_refusing: cli.max_refusing as usize,
+        sendfile: !cli.no_sendfile,
         shutdown_grace: cli.shutdown_grace,
         quiet: cli.quiet,
         verbose: cli.verbose,
