@@ -112,39 +112,37 @@ pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
         ping: false,
     };
     conn.timer.set_interval(PING);
-    poll_fn(|cx| stream.poll(conn, &subscription, cx)).await;
-    if shard.shutting_down() {
-        // Close cleanly: write side first, then drain what the client still sends.
-        conn.resume(false);
-        return true;
-    }
-    false
+    poll_fn(|cx| stream.poll(conn, &subscription, cx)).await
 }
 
 impl Stream {
+    /// Ready when the stream ends: `true` if the connection then closes cleanly (at
+    /// shutdown), `false` if it just closes (the client left or is stuck).
     fn poll(
         &mut self,
         conn: &mut Conn,
         subscription: &Subscription,
         cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    ) -> Poll<bool> {
         let shard = &subscription.shard;
         // The client has nothing to say; end of input means it left.
         match conn.poll_discard(cx) {
-            Poll::Ready(false) => return Poll::Ready(()),
+            Poll::Ready(false) => return Poll::Ready(false),
             // It keeps sending: look again after the others had a turn.
             Poll::Ready(true) => cx.waker().wake_by_ref(),
             Poll::Pending => {}
         }
         if shard.shutting_down() {
-            return Poll::Ready(());
+            // Close cleanly: write side first, then drain what the client still sends.
+            conn.resume(false);
+            return Poll::Ready(true);
         }
         while Pin::new(&mut conn.timer).poll(cx).is_ready() {
             if self.unsent.is_empty() {
                 self.ping = true;
             } else if !self.progress {
                 // Nothing written for a whole ping interval: the client is stuck.
-                return Poll::Ready(());
+                return Poll::Ready(false);
             }
             self.progress = false;
         }
@@ -160,7 +158,7 @@ impl Stream {
                         self.unsent = Vec::new();
                         self.sent = 0;
                     }
-                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Err(_)) => return Poll::Ready(false),
                     // The socket's write readiness wakes us.
                     Poll::Pending => return Poll::Pending,
                 }
@@ -178,7 +176,7 @@ impl Stream {
                     return Poll::Pending;
                 }
                 Round::Full => return Poll::Pending,
-                Round::Failed => return Poll::Ready(()),
+                Round::Failed => return Poll::Ready(false),
             }
         }
     }
