@@ -1,6 +1,6 @@
 //! `/chat/events`: a connection turned into a Server-Sent Events stream.
 //!
-//! The stream subscribes to its shard's [`Hub`](crate::chat::Hub) and keeps only a cursor
+//! The stream subscribes to its shard's [`Hub`] and keeps only a cursor
 //! (the sequence number of the next message it wants). When woken by a publish it formats
 //! the messages since its cursor from the hub's ring into the thread's output buffer and
 //! writes them, again and again, until it is caught up or the socket is full: then it
