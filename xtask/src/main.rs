@@ -11,6 +11,8 @@
 //!   subscribers, slow clients, resets and half-closes, every response checked), then a
 //!   check that it gave everything back: descriptors exactly, memory within a tolerance, a
 //!   clean exit on `SIGINT`. Prints a summary table; fails on any problem.
+//! - `cargo xtask flood`: how long a normal request waits while 500 connections pipeline
+//!   thousands of requests each into `solo-server` (p50, p99, max of a probe).
 //! - `cargo xtask fuzz [--seconds N]`: every cargo-fuzz target for N seconds (default 300)
 //!   each, through `.ci/fuzz`.
 //! - `cargo xtask xplat [-p PACKAGE]`: the longer cross-platform check: `.ci/xplat` (clippy
@@ -26,6 +28,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod flood;
 mod fuzz;
 mod soak;
 mod sys;
@@ -56,6 +59,8 @@ enum Command {
     /// Churn solo-server for minutes, then require it gave back every descriptor and its
     /// memory, and exited cleanly.
     Soak(soak::SoakArgs),
+    /// Measure a normal request's latency while other clients flood the server.
+    Flood(flood::FloodArgs),
     /// Run every fuzz target longer than CI does (`.ci/fuzz`).
     Fuzz(fuzz::FuzzArgs),
     /// The longer cross-platform check: `.ci/xplat` with more targets.
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Loadgen(args) => bench::loadgen::run(args),
         Command::Soak(args) => soak::run(args),
+        Command::Flood(args) => flood::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Xplat(args) => xplat::run(args),
     };

@@ -341,3 +341,149 @@ fn unix_stream_and_datagram_round_trips() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+/// Where `TcpStream::sendfile` is implemented.
+macro_rules! with_sendfile {
+    ($($item:item)*) => {$(
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_vendor = "apple"
+        ))]
+        $item
+    )*};
+}
+
+/// A file of `size` bytes of a pattern, in the temporary directory, removed on drop.
+struct TempFile(std::path::PathBuf, Vec<u8>);
+
+impl TempFile {
+    fn new(name: &str, size: usize) -> TempFile {
+        let path = std::env::temp_dir().join(format!("solo-io-{name}-{}", std::process::id()));
+        let content: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        TempFile(path, content)
+    }
+
+    fn open(&self) -> std::fs::File {
+        std::fs::File::open(&self.0).unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+with_sendfile! {
+    /// A file larger than any socket buffer, sent with `sendfile` to a reader that takes
+    /// its time: every byte arrives, in order, from the offset asked; the sender waits for
+    /// the socket between parts (several calls, none spinning on `WouldBlock`); at the end
+    /// of the file it returns 0; the file's own position never moves.
+    #[test]
+    fn sendfile_sends_a_file_to_a_slow_reader() {
+        use std::io::{Read, Seek};
+        const SIZE: usize = 8 << 20;
+        const START: usize = 1000;
+        let temp = TempFile::new("sendfile", SIZE);
+        let mut file = temp.open();
+        run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let reader = std::thread::spawn(move || {
+                let mut client = std::net::TcpStream::connect(addr).unwrap();
+                client.set_read_timeout(Some(GUARD)).unwrap();
+                let mut got = Vec::new();
+                let mut chunk = vec![0; 64 << 10];
+                loop {
+                    match client.read(&mut chunk).unwrap() {
+                        0 => return got,
+                        n => got.extend_from_slice(&chunk[..n]),
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+            let (server, _) = listener.accept().await.unwrap();
+            let (mut offset, mut calls) = (START as u64, 0);
+            loop {
+                let sent = timeout(GUARD, server.sendfile(&file, offset, SIZE))
+                    .await
+                    .unwrap();
+                if sent == 0 {
+                    break;
+                }
+                offset += sent as u64;
+                calls += 1;
+            }
+            assert_eq!(offset, SIZE as u64);
+            assert!(calls > 1, "8 MiB went in one call: the reader was not slow");
+            assert_eq!(server.sendfile(&file, SIZE as u64 + 10, 10).await.unwrap(), 0);
+            assert_eq!(server.sendfile(&file, 0, 0).await.unwrap(), 0);
+            server.shutdown(Shutdown::Write).unwrap();
+            let got = reader.join().unwrap();
+            assert_eq!(got.len(), SIZE - START);
+            assert!(got == temp.1[START..], "the file arrived altered");
+        });
+        assert_eq!(file.stream_position().unwrap(), 0);
+        let mut first = [0; 4];
+        file.read_exact(&mut first).unwrap();
+        assert_eq!(first, temp.1[..4]);
+    }
+
+    /// `sendfile` to a peer that has gone fails with an error; it does not hang or spin.
+    #[test]
+    fn sendfile_to_a_peer_that_left_fails() {
+        let temp = TempFile::new("sendfile-gone", 4 << 20);
+        let file = temp.open();
+        run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            drop(client);
+            let mut offset = 0;
+            let error = loop {
+                match timeout(GUARD, server.sendfile(&file, offset, 1 << 20)).await {
+                    Ok(0) => panic!("the file ended before the error"),
+                    Ok(n) => offset += n as u64,
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                        panic!("sendfile hung on a closed peer")
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                matches!(
+                    error.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ),
+                "{error}"
+            );
+        });
+    }
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_vendor = "apple"
+)))]
+#[test]
+fn sendfile_is_unsupported_here_and_says_so() {
+    let temp = TempFile::new("sendfile-unsupported", 16);
+    let file = temp.open();
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let error = server.sendfile(&file, 0, temp.1.len()).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Unsupported, "{error}");
+        assert!(error.to_string().contains("sendfile"), "{error}");
+    });
+}

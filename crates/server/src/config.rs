@@ -26,10 +26,23 @@ pub struct Config {
     /// How long a keep-alive connection may wait for its next request (then it is closed
     /// silently), and how long a body or a response may go without progress.
     pub idle_timeout: Duration,
+    /// The longest time from the end of a request's head to the end of its body; a slower
+    /// client gets `408` and is disconnected.
+    pub body_timeout: Duration,
     /// Request size limits (request line, header section, body).
     pub limits: Limits,
+    /// The memory all bodies in progress may hold together, across every shard; a body
+    /// that would take more is refused with `503` (and `Retry-After`).
+    pub max_body_memory: usize,
     /// Open connections per shard; beyond it a connection gets `503` and is closed.
     pub max_connections: usize,
+    /// Connections beyond `max_connections` being answered `503` at once, per shard (each
+    /// holds a descriptor for at most 2 s). Beyond it the shard stops accepting until one
+    /// of them ends: new clients wait in the listener's backlog, then get their `503`.
+    pub max_refusing: usize,
+    /// Send static files with `sendfile` where the system has it (else, and when false,
+    /// read them on the blocking pool and write them from a buffer).
+    pub sendfile: bool,
     /// How long a graceful shutdown waits for responses in flight before dropping them.
     pub shutdown_grace: Duration,
     /// Print only the line with the address.
@@ -40,7 +53,8 @@ pub struct Config {
 
 impl Default for Config {
     /// `127.0.0.1:8080`, no static root, one thread, 10 s header timeout, 60 s idle
-    /// timeout, the core's default limits, 50,000 connections, 10 s grace.
+    /// timeout, 30 s body timeout, the core's default limits, 64 MiB for bodies in
+    /// progress, 50,000 connections, 1,024 refusals at once, 10 s grace.
     fn default() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -49,8 +63,12 @@ impl Default for Config {
             cpu: None,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            max_body_memory: 64 << 20,
             max_connections: 50_000,
+            max_refusing: 1024,
+            sendfile: true,
             shutdown_grace: Duration::from_secs(10),
             quiet: false,
             verbose: false,

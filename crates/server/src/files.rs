@@ -24,8 +24,10 @@ pub enum FileError {
     BadPath(&'static str),
     /// 403: the path leads outside the root, or may not be read.
     Forbidden,
-    /// 404: there is no such file.
+    /// 404: there is no such file (also: a loop of symbolic links).
     NotFound,
+    /// 414: a name in the path is longer than the file system allows.
+    NameTooLong,
     /// 500: the file system failed otherwise.
     Io(io::Error),
 }
@@ -37,6 +39,7 @@ impl FileError {
             FileError::BadPath(_) => Status::BadRequest,
             FileError::Forbidden => Status::Forbidden,
             FileError::NotFound => Status::NotFound,
+            FileError::NameTooLong => Status::UriTooLong,
             FileError::Io(_) => Status::InternalServerError,
         }
     }
@@ -48,6 +51,9 @@ impl fmt::Display for FileError {
             FileError::BadPath(why) => write!(f, "refused path: {why}"),
             FileError::Forbidden => f.write_str("outside the root or not readable"),
             FileError::NotFound => f.write_str("no such file"),
+            FileError::NameTooLong => {
+                f.write_str("a name in the path is longer than the file system allows")
+            }
             FileError::Io(error) => write!(f, "file system error: {error}"),
         }
     }
@@ -60,9 +66,37 @@ impl From<io::Error> for FileError {
         match error.kind() {
             io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => FileError::NotFound,
             io::ErrorKind::PermissionDenied => FileError::Forbidden,
+            _ if is_link_loop(&error) => FileError::NotFound,
+            _ if is_name_too_long(&error) => FileError::NameTooLong,
             _ => FileError::Io(error),
         }
     }
+}
+
+/// Too many symbolic links while resolving a path (a loop): `ELOOP`, or Windows'
+/// `ERROR_CANT_RESOLVE_FILENAME`.
+fn is_link_loop(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    let code = libc::ELOOP;
+    #[cfg(windows)]
+    let code = 1921;
+    #[cfg(not(any(unix, windows)))]
+    return false;
+    #[cfg(any(unix, windows))]
+    return error.raw_os_error() == Some(code);
+}
+
+/// A file name or path longer than the OS allows: `ENAMETOOLONG`, or Windows'
+/// `ERROR_FILENAME_EXCED_RANGE`.
+fn is_name_too_long(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    let code = libc::ENAMETOOLONG;
+    #[cfg(windows)]
+    let code = 206;
+    #[cfg(not(any(unix, windows)))]
+    return false;
+    #[cfg(any(unix, windows))]
+    return error.raw_os_error() == Some(code);
 }
 
 /// Turns the path of a request target (percent-encoded, without the query) into a
@@ -322,6 +356,37 @@ mod tests {
         // Links that stay inside are followed.
         let alias = root.resolve("/alias.html").unwrap();
         assert_eq!(fs::read_to_string(alias).unwrap(), "inside");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_not_found() {
+        use std::os::unix::fs::symlink;
+        let dir = TempDir::new("loop");
+        symlink("b", dir.0.join("a")).unwrap();
+        symlink("a", dir.0.join("b")).unwrap();
+        symlink("self", dir.0.join("self")).unwrap();
+        let root = Root::new(&dir.0).unwrap();
+        for path in ["/a", "/b", "/self", "/self/x", "/a/index.html"] {
+            let error = root.resolve(path).unwrap_err();
+            assert_eq!(error.status(), Status::NotFound, "{path}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_name_longer_than_the_os_allows_is_uri_too_long() {
+        let dir = TempDir::new("long-name");
+        let root = Root::new(&dir.0).unwrap();
+        // Longer than the names the usual file systems allow (255 bytes).
+        let error = root.resolve(&format!("/{}", "n".repeat(300))).unwrap_err();
+        assert_eq!(error.status(), Status::UriTooLong, "{error}");
+        let error = root
+            .resolve(&format!("/a/{}/b", "n".repeat(300)))
+            .unwrap_err();
+        assert!(
+            matches!(error.status(), Status::UriTooLong | Status::NotFound),
+            "{error}"
+        );
     }
 
     #[test]

@@ -43,6 +43,10 @@ struct Cli {
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     idle_timeout: Duration,
 
+    /// Longest time from a request's head to the end of its body (then 408).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    body_timeout: Duration,
+
     /// Largest header section, e.g. 16KiB (more: 431).
     #[arg(long, default_value = "16KiB", value_parser = parse_size, value_name = "SIZE")]
     max_header_bytes: usize,
@@ -55,9 +59,23 @@ struct Cli {
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     max_body: usize,
 
+    /// Memory all bodies in progress may hold together, all shards (beyond: 503).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    max_body_memory: usize,
+
     /// Open connections per shard; beyond it, 503 and close.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     max_connections: usize,
+
+    /// Refusals (503) in progress per shard; beyond it, accepting pauses until one ends.
+    #[arg(long, default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_refusing: u32,
+
+    /// Send static files through a buffer instead of sendfile (the fallback of systems
+    /// without it; for comparison).
+    #[arg(long)]
+    no_sendfile: bool,
 
     /// How long Ctrl-C waits for responses in flight before dropping them.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
@@ -112,12 +130,16 @@ fn config(cli: Cli) -> Result<Config, String> {
         cpu: cli.cpu,
         header_timeout: cli.header_timeout,
         idle_timeout: cli.idle_timeout,
+        body_timeout: cli.body_timeout,
+        max_body_memory: cli.max_body_memory,
         limits: Limits {
             max_request_line: cli.max_request_line,
             max_header_bytes: cli.max_header_bytes,
             max_body: cli.max_body,
         },
         max_connections: cli.max_connections,
+        max_refusing: cli.max_refusing as usize,
+        sendfile: !cli.no_sendfile,
         shutdown_grace: cli.shutdown_grace,
         quiet: cli.quiet,
         verbose: cli.verbose,

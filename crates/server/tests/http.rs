@@ -385,6 +385,13 @@ fn static_files_and_escapes() {
         let response = server.get(escape);
         assert_eq!(response.status, 400, "{escape}: {response:?}");
     }
+    // A symbolic link loop names no file; a name longer than the OS allows names none
+    // either, and says the target is too long.
+    std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+    assert_eq!(server.get("/static/loop").status, 404);
+    assert_eq!(server.get("/static/loop/x").status, 404);
+    let long_name = format!("/static/{}", "n".repeat(300));
+    assert_eq!(server.get(&long_name).status, 414);
     for escape in ["/static/link.txt", "/static/up/secret.txt"] {
         let response = server.get(escape);
         assert_eq!(response.status, 403, "{escape}: {response:?}");
@@ -403,6 +410,29 @@ fn static_files_and_escapes() {
     assert_eq!(big.header("content-type"), Some("application/octet-stream"));
     let head = client.response_to(true);
     assert_eq!(head.header("content-length"), Some("300000"));
+    assert_eq!(client.response().text(), "Hello, World!");
+}
+
+/// The path of systems without `sendfile`: the file read on the blocking pool and
+/// written from a buffer, requests pipelined behind it answered after it.
+#[cfg(unix)]
+#[test]
+fn static_files_without_sendfile() {
+    use common::TempDir;
+
+    let dir = TempDir::new("no-sendfile");
+    let content: Vec<u8> = (0..1_000_000).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &content).unwrap();
+    let server = Server::start(&["--root", dir.path().to_str().unwrap(), "--no-sendfile"]);
+    let mut client = server.connect();
+    client.send(
+        b"GET /static/big.bin HTTP/1.1\r\nHost: a\r\n\r\nHEAD /static/big.bin HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    let big = client.response();
+    assert!(big.body == content, "the file arrived altered");
+    let head = client.response_to(true);
+    assert_eq!(head.header("content-length"), Some("1000000"));
     assert_eq!(client.response().text(), "Hello, World!");
 }
 

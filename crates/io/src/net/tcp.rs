@@ -1,6 +1,7 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
 use std::fmt;
+use std::fs::File;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use super::Backoff;
 use super::addr::{AsyncToSocketAddrs, each_addr};
 use crate::async_io::Async;
 use crate::reactor::Direction;
-use crate::sys;
+use crate::sys::{self, Source};
 
 /// A TCP server socket.
 ///
@@ -203,6 +204,75 @@ impl TcpStream {
     /// Waits until the stream is writable (see [`Async::writable`]).
     pub async fn writable(&self) -> io::Result<()> {
         self.inner.writable().await
+    }
+
+    /// Sends up to `count` bytes of `file`, from `offset` on, to the peer: the kernel
+    /// copies them from the file to the socket (`sendfile`), so no buffer of this process
+    /// holds them, however slowly the peer reads.
+    ///
+    /// Waits until the socket takes at least one byte and returns how many it took, which
+    /// may be fewer than `count` (call again from `offset + n`), or 0 if the file ends at
+    /// `offset`. The file's own position is neither used nor moved, so one `File` can be
+    /// sent to several sockets at once.
+    ///
+    /// # Platforms
+    ///
+    /// Linux and Android, FreeBSD and DragonFly, macOS and the other Apple systems.
+    /// Elsewhere (Windows, whose `TransmitFile` needs overlapped I/O; NetBSD, OpenBSD,
+    /// illumos, ...) it fails at once with [`io::ErrorKind::Unsupported`]: fall back to
+    /// reading the file and writing it.
+    ///
+    /// # Blocking
+    ///
+    /// The kernel reads the file while it sends: a part that is not in the page cache
+    /// makes the call wait for the disk, on this thread. Linux's `sendfile` has no
+    /// `MSG_NOSIGNAL`: on a connection the peer has reset it may raise `SIGPIPE`, which
+    /// Rust programs ignore unless they changed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_io::net::{TcpListener, TcpStream};
+    /// use solo_lite::io::AsyncReadExt;
+    /// use std::io::{ErrorKind, Write};
+    ///
+    /// # solo_io::block_on(async {
+    /// let path = std::env::temp_dir().join(format!("solo-sendfile-doc-{}", std::process::id()));
+    /// std::fs::File::create(&path)?.write_all(b"hello, sendfile")?;
+    /// let file = std::fs::File::open(&path)?;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// match server.sendfile(&file, 7, 8).await {
+    ///     Ok(sent) => {
+    ///         let mut got = vec![0; sent];
+    ///         client.read_exact(&mut got).await?;
+    ///         assert_eq!(got, &b"sendfile"[..sent]);
+    ///     }
+    ///     // Not on this system: read the file and write it instead.
+    ///     Err(e) if e.kind() == ErrorKind::Unsupported => {}
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # std::fs::remove_file(&path)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn sendfile(&self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_sendfile(cx, file, offset, count)).await
+    }
+
+    /// The poll form of [`sendfile`](TcpStream::sendfile): `Pending` (with the task woken
+    /// when the socket can take more) while the socket is full.
+    pub fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        file: &File,
+        offset: u64,
+        count: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_op(Direction::Write, cx, |stream| {
+            sys::sendfile(stream.source(), file, offset, count)
+        })
     }
 
     /// Reads into `buf` without removing the data from the socket's queue.

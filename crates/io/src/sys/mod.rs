@@ -3,7 +3,8 @@
 //! Each file provides the same crate-private set: the [`Source`] trait (what can be
 //! registered), `set_nonblocking`, non-blocking TCP `connect`, `SO_REUSEPORT` listeners,
 //! `accept` that returns a non-blocking close-on-exec stream in one syscall where the OS
-//! allows, and vectored stream writes that never raise `SIGPIPE`.
+//! allows, vectored stream writes that never raise `SIGPIPE`, and `sendfile` (a file to a
+//! socket inside the kernel; `Unsupported` where the OS has none this crate uses).
 
 #[cfg(unix)]
 mod unix;

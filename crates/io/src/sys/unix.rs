@@ -1,4 +1,5 @@
-//! Unix: sockets through `libc`, with `SOCK_NONBLOCK | SOCK_CLOEXEC` where the OS has them.
+//! Unix: sockets through `libc`, with `SOCK_NONBLOCK | SOCK_CLOEXEC` where the OS has them,
+//! and `sendfile` where the OS has one.
 
 use std::io::{self, IoSlice};
 use std::mem;
@@ -354,6 +355,148 @@ pub(crate) fn send_vectored<S: AsFd>(stream: &S, bufs: &[IoSlice<'_>]) -> io::Re
     } else {
         Ok(n as usize)
     }
+}
+
+/// The most Linux's `sendfile` moves in one call.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SENDFILE_MAX: usize = 0x7fff_f000;
+
+/// Sends up to `count` bytes of `file`, from `offset`, to the stream socket `socket`
+/// inside the kernel (`sendfile`), without moving the file's offset. Returns how many
+/// were sent (0: the file ends at `offset`); `WouldBlock` when the socket took nothing.
+/// Linux and Android, FreeBSD and DragonFly, Apple systems; elsewhere `Unsupported`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sendfile(
+    socket: BorrowedFd<'_>,
+    file: &std::fs::File,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    // `sendfile64` takes a 64-bit offset on 32-bit targets too; musl's `sendfile` is the
+    // 64-bit one already.
+    #[cfg(any(target_env = "musl", target_env = "ohos"))]
+    use libc::{off_t as Offset, sendfile};
+    #[cfg(not(any(target_env = "musl", target_env = "ohos")))]
+    use libc::{off64_t as Offset, sendfile64 as sendfile};
+    let mut offset = Offset::try_from(offset).map_err(|_| offset_too_large(offset))?;
+    // SAFETY: both descriptors are open for the duration of the borrows; `offset` is a
+    // live local the kernel reads and updates.
+    let sent = unsafe {
+        sendfile(
+            socket.as_raw_fd(),
+            file.as_raw_fd(),
+            &mut offset,
+            count.min(SENDFILE_MAX),
+        )
+    };
+    if sent == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
+
+/// See the Linux version.
+#[cfg(any(
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_vendor = "apple"
+))]
+pub(crate) fn sendfile(
+    socket: BorrowedFd<'_>,
+    file: &std::fs::File,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    // A count of 0 means "to the end of the file" to these systems.
+    if count == 0 {
+        return Ok(0);
+    }
+    let start = libc::off_t::try_from(offset).map_err(|_| offset_too_large(offset))?;
+    let count = count.min(isize::MAX as usize);
+    #[cfg(target_vendor = "apple")]
+    let (ret, sent) = {
+        // In: how many to send; out: how many were sent.
+        let mut len = count as libc::off_t;
+        // SAFETY: both descriptors are open for the duration of the borrows; `len` is a
+        // live local; no header or trailer vectors.
+        let ret = unsafe {
+            libc::sendfile(
+                file.as_raw_fd(),
+                socket.as_raw_fd(),
+                start,
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        (ret, len)
+    };
+    #[cfg(not(target_vendor = "apple"))]
+    let (ret, sent) = {
+        let mut sent: libc::off_t = 0;
+        // SAFETY: both descriptors are open for the duration of the borrows; `sent` is a
+        // live local; no header or trailer vectors.
+        let ret = unsafe {
+            libc::sendfile(
+                file.as_raw_fd(),
+                socket.as_raw_fd(),
+                start,
+                count,
+                std::ptr::null_mut(),
+                &mut sent,
+                0,
+            )
+        };
+        (ret, sent)
+    };
+    if ret == -1 {
+        let error = io::Error::last_os_error();
+        // A non-blocking socket that took part of it reports EAGAIN (or EINTR) with the
+        // part sent: that is progress, not an error.
+        let partial = matches!(
+            error.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        );
+        if !(partial && sent > 0) {
+            return Err(error);
+        }
+    }
+    Ok(sent as usize)
+}
+
+/// Elsewhere there is no `sendfile` this crate uses.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_vendor = "apple"
+)))]
+pub(crate) fn sendfile(
+    _socket: BorrowedFd<'_>,
+    _file: &std::fs::File,
+    _offset: u64,
+    _count: usize,
+) -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "sendfile is not available on this system: read the file and write it instead",
+    ))
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_vendor = "apple"
+))]
+fn offset_too_large(offset: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("sendfile: offset {offset} is beyond what this system can address"),
+    )
 }
 
 /// Errors after which `accept` should simply be tried again: the connection died in the

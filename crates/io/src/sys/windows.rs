@@ -154,6 +154,21 @@ where
     s.write_vectored(bufs)
 }
 
+/// Windows' counterpart, `TransmitFile`, completes through overlapped I/O, which this
+/// readiness-based reactor does not drive: callers read the file and write it instead.
+pub(crate) fn sendfile(
+    _socket: BorrowedSocket<'_>,
+    _file: &std::fs::File,
+    _offset: u64,
+    _count: usize,
+) -> io::Result<usize> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "sendfile is not available on Windows (TransmitFile needs overlapped I/O): read the \
+         file and write it instead",
+    ))
+}
+
 /// Errors after which `accept` should simply be tried again.
 pub(crate) fn is_transient_accept_error(e: &io::Error) -> bool {
     matches!(

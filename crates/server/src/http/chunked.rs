@@ -9,6 +9,10 @@
 //! Lines end in CRLF (a bare LF is refused: lenient line endings in chunk framing are a
 //! request-smuggling vector). Extensions are checked to be field-value characters and
 //! ignored; trailer fields are checked by `httparse` and dropped.
+//!
+//! The decoded data is kept apart from the buffer; [`Decoder::compact`] then removes the
+//! encoded chunks from the buffer, so that a body in one-byte chunks (six bytes each on the
+//! wire) costs its payload, not its encoding.
 
 use super::request::{Limits, MAX_HEADERS, ParseError};
 
@@ -23,6 +27,11 @@ pub(crate) struct Decoder {
     /// Where the next chunk-size line starts, from the start of the request; 0 before the
     /// first one.
     next: usize,
+    /// Where the body starts (the length of the head), once decoding began.
+    start: usize,
+    /// Encoded bytes of decoded chunks that [`compact`](Decoder::compact) removed from
+    /// the buffer (they still count towards the limit on the encoded size).
+    compacted: usize,
 }
 
 impl Decoder {
@@ -35,10 +44,12 @@ impl Decoder {
         body_start: usize,
         limits: &Limits,
     ) -> Result<Option<usize>, ParseError> {
-        if self.next < body_start || self.next > request.len() {
+        if self.start != body_start || self.next < body_start || self.next > request.len() {
             // Not started (or not this request's state): start at the first chunk.
             self.body.clear();
             self.next = body_start;
+            self.start = body_start;
+            self.compacted = 0;
         }
         let max_wire = limits
             .max_body
@@ -58,7 +69,7 @@ impl Decoder {
                 _ => return Err(ParseError::BodyTooLarge),
             };
             let end = data.saturating_add(size).saturating_add(2);
-            if end - body_start > max_wire {
+            if (end - body_start).saturating_add(self.compacted) > max_wire {
                 return Err(ParseError::BodyTooLarge);
             }
             if request.len() < end {
@@ -70,6 +81,23 @@ impl Decoder {
             self.body.extend_from_slice(&request[data..end - 2]);
             self.next = end;
         }
+    }
+}
+
+impl Decoder {
+    /// Moves the encoded chunks decoded so far out of `request` (the buffer `decode` was
+    /// last given, which still starts with the same request, perhaps with more bytes after
+    /// it): what is left at its front is the head and the chunk in progress, and decoding
+    /// goes on from there as if nothing were removed. Returns the length of what is left.
+    pub(crate) fn compact(&mut self, request: &mut [u8]) -> usize {
+        if self.start == 0 || self.next <= self.start || self.next > request.len() {
+            return request.len();
+        }
+        request.copy_within(self.next.., self.start);
+        let removed = self.next - self.start;
+        self.compacted += removed;
+        self.next = self.start;
+        request.len() - removed
     }
 }
 
@@ -107,13 +135,14 @@ fn chunk_line(input: &[u8]) -> Result<Option<(u64, usize)>, ParseError> {
 }
 
 /// `*( BWS ";" ... )`: nothing, or optional whitespace, `;`, then field-value characters.
+/// Whitespace after the size is allowed only before a `;` (`3 \r\n` is refused).
 fn valid_extensions(rest: &[u8]) -> bool {
-    let rest = &rest[rest
+    let space = rest
         .iter()
         .take_while(|&&b| b == b' ' || b == b'\t')
-        .count()..];
-    match rest {
-        [] => true,
+        .count();
+    match &rest[space..] {
+        [] => space == 0,
         [b';', ext @ ..] => ext.iter().all(|&b| b == b'\t' || b >= b' ' && b != 0x7f),
         _ => false,
     }

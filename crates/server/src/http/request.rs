@@ -39,7 +39,8 @@
 //!
 //! The outcome for a buffer depends only on its bytes, never on how they were split into
 //! reads: every prefix of a buffer either needs more bytes or gives the same result as the
-//! whole buffer (the `http_framing` fuzz target checks this).
+//! whole buffer (the `http_framing` fuzz target checks this). [`Parser::compact`] between
+//! reads, which drops the encoded chunks already decoded, does not change it either.
 
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -273,6 +274,26 @@ impl Parser {
             body,
         };
         Ok(Parsed::Complete { request, consumed })
+    }
+
+    /// Frees the encoded chunks decoded so far: moves the rest of `buffer` over them and
+    /// returns the length of what is left (truncate the buffer to it). `buffer` must start
+    /// with the request this parser is in the middle of (the input of the last
+    /// [`parse`](Parser::parse), which returned [`Parsed::NeedBody`], perhaps with bytes
+    /// appended since). The parser keeps their data, and parsing goes on as if they were
+    /// still there: a chunked body then costs its payload, not its encoding (one-byte
+    /// chunks take six bytes each on the wire). In any other state it leaves `buffer` as
+    /// it is and returns its length.
+    pub fn compact(&mut self, buffer: &mut [u8]) -> usize {
+        if self.finished {
+            return buffer.len();
+        }
+        self.chunked.compact(buffer)
+    }
+
+    /// The heap memory the parser holds, in bytes: the chunked body decoded so far.
+    pub fn memory(&self) -> usize {
+        self.chunked.body.capacity()
     }
 
     fn need_body(&mut self, head: &Head<'_>) -> Parsed<'static> {

@@ -73,11 +73,24 @@ fn needs(input: &[u8]) -> Parsed<'static> {
 /// every complete request is taken from the buffer and only the unparsed tail is kept. Each
 /// request (as `Debug` text) or error is recorded, then the state of the tail at the end.
 fn connection(input: &[u8], sizes: &[usize], limits: &Limits) -> Vec<String> {
+    connection_with(input, sizes, limits, false).0
+}
+
+/// [`connection`], also compacting the buffer after each read that leaves a body in
+/// progress when `compact`; with the largest the buffer became.
+fn connection_with(
+    input: &[u8],
+    sizes: &[usize],
+    limits: &Limits,
+    compact: bool,
+) -> (Vec<String>, usize) {
     let (mut parser, mut buffer, mut outcomes) = (Parser::new(), Vec::new(), Vec::new());
+    let mut largest = 0;
     let mut rest = input;
     for &size in sizes.iter().cycle() {
         let (read, unread) = rest.split_at(size.clamp(1, rest.len().max(1)).min(rest.len()));
         buffer.extend_from_slice(read);
+        largest = largest.max(buffer.len());
         rest = unread;
         let mut start = 0;
         let tail = loop {
@@ -92,14 +105,18 @@ fn connection(input: &[u8], sizes: &[usize], limits: &Limits) -> Vec<String> {
                 Ok(Parsed::NeedBody { .. }) => break "NeedBody",
                 Err(error) => {
                     outcomes.push(format!("{error:?}"));
-                    return outcomes;
+                    return (outcomes, largest);
                 }
             }
         };
         buffer.drain(..start);
+        if compact && tail == "NeedBody" {
+            let left = parser.compact(&mut buffer);
+            buffer.truncate(left);
+        }
         if rest.is_empty() {
             outcomes.push(tail.to_string());
-            return outcomes;
+            return (outcomes, largest);
         }
     }
     unreachable!("sizes is never empty")
@@ -117,6 +134,13 @@ fn same_at_every_split(input: &[u8], limits: &Limits) -> Vec<String> {
         );
     }
     assert_eq!(connection(input, &[1], limits), whole, "one byte per read");
+    for sizes in [&[1][..], &[3, 7], &[input.len() / 2 + 1]] {
+        assert_eq!(
+            connection_with(input, sizes, limits, true).0,
+            whole,
+            "compacting, reads of {sizes:?}"
+        );
+    }
     whole
 }
 
@@ -425,6 +449,10 @@ fn chunked_errors() {
     assert!(malformed(b"\r\n"), "size missing");
     assert!(malformed(b"x\r\n"), "not hex");
     assert!(malformed(b"3 x\r\nabc\r\n0\r\n\r\n"), "junk after size");
+    // Whitespace may only come before a `;` (RFC 9112 §7.1.1: `BWS ";"`).
+    assert!(malformed(b"3 \r\nabc\r\n0\r\n\r\n"), "space after size");
+    assert!(malformed(b"3\t\r\nabc\r\n0\r\n\r\n"), "tab after size");
+    assert!(malformed(b"0 \r\n\r\n"), "space after the last size");
     assert!(malformed(b"3\nabc\r\n0\r\n\r\n"), "bare LF after size");
     assert!(
         malformed(b"3\r\nabcd\r\n0\r\n\r\n"),
@@ -479,6 +507,65 @@ fn chunked_wire_size_is_bounded() {
         refused_with(input.as_bytes(), &limits),
         ParseError::BodyTooLarge
     );
+}
+
+#[test]
+fn compacting_keeps_a_chunked_body_at_its_payload() {
+    let head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let input = format!(
+        "{head}{}0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "1\r\nx\r\n".repeat(1000)
+    );
+    let (plain, plain_largest) = connection_with(input.as_bytes(), &[7], &LIMITS, false);
+    let (compacted, largest) = connection_with(input.as_bytes(), &[7], &LIMITS, true);
+    assert_eq!(compacted, plain);
+    assert_eq!(compacted.len(), 3, "{compacted:?}");
+    assert!(compacted[0].contains(&format!("body: {:?}", "x".repeat(1000).as_bytes())));
+    // The buffer holds the head, a chunk in progress and a read, not the encoding.
+    assert!(plain_largest > 6000, "{plain_largest}");
+    assert!(largest < head.len() + 6 + 7, "{largest}");
+
+    // The parser holds the payload.
+    let mut parser = Parser::new();
+    let mut buffer = format!("{head}{}", "1\r\nx\r\n".repeat(1000)).into_bytes();
+    assert_eq!(
+        parser.parse(&buffer, &LIMITS),
+        Ok(Parsed::NeedBody {
+            send_continue: false
+        })
+    );
+    let left = parser.compact(&mut buffer);
+    buffer.truncate(left);
+    assert_eq!(buffer, head.as_bytes());
+    assert!(parser.memory() >= 1000 && parser.memory() < 4000);
+    // Compacting again, or in any other state, does nothing.
+    assert_eq!(parser.compact(&mut buffer), head.len());
+    buffer.extend_from_slice(b"2\r\nyz\r\n0\r\n\r\n");
+    match parser.parse(&buffer, &LIMITS) {
+        Ok(Parsed::Complete { request, consumed }) => {
+            assert_eq!(request.body.len(), 1002);
+            assert!(request.body.ends_with(b"xyz"));
+            assert_eq!(consumed, buffer.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut fresh = b"GET / HTTP/1.1\r\n".to_vec();
+    assert_eq!(Parser::new().compact(&mut fresh), fresh.len());
+    assert_eq!(fresh, b"GET / HTTP/1.1\r\n");
+}
+
+#[test]
+fn the_encoded_size_is_bounded_across_compactions() {
+    let limits = Limits {
+        max_request_line: 1024,
+        max_header_bytes: 1024,
+        max_body: 1024,
+    };
+    let head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = format!("1;{}\r\nx\r\n", "e".repeat(100));
+    let input = format!("{head}{}", chunk.repeat(40));
+    let (outcomes, _) = connection_with(input.as_bytes(), &[50], &limits, true);
+    assert_eq!(outcomes, ["BodyTooLarge"]);
 }
 
 #[test]

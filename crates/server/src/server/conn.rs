@@ -3,15 +3,24 @@
 //! # Buffers lent by the loop
 //!
 //! A connection owns no buffer while it waits. When its socket is readable, it borrows the
-//! thread's 64 KiB read buffer, reads once, answers every complete request in it (in
-//! order, pipelining) into the thread's output buffer, and writes that at once: on the
+//! thread's 64 KiB read buffer, reads once, answers the complete requests in it (in order,
+//! pipelining) into the thread's output buffer, and writes that at once: on the
 //! common path one `recv` and one `send` per batch, no allocation, nothing copied. Only
 //! two things are ever copied into storage of the connection's own ([`Pending`], boxed,
 //! absent while idle):
 //!
 //! - the unparsed tail of a partial request (and the parser's state for it), and the
-//!   requests pipelined behind a static file, answered once the file is sent;
+//!   requests pipelined behind a static file or beyond the poll's budget (below), answered
+//!   later;
 //! - output the socket would not take yet (and no more is read until it does).
+//!
+//! # A budget per poll
+//!
+//! One poll produces at most about [`OUTPUT_PER_POLL`] bytes of responses (and reads at
+//! most four times); then the task wakes itself and goes to the back of the run queue. A
+//! client that pipelines thousands of requests therefore gets its answers a slice at a
+//! time, and a turn of the loop over every busy connection stays short: a normal request
+//! waits for one turn, not for the floods before it (`cargo xtask flood` measures it).
 //!
 //! Neither buffer is borrowed across an `.await`: the loop is a hand-written poll function,
 //! and the rare paths (static files, event streams) are boxed futures of their own, so the
@@ -22,8 +31,16 @@
 //! Each connection has one [`Timer`], moved in O(1) as its state changes: the idle
 //! timeout between requests (expiry closes silently), the header timeout from the first
 //! byte of a request to the end of its head (expiry answers `408` and closes: slowloris),
-//! the idle timeout again for a body or a response that makes no progress, and the
-//! lingering close. Event streams use it for their pings.
+//! the body timeout from the end of the head to the end of the body (`408` too, however
+//! steadily the body trickles in), the idle timeout again for a response that makes no
+//! progress, and the lingering close. Event streams use it for their pings.
+//!
+//! # Bodies
+//!
+//! A body in progress is the one thing a client can make a connection hold for a while:
+//! its bytes so far (a chunked body's decoded payload, its encoding dropped as it is
+//! decoded) are counted in a server-wide total, and a body that would take that total
+//! beyond `--max-body-memory` is refused with `503` and `Retry-After`.
 //!
 //! # Closing
 //!
@@ -31,6 +48,11 @@
 //! its write side and reads until the client closes, for at most [`LINGER`]: closing with
 //! unread input would reset the connection and could destroy the response before the
 //! client read it.
+//!
+//! At shutdown an idle connection first reads: a request that has already arrived is
+//! answered (with `Connection: close`); if none has, the connection closes the same way,
+//! write side first, input drained, so a request that crosses the close is never answered
+//! by a reset.
 
 // Clippy on windows-gnu asks for `const` on every thread-local initializer, even those that
 // cannot be (the read buffer's) or already are; other targets do not.
@@ -42,6 +64,7 @@ use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -50,19 +73,21 @@ use solo::future::poll_fn;
 use solo::io::{AsyncRead, AsyncWrite};
 use solo::net::TcpStream;
 
-use super::Shard;
 use super::events::{self, EventsRequest};
 use super::file::{self, FileRequest};
 use super::mesh::{self, PostRequest};
 use super::routes::{self, Answer};
-use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, Status, response};
+use super::{BodyMemory, Shard};
+use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, ResponseWriter, Status, response};
 
 /// The size of the thread's read buffer.
 const READ_BUFFER: usize = 64 << 10;
 
-/// Once this much output is waiting, pipelined requests wait too (they are answered when
-/// it has been sent): a client cannot make one read produce unbounded output.
-const OUTPUT_HIGH_WATER: usize = 256 << 10;
+/// Output a connection may produce in one poll; then it lets the other tasks run, and
+/// the requests it has not answered yet wait in its tail. This bounds the work one client
+/// can make a turn of the loop do (pipelining thousands of requests for a 2 KB page):
+/// a round over every busy connection takes about this much per connection.
+pub(super) const OUTPUT_PER_POLL: usize = 32 << 10;
 
 /// The output buffer is shrunk back to this after a batch that grew it beyond.
 const OUTPUT_KEEP: usize = 1 << 20;
@@ -151,7 +176,7 @@ enum State {
     Idle,
     /// A request's head is arriving. Timer: the header timeout, from its first byte.
     Head,
-    /// A request's body is arriving. Timer: the idle timeout, from the last read.
+    /// A request's body is arriving. Timer: the body timeout, from the end of its head.
     Body,
     /// The last response is queued: once sent, shut the write side and linger.
     Closing,
@@ -169,11 +194,32 @@ struct Pending {
     tail: Vec<u8>,
     /// The framing state of the partial request at the front of `tail`.
     parser: Parser,
-    /// `tail` may start with complete requests: answer them before reading again.
+    /// `tail` may start (after `skip`) with complete requests: answer them before reading
+    /// again.
     unanswered: bool,
+    /// Bytes at the front of `tail` already answered, while a run of full batches goes on
+    /// (nothing else looks at the tail meanwhile).
+    skip: usize,
     /// Output the socket did not take yet, from `sent` on.
     unsent: Vec<u8>,
     sent: usize,
+    /// What a body in progress holds (the tail and the parser's decoded chunks), counted
+    /// against `--max-body-memory`.
+    charge: Option<BodyCharge>,
+}
+
+/// Bytes held by a body in progress, counted in the server-wide [`BodyMemory`] until
+/// dropped.
+#[derive(Debug)]
+struct BodyCharge {
+    memory: Arc<BodyMemory>,
+    bytes: usize,
+}
+
+impl Drop for BodyCharge {
+    fn drop(&mut self) {
+        self.memory.change(self.bytes, 0);
+    }
 }
 
 impl Pending {
@@ -189,7 +235,8 @@ enum Stop {
         /// The partial request's head is complete; its body is arriving.
         body: bool,
     },
-    /// The output reached its high-water mark: the rest waits until it is sent.
+    /// The batch produced the output the poll had room for: the rest waits for the next
+    /// poll.
     Full,
     /// The last response closes the connection.
     Close,
@@ -247,6 +294,8 @@ impl Conn {
             self.slot = u32::try_from(slot).unwrap_or(UNREGISTERED - 1);
         }
         let mut reads = 0;
+        // The output this poll may still produce.
+        let mut room = OUTPUT_PER_POLL;
         loop {
             // Output first: nothing is read or answered until the socket took it all.
             match self.poll_unsent(cx) {
@@ -270,11 +319,13 @@ impl Conn {
                 State::Finishing => return Poll::Ready(Next::Close),
                 _ => {}
             }
-            if self.idle() && self.shard.shutting_down() {
-                return Poll::Ready(Next::Close);
+            if room == 0 {
+                // Enough work for one turn: the others go first.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             if self.pending.as_ref().is_some_and(|p| p.unanswered) {
-                if let Some(next) = self.answer_tail(cx) {
+                if let Some(next) = self.answer_tail(cx, &mut room) {
                     return Poll::Ready(next);
                 }
                 continue;
@@ -284,7 +335,7 @@ impl Conn {
                 return Poll::Pending;
             }
             reads += 1;
-            match READ_BUF.with_borrow_mut(|buf| self.read(cx, buf)) {
+            match READ_BUF.with_borrow_mut(|buf| self.read(cx, buf, &mut room)) {
                 Poll::Ready(Some(next)) => return Poll::Ready(next),
                 Poll::Ready(None) => {}
                 Poll::Pending => match self.wait(cx) {
@@ -300,11 +351,15 @@ impl Conn {
         self.state == State::Idle && self.pending.is_none()
     }
 
-    /// The socket is not ready: poll the timer. `None` means the timer fired and changed
-    /// the state, so the loop goes on.
+    /// The socket is not ready: poll the timer. `None` means the state changed (the timer
+    /// fired, or shutdown closes an idle connection), so the loop goes on.
     fn wait(&mut self, cx: &mut Context<'_>) -> Option<Poll<Next>> {
         if self.idle() && self.shard.shutting_down() {
-            return Some(Poll::Ready(Next::Close));
+            // Nothing has arrived (the read that led here found the socket empty), but a
+            // request may be on its way: shut the write side and drain, never close with
+            // input unread (that resets the connection).
+            self.state = State::Closing;
+            return None;
         }
         if Pin::new(&mut self.timer).poll(cx).is_pending() {
             return Some(Poll::Pending);
@@ -330,8 +385,16 @@ impl Conn {
     }
 
     /// Reads once into `buf` (after a small partial request copied to its front) and
-    /// answers what arrived. `Some` ends the loop.
-    fn read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<Next>> {
+    /// answers what arrived, producing at most about `room` bytes of output (and taking
+    /// them from it). `Some` ends the loop.
+    fn read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        room: &mut usize,
+    ) -> Poll<Option<Next>> {
+        // Only a run of full batches skips part of the tail, and it ends before a read.
+        debug_assert!(self.pending.as_ref().is_none_or(|p| p.skip == 0));
         let tail_len = self.pending.as_ref().map_or(0, |p| p.tail.len());
         let in_buffer = tail_len <= SMALL_TAIL && self.state != State::Lingering;
         let start = if in_buffer { tail_len } else { 0 };
@@ -350,10 +413,10 @@ impl Conn {
         if in_buffer {
             let input = &buf[..start + n];
             let (consumed, stop) = match &mut self.pending {
-                Some(pending) => answer(&self.shard, input, &mut pending.parser),
+                Some(pending) => answer(&self.shard, input, &mut pending.parser, *room),
                 None => {
                     let mut parser = Parser::new();
-                    let answered = answer(&self.shard, input, &mut parser);
+                    let answered = answer(&self.shard, input, &mut parser, *room);
                     if answered.0 < input.len() && keeps_tail(&answered.1) {
                         // A partial request: its parser state goes with it.
                         self.pending = Some(Box::new(Pending {
@@ -364,42 +427,75 @@ impl Conn {
                     answered
                 }
             };
+            let end = input.len();
             if let Some(pending) = &mut self.pending {
                 pending.tail.clear();
                 if keeps_tail(&stop) {
-                    pending.tail.extend_from_slice(&input[consumed..]);
+                    // A chunked body keeps its payload (in the parser), not its encoding.
+                    let left = match stop {
+                        Stop::Need { body: true } => {
+                            pending.parser.compact(&mut buf[consumed..end])
+                        }
+                        _ => end - consumed,
+                    };
+                    pending
+                        .tail
+                        .extend_from_slice(&buf[consumed..consumed + left]);
                 }
             }
-            Poll::Ready(self.finish_batch(cx, consumed > 0, stop))
+            Poll::Ready(self.finish_batch(cx, consumed > 0, stop, room))
         } else {
             let Some(pending) = &mut self.pending else {
                 return Poll::Ready(Some(Next::Close));
             };
             pending.tail.extend_from_slice(&buf[..n]);
-            Poll::Ready(self.answer_tail(cx))
+            Poll::Ready(self.answer_tail(cx, room))
         }
     }
 
-    /// Answers the requests at the front of the tail (no read).
-    fn answer_tail(&mut self, cx: &mut Context<'_>) -> Option<Next> {
+    /// Answers the requests at the front of the tail (no read), producing at most about
+    /// `room` bytes of output (and taking them from it).
+    fn answer_tail(&mut self, cx: &mut Context<'_>, room: &mut usize) -> Option<Next> {
         let Some(pending) = &mut self.pending else {
             return None;
         };
         pending.unanswered = false;
-        let Pending { tail, parser, .. } = &mut **pending;
-        let (consumed, stop) = answer(&self.shard, tail, parser);
+        let Pending {
+            tail, parser, skip, ..
+        } = &mut **pending;
+        let (consumed, stop) = answer(&self.shard, &tail[*skip..], parser, *room);
         if keeps_tail(&stop) {
-            tail.drain(..consumed);
+            *skip += consumed;
+            // A run of full batches drops what it answered at its end, not after each
+            // batch (which would move a tail of many small requests once per batch).
+            if !matches!(stop, Stop::Full) || *skip == tail.len() {
+                tail.drain(..*skip);
+                *skip = 0;
+            }
+            if let Stop::Need { body: true } = stop {
+                let left = parser.compact(tail);
+                tail.truncate(left);
+                if tail.capacity() > 4 * tail.len() + SMALL_TAIL {
+                    tail.shrink_to(2 * tail.len());
+                }
+            }
         } else {
             tail.clear();
+            *skip = 0;
         }
-        self.finish_batch(cx, consumed > 0, stop)
+        self.finish_batch(cx, consumed > 0, stop, room)
     }
 
-    /// After a batch: send its responses, move the state and the timer, hand over to a
-    /// rare path if one is next.
-    fn finish_batch(&mut self, cx: &mut Context<'_>, answered: bool, stop: Stop) -> Option<Next> {
-        let tail_left = self.pending.as_ref().is_some_and(|p| !p.tail.is_empty());
+    /// After a batch: send its responses (taking their size from `room`), move the state
+    /// and the timer, hand over to a rare path if one is next.
+    fn finish_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        answered: bool,
+        stop: Stop,
+        room: &mut usize,
+    ) -> Option<Next> {
+        let tail_left = self.pending.as_ref().is_some_and(|p| p.tail.len() > p.skip);
         if let Some(pending) = &mut self.pending {
             pending.unanswered = tail_left && stop.resumes();
         }
@@ -414,8 +510,15 @@ impl Conn {
                 None
             }
             Stop::Need { body: true } => {
-                self.state = State::Body;
-                self.timer.set_after(self.shard.config.idle_timeout);
+                // The body timeout runs from the end of the head, and is never moved after
+                // (progress does not extend it: a trickle would hold its buffer for ever).
+                if answered || self.state != State::Body {
+                    self.state = State::Body;
+                    self.timer.set_after(self.shard.config.body_timeout);
+                }
+                if !self.hold_body() {
+                    self.refuse_body();
+                }
                 None
             }
             Stop::Need { body: false } | Stop::Full => {
@@ -441,11 +544,50 @@ impl Conn {
             }
             Stop::Events(request) => Some(Next::Events(request)),
         };
+        if self.state != State::Body {
+            if let Some(pending) = &mut self.pending {
+                pending.charge = None;
+            }
+        }
+        *room = room.saturating_sub(OUT.with_borrow(Vec::len));
         if self.send_output(cx).is_err() {
             return Some(Next::Close);
         }
         self.tidy();
         next
+    }
+
+    /// Counts what the body in progress holds against `--max-body-memory`; `false` if it
+    /// does not fit.
+    fn hold_body(&mut self) -> bool {
+        let Some(pending) = &mut self.pending else {
+            return true;
+        };
+        let bytes = pending.tail.capacity() + pending.parser.memory();
+        let charge = pending.charge.get_or_insert_with(|| BodyCharge {
+            memory: self.shard.body_memory.clone(),
+            bytes: 0,
+        });
+        if !charge.memory.change(charge.bytes, bytes) {
+            return false;
+        }
+        charge.bytes = bytes;
+        true
+    }
+
+    /// The bodies in progress hold all the memory they may: refuse this one with `503`
+    /// (the request is not too large; the server is short of room now) and close.
+    fn refuse_body(&mut self) {
+        // Dropping the storage gives back what the body held.
+        self.pending = None;
+        OUT.with_borrow_mut(|out| {
+            let status = Status::ServiceUnavailable;
+            let _ = ResponseWriter::new(out, status, &http::date::now(), Exchange::CLOSE)
+                .header("Retry-After", "1")
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .body(b"Too many request bodies in progress: try again.\n");
+        });
+        self.state = State::Closing;
     }
 
     /// Sends the thread's output buffer; what the socket does not take now is kept.
@@ -517,7 +659,9 @@ impl Conn {
         }
         if let Some(pending) = &mut self.pending {
             pending.tail = Vec::new();
+            pending.skip = 0;
             pending.unanswered = false;
+            pending.charge = None;
         }
         self.tidy();
         self.state = State::Finishing;
@@ -616,15 +760,16 @@ impl Stop {
     }
 }
 
-/// Answers every complete request at the start of `input` into the thread's output
-/// buffer. Returns how many bytes they took and why it stopped.
-fn answer(shard: &Shard, input: &[u8], parser: &mut Parser) -> (usize, Stop) {
+/// Answers the complete requests at the start of `input` into the thread's output
+/// buffer, until the output reaches `room` bytes. Returns how many bytes they took and why
+/// it stopped.
+fn answer(shard: &Shard, input: &[u8], parser: &mut Parser, room: usize) -> (usize, Stop) {
     OUT.with_borrow_mut(|out| {
         let limits = &shard.config.limits;
         let date = http::date::now();
         let mut at = 0;
         loop {
-            if out.len() >= OUTPUT_HIGH_WATER {
+            if out.len() >= room {
                 return (at, Stop::Full);
             }
             match parser.parse(&input[at..], limits) {

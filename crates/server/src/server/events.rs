@@ -1,6 +1,6 @@
 //! `/chat/events`: a connection turned into a Server-Sent Events stream.
 //!
-//! The stream subscribes to its shard's [`Hub`](crate::chat::Hub) and keeps only a cursor
+//! The stream subscribes to its shard's [`Hub`] and keeps only a cursor
 //! (the sequence number of the next message it wants). When woken by a publish it formats
 //! the messages since its cursor from the hub's ring into the thread's output buffer and
 //! writes them, again and again, until it is caught up or the socket is full: then it
@@ -100,7 +100,7 @@ enum Round {
 }
 
 /// Streams events to the client until the stream ends; then the connection closes
-/// (returns false).
+/// (returns false, or, at shutdown, goes on to close cleanly).
 pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
     let shard = conn.shard.clone();
     let subscription = Subscription::new(&shard);
@@ -112,34 +112,37 @@ pub(super) async fn serve(conn: &mut Conn, request: EventsRequest) -> bool {
         ping: false,
     };
     conn.timer.set_interval(PING);
-    poll_fn(|cx| stream.poll(conn, &subscription, cx)).await;
-    false
+    poll_fn(|cx| stream.poll(conn, &subscription, cx)).await
 }
 
 impl Stream {
+    /// Ready when the stream ends: `true` if the connection then closes cleanly (at
+    /// shutdown), `false` if it just closes (the client left or is stuck).
     fn poll(
         &mut self,
         conn: &mut Conn,
         subscription: &Subscription,
         cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    ) -> Poll<bool> {
         let shard = &subscription.shard;
         // The client has nothing to say; end of input means it left.
         match conn.poll_discard(cx) {
-            Poll::Ready(false) => return Poll::Ready(()),
+            Poll::Ready(false) => return Poll::Ready(false),
             // It keeps sending: look again after the others had a turn.
             Poll::Ready(true) => cx.waker().wake_by_ref(),
             Poll::Pending => {}
         }
         if shard.shutting_down() {
-            return Poll::Ready(());
+            // Close cleanly: write side first, then drain what the client still sends.
+            conn.resume(false);
+            return Poll::Ready(true);
         }
         while Pin::new(&mut conn.timer).poll(cx).is_ready() {
             if self.unsent.is_empty() {
                 self.ping = true;
             } else if !self.progress {
                 // Nothing written for a whole ping interval: the client is stuck.
-                return Poll::Ready(());
+                return Poll::Ready(false);
             }
             self.progress = false;
         }
@@ -155,7 +158,7 @@ impl Stream {
                         self.unsent = Vec::new();
                         self.sent = 0;
                     }
-                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Err(_)) => return Poll::Ready(false),
                     // The socket's write readiness wakes us.
                     Poll::Pending => return Poll::Pending,
                 }
@@ -173,7 +176,7 @@ impl Stream {
                     return Poll::Pending;
                 }
                 Round::Full => return Poll::Pending,
-                Round::Failed => return Poll::Ready(()),
+                Round::Failed => return Poll::Ready(false),
             }
         }
     }

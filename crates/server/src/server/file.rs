@@ -1,16 +1,31 @@
-//! Static files, off the loop: resolving a path and reading a file block, so both run on
-//! the blocking pool (`solo::unblock`), a chunk at a time, while the loop goes on serving
-//! everyone else. Requests pipelined behind the file wait in the connection's tail.
+//! Static files. Resolving a path and opening a file block, so both run on the blocking
+//! pool (`solo::unblock`) while the loop goes on serving everyone else; the file is then
+//! sent by the kernel (`sendfile`, through [`TcpStream::sendfile`](solo::net::TcpStream)),
+//! a socket's worth at a time as the client reads, so that a slow reader costs no buffer of
+//! ours, only the open file. Requests pipelined behind the file wait in the connection's
+//! tail.
+//!
+//! Where the system has no `sendfile` (Windows, NetBSD, OpenBSD, ...), or with
+//! `--no-sendfile`, the file is read on the blocking pool, [`CHUNK`] at a time, and written
+//! from that buffer.
+//!
+//! The kernel reads the file while it sends it, on the loop's thread: a file that is not in
+//! the page cache makes the loop wait for the disk (as nginx does with `sendfile on` and no
+//! `aio threads`). This demo serves small, hot files; a server of cold, large ones would
+//! read ahead on the pool first.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
+use std::task::Poll;
+
+use solo::future::poll_fn;
 
 use super::conn::Conn;
 use crate::files::{self, FileError, Root};
 use crate::http::{self, Exchange, HttpDate, ResponseWriter, Status, response};
 
-/// Bytes read from a file per trip to the blocking pool.
+/// Bytes read from a file per trip to the blocking pool, where there is no `sendfile`.
 const CHUNK: usize = 128 << 10;
 
 /// A static file to send: the path under the root (still percent-encoded) and how.
@@ -20,11 +35,11 @@ pub(super) struct FileRequest {
     pub(super) exchange: Exchange,
 }
 
-/// An opened file: the response's head with the first chunk, and the rest to read.
+/// An opened file: the response's head, and the length of the body to send.
 struct Opened {
-    head_and_first: Vec<u8>,
+    head: Vec<u8>,
     file: File,
-    remaining: u64,
+    length: u64,
 }
 
 /// Sends the file `request` names (or the error that explains why not). Returns whether
@@ -43,15 +58,13 @@ pub(super) async fn serve(conn: &mut Conn, request: FileRequest) -> bool {
         None => Err(FileError::NotFound),
     };
     let keep_alive = match opened {
-        Ok(Opened {
-            head_and_first,
-            file,
-            remaining,
-        }) => {
-            if conn.write_all(&head_and_first).await.is_err() {
+        Ok(Opened { head, file, length }) => {
+            if conn.write_all(&head).await.is_err() {
                 return false;
             }
-            match send_rest(conn, file, remaining, head_and_first).await {
+            drop(head);
+            let length = if exchange.head_only { 0 } else { length };
+            match send_body(conn, file, length).await {
                 Ok(()) => exchange.keep_alive,
                 Err(_) => return false,
             }
@@ -70,15 +83,45 @@ pub(super) async fn serve(conn: &mut Conn, request: FileRequest) -> bool {
     true
 }
 
-/// Sends the `remaining` bytes of `file`, reading the next chunk while nothing else is
-/// pending (one buffer, reused, goes back and forth to the pool).
-async fn send_rest(
-    conn: &mut Conn,
-    file: File,
-    mut remaining: u64,
-    buffer: Vec<u8>,
-) -> io::Result<()> {
-    let mut state = (file, buffer);
+/// Sends the first `length` bytes of `file`: with `sendfile` where the system has it, else
+/// through a buffer. Fails with `TimedOut` if the client takes nothing for the idle
+/// timeout, and with `UnexpectedEof` if the file shrank (the promised length cannot be
+/// kept, so the connection must close).
+async fn send_body(conn: &mut Conn, file: File, length: u64) -> io::Result<()> {
+    if !conn.shard.config.sendfile {
+        return send_rest(conn, file, length).await;
+    }
+    let idle_timeout = conn.shard.config.idle_timeout;
+    let mut offset = 0;
+    while offset < length {
+        let want = usize::try_from(length - offset).unwrap_or(usize::MAX);
+        conn.timer.set_after(idle_timeout);
+        let sent = poll_fn(
+            |cx| match conn.stream.poll_sendfile(cx, &file, offset, want) {
+                Poll::Pending if std::pin::Pin::new(&mut conn.timer).poll(cx).is_ready() => {
+                    Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+                }
+                poll => poll,
+            },
+        )
+        .await;
+        match sent {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => offset += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Unsupported && offset == 0 => {
+                return send_rest(conn, file, length).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sends the `remaining` bytes of `file` where there is no `sendfile`, reading the next
+/// chunk while nothing else is pending (one buffer, reused, goes back and forth to the
+/// pool).
+async fn send_rest(conn: &mut Conn, file: File, mut remaining: u64) -> io::Result<()> {
+    let mut state = (file, Vec::new());
     while remaining > 0 {
         let want = usize::try_from(remaining).map_or(CHUNK, |r| r.min(CHUNK));
         let (file, mut buffer) = state;
@@ -116,8 +159,7 @@ fn read_full(file: &mut &File, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// On the blocking pool: resolves `path`, opens the file, writes the head and reads the
-/// first chunk.
+/// On the blocking pool: resolves `path`, opens the file and writes the response's head.
 fn open(
     root: &Arc<Root>,
     path: &str,
@@ -127,26 +169,10 @@ fn open(
     let resolved = root.resolve(path)?;
     let file = File::open(&resolved)?;
     let length = file.metadata()?.len();
-    let mut head_and_first = Vec::with_capacity(512);
-    let _ = ResponseWriter::new(&mut head_and_first, Status::Ok, date, exchange)
+    let mut head = Vec::with_capacity(256);
+    let _ = ResponseWriter::new(&mut head, Status::Ok, date, exchange)
         .header("Content-Type", files::content_type(&resolved))
         .header("Cache-Control", "no-cache")
         .sized(length);
-    if exchange.head_only {
-        return Ok(Opened {
-            head_and_first,
-            file,
-            remaining: 0,
-        });
-    }
-    let head = head_and_first.len();
-    let first = usize::try_from(length).map_or(CHUNK, |l| l.min(CHUNK));
-    head_and_first.resize(head + first, 0);
-    let read = read_full(&mut &file, &mut head_and_first[head..])?;
-    head_and_first.truncate(head + read);
-    Ok(Opened {
-        head_and_first,
-        file,
-        remaining: length - read as u64,
-    })
+    Ok(Opened { head, file, length })
 }

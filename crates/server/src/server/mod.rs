@@ -13,11 +13,16 @@
 //!
 //! # Shutdown
 //!
-//! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped), wakes
-//! every connection task once so that idle keep-alive connections and event streams close,
-//! lets responses in flight finish (each now ends with `Connection: close`), and returns
-//! when its last connection is gone or the grace period is over. A second Ctrl-C during
-//! the grace period ends the process at once.
+//! On Ctrl-C or `SIGTERM` every shard stops accepting (its listener is dropped, after the
+//! connections in its backlog are admitted), wakes every connection task once so that idle
+//! keep-alive connections and event streams close, lets responses in flight finish (each
+//! now ends with `Connection: close`), and returns when its last connection is gone or the
+//! grace period is over. A second Ctrl-C during the grace period ends the process at once.
+//!
+//! No connection is reset: an idle connection reads before it closes, and answers a
+//! request that has already arrived (with `Connection: close`); every close shuts the
+//! write side first and drains the input for a moment (see `conn`), so a request that
+//! crosses the close gets a clean end of stream, never an RST.
 
 mod conn;
 mod events;
@@ -31,6 +36,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -56,9 +62,6 @@ const CHAT_HISTORY: usize = 256;
 
 /// Connections accepted in a row before the accept loop lets other tasks run.
 const ACCEPTS_PER_TURN: usize = 64;
-
-/// Refused connections being answered (`503`) at once; beyond it they are closed at once.
-const MAX_REFUSING: usize = 1024;
 
 /// Why the server could not start (or stopped on an error).
 #[derive(Debug)]
@@ -108,6 +111,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
         None => None,
     };
     let common = Common {
+        body_memory: Arc::new(BodyMemory::new(config.max_body_memory)),
         config: Arc::new(config),
         root,
         baseline_rss: crate::stats::rss_bytes(),
@@ -123,6 +127,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
 /// What every shard starts from.
 struct Common {
     config: Arc<Config>,
+    /// The memory held by bodies in progress, on every shard.
+    body_memory: Arc<BodyMemory>,
     root: Option<Arc<Root>>,
     /// The process's resident memory before any shard started.
     baseline_rss: Option<u64>,
@@ -318,6 +324,8 @@ pub(crate) struct Shard {
     pub(crate) mesh: solo::shard::Mesh<Note>,
     /// The process's resident memory at startup.
     pub(crate) baseline_rss: Option<u64>,
+    /// The memory held by bodies in progress, server-wide.
+    pub(crate) body_memory: Arc<BodyMemory>,
     shutting_down: Cell<bool>,
     /// The waker of each open connection's task (registered once, at its first poll), to
     /// wake them all when shutdown begins.
@@ -326,6 +334,9 @@ pub(crate) struct Shard {
     drained: RefCell<Option<Waker>>,
     /// Refused connections being answered now.
     refusing: Cell<usize>,
+    /// The accept loop, paused while it could only refuse and `refusing` is at its limit:
+    /// woken when a refusal ends or a connection closes.
+    accept_paused: RefCell<Option<Waker>>,
 }
 
 impl Shard {
@@ -338,10 +349,12 @@ impl Shard {
             hub: RefCell::new(Hub::new(CHAT_HISTORY, common.first_chat_id)),
             mesh,
             baseline_rss: common.baseline_rss,
+            body_memory: common.body_memory.clone(),
             shutting_down: Cell::new(false),
             connections: RefCell::new(Slab::new()),
             drained: RefCell::new(None),
             refusing: Cell::new(0),
+            accept_paused: RefCell::new(None),
         }
     }
 
@@ -363,11 +376,25 @@ impl Shard {
             self.connections.borrow_mut().try_remove(slot);
         }
         self.stats.connection_closed();
+        self.resume_accepting();
         if self.shutting_down.get() && self.stats.open_connections() == 0 {
             if let Some(waker) = self.drained.borrow_mut().take() {
                 waker.wake();
             }
         }
+    }
+
+    /// Wakes the accept loop if it paused (room for a connection or a refusal).
+    fn resume_accepting(&self) {
+        if let Some(waker) = self.accept_paused.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Whether a new connection could only be refused, and no refusal can start now.
+    fn only_refusals_and_no_room(&self) -> bool {
+        self.stats.open_connections() >= self.config.max_connections as u64
+            && self.refusing.get() >= self.config.max_refusing
     }
 
     /// Starts shutting down and wakes every connection once to notice.
@@ -385,6 +412,38 @@ impl Shard {
     }
 }
 
+/// The memory that request bodies in progress hold, server-wide (one for all shards),
+/// against `--max-body-memory`. Touched only while a body is arriving.
+#[derive(Debug)]
+pub(crate) struct BodyMemory {
+    held: AtomicUsize,
+    cap: usize,
+}
+
+impl BodyMemory {
+    fn new(cap: usize) -> BodyMemory {
+        BodyMemory {
+            held: AtomicUsize::new(0),
+            cap,
+        }
+    }
+
+    /// Changes a holding of `from` bytes to `to`; `false` (and nothing changed) if that
+    /// would take the total beyond the cap.
+    pub(crate) fn change(&self, from: usize, to: usize) -> bool {
+        if to <= from {
+            self.held.fetch_sub(from - to, Ordering::Relaxed);
+            return true;
+        }
+        let more = to - from;
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(more).filter(|&total| total <= self.cap)
+            })
+            .is_ok()
+    }
+}
+
 /// Serves one shard until a shutdown signal, then shuts it down.
 async fn run_shard(
     common: &Common,
@@ -397,16 +456,20 @@ async fn run_shard(
     solo::spawn(mesh::run(shard.clone(), node)).detach();
     let signal = or(
         async {
-            accept_loop(&shard, listener).await;
+            accept_loop(&shard, &listener).await;
             None
         },
         poll_fn(|cx| Pin::new(&mut signals).poll_next(cx)),
     )
     .await;
-    // The listener is gone with the accept loop. Dropping the signal listener restores
-    // the default action: a second Ctrl-C ends the process at once.
+    // Dropping the signal listener restores the default action: a second Ctrl-C ends the
+    // process at once.
     drop(signals);
     shard.begin_shutdown();
+    // Closing a listener resets the connections still in its backlog: serve them instead
+    // (their requests are answered with `Connection: close`).
+    accept_backlog(&shard, &listener);
+    drop(listener);
     let open = shard.stats.open_connections();
     if !shard.config.quiet {
         let why = signal.map_or_else(
@@ -446,19 +509,27 @@ async fn run_shard(
 }
 
 /// Accepts connections forever, one detached task each.
-async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
+///
+/// While every connection slot is taken and `--max-refusing` refusals are in progress it
+/// does not accept: clients wait in the kernel's backlog (and, once that is full, their
+/// connects are retried by their own kernel), and each gets its `503` when a refusal ends,
+/// or is served when a connection closes. A connection is never dropped unanswered.
+async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener) {
     let mut in_a_row = 0;
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                if shard.stats.open_connections() >= shard.config.max_connections as u64 {
-                    refuse(shard, stream);
+        if shard.only_refusals_and_no_room() {
+            poll_fn(|cx| {
+                if shard.only_refusals_and_no_room() {
+                    *shard.accept_paused.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
                 } else {
-                    // Small responses leave at once; the server batches writes itself.
-                    let _ = stream.set_nodelay(true);
-                    solo::spawn(conn::start(stream, shard.clone())).detach();
+                    Poll::Ready(())
                 }
-            }
+            })
+            .await;
+        }
+        match listener.accept().await {
+            Ok((stream, _)) => admit(shard, stream),
             Err(error) => {
                 // Out-of-descriptor errors are retried with backoff by `accept` itself;
                 // anything else is unexpected: say so and do not spin.
@@ -476,19 +547,41 @@ async fn accept_loop(shard: &Rc<Shard>, listener: TcpListener) {
     }
 }
 
+/// Serves `stream`, or refuses it beyond `--max-connections`.
+fn admit(shard: &Rc<Shard>, stream: TcpStream) {
+    if shard.stats.open_connections() >= shard.config.max_connections as u64 {
+        refuse(shard, stream);
+    } else {
+        // Small responses leave at once; the server batches writes itself.
+        let _ = stream.set_nodelay(true);
+        solo::spawn(conn::start(stream, shard.clone())).detach();
+    }
+}
+
+/// Admits the connections waiting in the listener's backlog, without waiting for more.
+fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
+    // The kernel's backlog is bounded (1024): so is this loop.
+    while let Ok((stream, _)) = listener.get_ref().accept() {
+        match TcpStream::try_from(stream) {
+            Ok(stream) => admit(shard, stream),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Answers a connection beyond `--max-connections` with `503` and closes it, in a task of
-/// its own bounded in time, so that the client reads the answer before the close.
+/// its own bounded in time, so that the client reads the answer before the close. The
+/// accept loop keeps these below `--max-refusing` (only the backlog admitted at shutdown
+/// may pass it, by at most the backlog's size).
 fn refuse(shard: &Rc<Shard>, stream: TcpStream) {
     shard.stats.connection_rejected();
-    if shard.refusing.get() >= MAX_REFUSING {
-        return;
-    }
     shard.refusing.set(shard.refusing.get() + 1);
     let shard = shard.clone();
     solo::spawn(async move {
         let _ = solo::timeout(conn::LINGER, refuse_politely(&stream)).await;
         drop(stream);
         shard.refusing.set(shard.refusing.get() - 1);
+        shard.resume_accepting();
     })
     .detach();
 }
@@ -514,6 +607,66 @@ async fn refuse_politely(stream: &TcpStream) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+
+    /// A shard of a server that does not run (no accept loop, no mesh loop), for driving
+    /// connection tasks by hand.
+    fn idle_shard() -> Rc<Shard> {
+        let common = Common {
+            config: Arc::new(Config::default()),
+            body_memory: Arc::new(BodyMemory::new(1 << 20)),
+            root: None,
+            baseline_rss: None,
+            first_chat_id: 1,
+        };
+        let node = solo::shard::Shard::<Note>::single();
+        Rc::new(Shard::new(&common, node.mesh().clone()))
+    }
+
+    /// One poll of a connection produces a bounded amount of output, however much its
+    /// client pipelined: a client that pipelines 2,000 requests for the 2 KB chat page
+    /// (4 MB of answers) gets at most about `OUTPUT_PER_POLL` of them per turn of the
+    /// loop, and every other connection has its turn before it gets more. (It used to
+    /// get as much as the socket would take, 256 KiB or more, per read.)
+    #[test]
+    fn one_poll_of_a_connection_produces_a_bounded_output() {
+        solo::block_on(async {
+            let shard = idle_shard();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client =
+                std::net::TcpStream::connect(listener.local_addr().unwrap()).expect("connect");
+            let (stream, _) = listener.accept().await.unwrap();
+            // 62 KB of requests: they fit in the server's socket buffer at once.
+            let requests = b"GET /chat HTTP/1.1\r\nHost: t\r\n\r\n".repeat(2000);
+            client.write_all(&requests).unwrap();
+            stream.readable().await.unwrap();
+
+            let mut task = std::pin::pin!(conn::start(stream, shard.clone()));
+            poll_fn(|cx| {
+                assert!(task.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+
+            // What that poll sent is in the client's socket now (loopback delivers within
+            // the send); read it all, with a pause to be sure.
+            client
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut sent = 0;
+            let mut chunk = vec![0; 1 << 16];
+            while let Ok(n @ 1..) = client.read(&mut chunk) {
+                sent += n;
+            }
+            let response = crate::chat::PAGE.len() + 256;
+            assert!(sent > 0, "the poll answered nothing");
+            assert!(
+                sent <= conn::OUTPUT_PER_POLL + response,
+                "one poll sent {sent} bytes (at most {} + one response allowed)",
+                conn::OUTPUT_PER_POLL
+            );
+        });
+    }
 
     /// Every idle connection pays for its future: keep it small (a regression here is a
     /// large array or a rare path's state held across an `.await`).

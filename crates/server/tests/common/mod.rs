@@ -97,10 +97,29 @@ impl Server {
     /// Sends `SIGINT` (Ctrl-C) to the server.
     #[cfg(unix)]
     pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Stops the server (`SIGSTOP`): the kernel still takes connections and data for it,
+    /// which it finds all at once when [`resume`](Server::resume)d, with any signal sent
+    /// meanwhile.
+    #[cfg(unix)]
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a [`pause`](Server::pause)d server go on (`SIGCONT`).
+    #[cfg(unix)]
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    #[cfg(unix)]
+    fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
         // SAFETY: kill(2) with a valid signal number has no memory-safety requirements;
         // the pid is our own child, not yet reaped (so not reused).
-        let result = unsafe { libc::kill(pid, libc::SIGINT) };
+        let result = unsafe { libc::kill(pid, signal) };
         assert_eq!(result, 0, "kill: {}", std::io::Error::last_os_error());
     }
 
@@ -390,6 +409,57 @@ impl Client {
 
     pub fn response(&mut self) -> Response {
         self.response_to(false)
+    }
+
+    /// The next response, `None` if the server closed cleanly before its first byte, or
+    /// the error that ended it (a reset: `ConnectionReset`; a close in the middle of a
+    /// response: `UnexpectedEof`). For tests where the server may close at any time.
+    pub fn try_response(&mut self) -> std::io::Result<Option<Response>> {
+        use std::io::{Error, ErrorKind};
+        let mut head = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            if self.reader.read_until(b'\n', &mut line)? == 0 {
+                if head.is_empty() && line.is_empty() {
+                    return Ok(None);
+                }
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+            if !line.ends_with(b"\n") {
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+            if line == b"\r\n" {
+                break;
+            }
+            head.push(String::from_utf8_lossy(&line).trim_end().to_string());
+        }
+        let bad = |what: &str| Error::new(ErrorKind::InvalidData, format!("{what}: {head:?}"));
+        let status = head
+            .first()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| bad("bad status line"))?;
+        let headers: Vec<(String, String)> = head[1..]
+            .iter()
+            .map(|line| {
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                (name.to_string(), value.trim().to_string())
+            })
+            .collect();
+        let mut response = Response {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if status >= 200 && status != 204 {
+            let length = response
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| bad("no Content-Length"))?;
+            response.body = vec![0; length];
+            self.reader.read_exact(&mut response.body)?;
+        }
+        Ok(Some(response))
     }
 
     /// Reads until the server closes; returns what came (asserting it closed in time).
