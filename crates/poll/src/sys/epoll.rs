@@ -23,9 +23,11 @@
 //!   when the timeout is a whole number of them, and otherwise a timerfd in the epoll set,
 //!   armed with the exact remaining time. The timerfd, not rounding, is the fallback
 //!   because rounding a 100 µs timeout up to 1 ms loses ten times more than the timer
-//!   slack (50 µs by default). When two threads wait at once, only one can own the timerfd;
-//!   the other rounds up to whole milliseconds (late, never early). `epoll_wait` gets the
-//!   rounded-up timeout as a backstop in any case.
+//!   slack (50 µs by default). A wait that arms the timerfd owns it until its `epoll_wait`
+//!   returns (it holds the timer's lock across the call), so no other wait can re-arm or
+//!   disarm it underneath; when two threads wait at once, the one that finds the timer
+//!   owned rounds up to whole milliseconds instead (late, never early). `epoll_wait` gets
+//!   the rounded-up timeout as a backstop in any case.
 
 use std::fmt;
 use std::io;
@@ -61,7 +63,9 @@ pub(crate) struct Poller {
 /// The sub-millisecond timer of the fallback path.
 struct Timer {
     fd: OwnedFd,
-    /// Held by the wait that uses the timer; `true` while it may still fire.
+    /// Held by the wait that armed the timer, from arming until its `epoll_wait` returns
+    /// (other waits only `try_lock` it, so none ever blocks on it); `true` while the timer
+    /// may still fire.
     armed: Mutex<bool>,
 }
 
@@ -254,7 +258,9 @@ impl Poller {
                 r as usize
             }
             Some(timer) => {
-                let ms = self.fallback_timeout(timer, timeout)?;
+                // `_owned` keeps the timer this wait armed from being re-armed by another
+                // thread's wait until this one returns.
+                let (ms, _owned) = self.fallback_timeout(timer, timeout)?;
                 // SAFETY: `ptr` is valid for writes of `cap` events.
                 cvt(unsafe { libc::epoll_wait(epfd, ptr, cap, ms) })? as usize
             }
@@ -265,12 +271,13 @@ impl Poller {
     }
 
     /// The fallback's `epoll_wait` timeout, arming the timerfd for sub-millisecond
-    /// precision where needed.
-    fn fallback_timeout(
+    /// precision where needed. When it armed the timer it also returns the lock's guard,
+    /// which the caller holds until `epoll_wait` returns.
+    fn fallback_timeout<'a>(
         &self,
-        timer: &Timer,
+        timer: &'a Timer,
         timeout: Option<Duration>,
-    ) -> io::Result<libc::c_int> {
+    ) -> io::Result<(libc::c_int, Option<MutexGuard<'a, bool>>)> {
         match timeout {
             None => {
                 // A timer left armed by an earlier wait would only cause a spurious wake-up
@@ -281,18 +288,21 @@ impl Poller {
                         *armed = false;
                     }
                 }
-                Ok(-1)
+                // The lock is not kept: a wait without a timeout does not need the timer,
+                // and keeping it would leave a concurrent sub-millisecond wait without one.
+                Ok((-1, None))
             }
             // Whole milliseconds (or zero): epoll_wait itself is exact.
-            Some(d) if d.subsec_nanos() % 1_000_000 == 0 => Ok(ceil_ms(Some(d))),
+            Some(d) if d.subsec_nanos() % 1_000_000 == 0 => Ok((ceil_ms(Some(d)), None)),
             Some(d) => {
                 if let Some(mut armed) = try_lock(&timer.armed) {
                     timer.set(Some(d))?;
                     *armed = true;
+                    // The timer fires first; the rounded-up timeout is the backstop.
+                    return Ok((ceil_ms(Some(d)), Some(armed)));
                 }
-                // The timer fires first; this rounded-up timeout is the backstop (and the
-                // whole timeout when another wait owns the timer).
-                Ok(ceil_ms(Some(d)))
+                // Another wait owns the timer: the rounded-up timeout is the whole timeout.
+                Ok((ceil_ms(Some(d)), None))
             }
         }
     }
@@ -577,6 +587,50 @@ mod tests {
         // It returned for the notify, which came after the sleep, not for the stale timer.
         assert!(woke - start >= Duration::from_millis(50));
         let _ = (&mut a, &mut b);
+    }
+
+    #[test]
+    fn fallback_timer_is_owned_for_the_whole_wait() {
+        // A wait that armed the timer holds it until its epoll_wait returns: another
+        // thread's sub-millisecond wait meanwhile can neither re-arm nor disarm it (it
+        // rounds up to whole milliseconds), and is still never early.
+        let p = Arc::new(fallback());
+        let p2 = Arc::clone(&p);
+        let start = Instant::now();
+        let owner = std::thread::spawn(move || {
+            let mut buf = EventBuf::with_capacity(8);
+            let mut out = Vec::with_capacity(8);
+            // 10 s and 500 µs: not whole milliseconds, so this wait arms the timer.
+            let t = Duration::from_secs(10) + Duration::from_micros(500);
+            p2.wait(&mut buf, &mut out, 8, Deadline::after(Some(t)))
+                .unwrap();
+            out.len()
+        });
+        // Until the owner is inside its wait, the lock may be free; then it stays taken.
+        let timer = p.timer.as_ref().unwrap();
+        let mut owned = false;
+        while start.elapsed() < Duration::from_secs(5) {
+            if matches!(timer.armed.try_lock(), Err(TryLockError::WouldBlock)) {
+                owned = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(owned, "the waiting thread does not hold the timer's lock");
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            matches!(timer.armed.try_lock(), Err(TryLockError::WouldBlock)),
+            "the timer's lock was released while its wait still runs"
+        );
+        let t = Duration::from_micros(300);
+        let (n, elapsed) = timed_wait(&p, t);
+        assert_eq!(n, 0);
+        assert!(elapsed >= t, "{t:?} wait returned after {elapsed:?}");
+        p.notify().unwrap();
+        assert_eq!(owner.join().unwrap(), 0);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        // The owner returned: the lock is free again.
+        assert!(timer.armed.try_lock().is_ok());
     }
 
     #[test]
