@@ -15,11 +15,14 @@
 //!   only when it flips the `notified` flag from false to true, and the waiter that sees the
 //!   edge flips it back. A wait that sees the edge but finds the flag already cleared (a
 //!   stale edge) does not return; it keeps waiting.
-//! - **Timeouts.** `epoll_pwait2` (Linux 5.11+) takes a `timespec`, so every timeout is
+//! - **Timeouts.** `epoll_pwait2` (Linux 5.11+) takes a timespec, so every timeout is
 //!   exact to the nanosecond plus the kernel's timer slack. It is called through
-//!   `libc::syscall` (older C libraries lack the wrapper); whether the kernel has it is
-//!   probed once per process, and `ENOSYS` (or `EPERM`, which some seccomp filters return
-//!   for unknown system calls) selects the fallback: `epoll_wait` with whole milliseconds
+//!   `libc::syscall` (older C libraries lack the wrapper), so it gets the kernel's own
+//!   `struct __kernel_timespec` ([`KernelTimespec`]: two 64-bit fields on every target),
+//!   not the C library's `timespec`, whose `time_t` is 32 bits on i686 and armv7 glibc.
+//!   Whether the kernel has it is probed once per process with a zero-timeout call; any
+//!   failure of that call (`ENOSYS`; `EPERM`, which some seccomp filters return for unknown
+//!   system calls; `EINVAL`, which would mean the call is wrong here) selects the fallback: `epoll_wait` with whole milliseconds
 //!   when the timeout is a whole number of them, and otherwise a timerfd in the epoll set,
 //!   armed with the exact remaining time. The timerfd, not rounding, is the fallback
 //!   because rounding a 100 µs timeout up to 1 ms loses ten times more than the timer
@@ -37,6 +40,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use super::Notified;
+use super::MAX_SLEEP;
 use super::unix::{ceil_ms, cvt, drain, timespec, wait_loop};
 use crate::{Deadline, Event, Interest, Mode};
 
@@ -58,6 +62,66 @@ pub(crate) struct Poller {
     notified: Notified,
     /// Only when the kernel lacks `epoll_pwait2`.
     timer: Option<Timer>,
+}
+
+/// The kernel's `struct __kernel_timespec`, which `epoll_pwait2` reads: 64-bit seconds and
+/// nanoseconds on every target. `libc::timespec` is 8 bytes on 32-bit targets whose C
+/// library has a 32-bit `time_t` (i686, armv7 glibc): given one, the kernel read its
+/// nanoseconds as the high half of the seconds and 8 bytes past it as the nanoseconds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+impl KernelTimespec {
+    /// `d`, clamped to [`MAX_SLEEP`], exact to the nanosecond.
+    fn new(d: Duration) -> KernelTimespec {
+        let d = d.min(MAX_SLEEP);
+        KernelTimespec {
+            // At most 86 400: fits.
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: i64::from(d.subsec_nanos()),
+        }
+    }
+}
+
+/// One `epoll_pwait2` call: at most `cap` events into `ptr`, waiting at most `timeout`
+/// (`None`: no limit), with the signal mask unchanged.
+///
+/// # Safety
+///
+/// `ptr` must be valid for writes of `cap` events.
+unsafe fn epoll_pwait2(
+    epfd: libc::c_int,
+    ptr: *mut libc::epoll_event,
+    cap: libc::c_int,
+    timeout: Option<Duration>,
+) -> io::Result<usize> {
+    let ts = timeout.map(KernelTimespec::new);
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |ts| ts as *const KernelTimespec);
+    // SAFETY: the caller vouches for `ptr` and `cap`; `tsp` is null or points to a live
+    // `__kernel_timespec` (the layout the kernel reads on every target); a null signal mask
+    // leaves the mask unchanged (its size is then ignored).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epfd,
+            ptr,
+            cap,
+            tsp,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
 }
 
 /// The sub-millisecond timer of the fallback path.
@@ -233,30 +297,9 @@ impl Poller {
         let epfd = self.epoll.as_raw_fd();
         let ptr = buf.list.as_mut_ptr();
         let n = match &self.timer {
-            None => {
-                let ts = timeout.map(timespec);
-                let tsp = ts
-                    .as_ref()
-                    .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
-                // SAFETY: `ptr` is valid for writes of `cap` events (`cap` is at most the
-                // vector's capacity), `tsp` is null or points to a live timespec, and a null
-                // signal mask leaves the mask unchanged (its size is then ignored).
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_epoll_pwait2,
-                        epfd,
-                        ptr,
-                        cap,
-                        tsp,
-                        std::ptr::null::<libc::sigset_t>(),
-                        0usize,
-                    )
-                };
-                if r < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                r as usize
-            }
+            // SAFETY: `ptr` is valid for writes of `cap` events (`cap` is at most the
+            // vector's capacity).
+            None => unsafe { epoll_pwait2(epfd, ptr, cap, timeout)? },
             Some(timer) => {
                 // `_owned` keeps the timer this wait armed from being re-armed by another
                 // thread's wait until this one returns.
@@ -417,7 +460,9 @@ fn not_found(e: io::Error) -> io::Error {
 }
 
 /// Whether the kernel has `epoll_pwait2`, asked once per process with a zero-timeout call
-/// on `epoll` (a new, empty set, so the call consumes nothing).
+/// on `epoll` (a new, empty set, so the call consumes nothing). Only success counts: such a
+/// call has no reason to fail where the system call works, so any error (not only
+/// `ENOSYS`) selects the fallback rather than a call that would fail on every wait.
 fn probe_pwait2(epoll: BorrowedFd<'_>) -> bool {
     match PWAIT2.load(Ordering::Relaxed) {
         PWAIT2_YES => return true,
@@ -426,25 +471,15 @@ fn probe_pwait2(epoll: BorrowedFd<'_>) -> bool {
     }
     // SAFETY: `epoll_event` is plain integers; all-zero is a valid value.
     let mut ev: [libc::epoll_event; 1] = unsafe { std::mem::zeroed() };
-    let ts = timespec(Duration::ZERO);
-    // SAFETY: `ev` is valid for writes of one event, `ts` is a live timespec, and the
-    // signal mask is null.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_epoll_pwait2,
-            epoll.as_raw_fd(),
-            ev.as_mut_ptr(),
-            1 as libc::c_int,
-            &ts as *const libc::timespec,
-            std::ptr::null::<libc::sigset_t>(),
-            0usize,
-        )
+    let available = loop {
+        // SAFETY: `ev` is valid for writes of one event.
+        match unsafe { epoll_pwait2(epoll.as_raw_fd(), ev.as_mut_ptr(), 1, Some(Duration::ZERO)) }
+        {
+            Ok(_) => break true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break false,
+        }
     };
-    let available = r >= 0
-        || !matches!(
-            io::Error::last_os_error().raw_os_error(),
-            Some(libc::ENOSYS | libc::EPERM)
-        );
     PWAIT2.store(
         if available { PWAIT2_YES } else { PWAIT2_NO },
         Ordering::Relaxed,
@@ -644,6 +679,44 @@ mod tests {
         let (n, elapsed) = timed_wait(&p, Duration::from_micros(1500));
         assert_eq!(n, 0);
         assert!(elapsed >= Duration::from_micros(1500));
+    }
+
+    #[test]
+    fn kernel_timespec_is_the_kernels_layout() {
+        // `struct __kernel_timespec { __kernel_time64_t tv_sec; long long tv_nsec; }`
+        assert_eq!(std::mem::size_of::<KernelTimespec>(), 16);
+        assert_eq!(
+            KernelTimespec::new(Duration::new(2, 345)),
+            KernelTimespec {
+                tv_sec: 2,
+                tv_nsec: 345
+            }
+        );
+        assert_eq!(KernelTimespec::new(Duration::MAX).tv_sec, 86_400);
+    }
+
+    #[test]
+    fn pwait2_waits_its_timeout() {
+        // On i686 the kernel read a `libc::timespec` (8 bytes) as 16: a 1.5 ms timeout
+        // became ~74 days of seconds (or EINVAL), and the probe took EINVAL for "available".
+        let p = Poller::new().unwrap();
+        if p.timer.is_some() {
+            return; // the kernel lacks epoll_pwait2: the fallback's tests cover this host
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = EventBuf::with_capacity(8);
+            let mut out = Vec::with_capacity(8);
+            let t = Duration::from_micros(1500);
+            let start = Instant::now();
+            let r = p.wait(&mut buf, &mut out, 8, Deadline::after(Some(t)));
+            let _ = tx.send((r.map(|()| out.len()), start.elapsed()));
+        });
+        let (r, elapsed) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a 1.5 ms epoll_pwait2 wait did not return within 10 s");
+        assert_eq!(r.unwrap(), 0);
+        assert!(elapsed >= Duration::from_micros(1500), "{elapsed:?}");
     }
 
     #[test]
