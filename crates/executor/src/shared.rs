@@ -36,6 +36,8 @@ const BANK: usize = 1024;
 ///
 /// Identifiers are never reused (unlike thread-local addresses, which a new thread may get
 /// after another exits), so a waker can never mistake another thread for the owner.
+/// solo-io's `block_on` identifies threads the same way (its own copy: the crates stand
+/// alone).
 #[inline]
 pub(crate) fn current_thread() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
