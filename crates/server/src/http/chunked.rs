@@ -10,7 +10,7 @@
 //! request-smuggling vector). Extensions are checked to be field-value characters and
 //! ignored; trailer fields are checked by `httparse` and dropped.
 
-use super::request::{Limits, MAX_HEADERS, ParseError};
+use super::{Limits, MAX_HEADERS, ParseError};
 
 /// The longest chunk-size line (size and extensions), in bytes before its CRLF.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;
