@@ -2,7 +2,7 @@
 //! and what happens when a shard stops.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use solo::channel::TrySendError;
@@ -136,25 +136,44 @@ fn submit_to_runs_on_the_target_shard() {
     }
 }
 
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 #[test]
 fn a_panic_in_a_submitted_closure_reaches_the_submitter() {
-    let out = solo::shards(2, |shard: Shard<()>| async move {
-        if shard.id() == 1 {
-            // Shard 1 stays up to run the closure, and keeps running afterwards.
-            solo::Timer::after(Duration::from_millis(300)).await;
-            return shard.mesh().submit_to(1, || 7).await.ok();
+    // Shard 1 stays up until shard 0 is done with it (not for a fixed time: a slow machine,
+    // or Wine printing the panic's backtrace, can take longer than any guess).
+    let done = Arc::new(AtomicBool::new(false));
+    let out = solo::shards(2, move |shard: Shard<()>| {
+        let done = done.clone();
+        async move {
+            if shard.id() == 1 {
+                // Shard 1 runs the closure, and keeps running afterwards.
+                while !done.load(Ordering::Acquire) {
+                    solo::Timer::after(Duration::from_millis(5)).await;
+                }
+                return shard.mesh().submit_to(1, || 7).await.ok();
+            }
+            // Set when shard 0 ends, even by a failed assertion (shard 1 must not wait on).
+            let _done = SetOnDrop(done);
+            let mesh = shard.mesh().clone();
+            let caught = solo::spawn(async move {
+                mesh.submit_to(1, || -> u32 { panic!("boom on shard 1") })
+                    .await
+            });
+            let panic = std::panic::AssertUnwindSafe(caught);
+            let result = solo::future::catch_unwind(panic).await;
+            let message = result.expect_err("the panic is resumed in the submitter");
+            assert_eq!(message.downcast_ref::<&str>(), Some(&"boom on shard 1"));
+            // The target shard's runner survives: it answers the next one.
+            shard.mesh().submit_to(1, || 42).await.ok()
         }
-        let mesh = shard.mesh().clone();
-        let caught = solo::spawn(async move {
-            mesh.submit_to(1, || -> u32 { panic!("boom on shard 1") })
-                .await
-        });
-        let panic = std::panic::AssertUnwindSafe(caught);
-        let result = solo::future::catch_unwind(panic).await;
-        let message = result.expect_err("the panic is resumed in the submitter");
-        assert_eq!(message.downcast_ref::<&str>(), Some(&"boom on shard 1"));
-        // The target shard's runner survives: it answers the next one.
-        shard.mesh().submit_to(1, || 42).await.ok()
     })
     .unwrap();
     assert_eq!(out, [Some(42), Some(7)]);
