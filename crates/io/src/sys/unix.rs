@@ -20,6 +20,10 @@ pub trait Source: AsFd {
 
 impl<T: AsFd + ?Sized> Source for T {}
 
+/// Turns the `-1`-and-`errno` convention into an `io::Result`.
+///
+/// A copy of solo-poll's (`sys/unix.rs`), kept on purpose: solo-io may depend on solo-poll,
+/// but sharing these six lines would make them part of solo-poll's public API, a poller's.
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())

@@ -31,7 +31,8 @@ pub(crate) fn wait_loop<B>(
     }
 }
 
-/// Turns the `-1`-and-`errno` convention into an `io::Result`.
+/// Turns the `-1`-and-`errno` convention into an `io::Result` (solo-io keeps a private
+/// copy in its `sys/unix.rs`: see there why).
 pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())
