@@ -35,3 +35,12 @@ need_nightly() {
     rustup component add --toolchain "$nightly" "$@"
   fi
 }
+
+# miri_test CARGO_TEST_ARGS...: `cargo miri test` on the nightly toolchain (installed with
+# miri and rust-src if missing), building into target/miri; MIRIFLAGS come from the caller.
+miri_test() {
+  local nightly=${SOLO_NIGHTLY:-nightly}
+  need_nightly miri rust-src
+  CARGO_TARGET_DIR=target/miri cargo +"$nightly" miri setup
+  CARGO_TARGET_DIR=target/miri cargo +"$nightly" miri test "$@"
+}
