@@ -29,8 +29,9 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     }
     #[cfg(not(target_vendor = "apple"))]
     let target = lim.rlim_max;
+    // `OPEN_MAX` of <sys/syslimits.h> (the libc crate does not export it for Apple).
     #[cfg(target_vendor = "apple")]
-    let target = lim.rlim_max.min(libc::OPEN_MAX as libc::rlim_t);
+    let target = lim.rlim_max.min(10240);
     if lim.rlim_cur < target {
         lim.rlim_cur = target;
         // SAFETY: `lim` is a live rlimit; raising the soft limit up to the hard one is
