@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::task::Poll;
 
-use common::{Rng, counter, hook_waker, poll};
+use common::{Rng, counter, hook_waker, leak, poll};
 use solo_executor::LocalExecutor;
 use solo_lite::future::{block_on, yield_now};
 use solo_sync::lock::{
@@ -118,7 +118,7 @@ fn mutex_fifo_among_tasks_and_exclusion_across_awaits() {
 fn mutex_guard_drop_with_a_waker_that_polls_at_once() {
     // The guard's borrow of the value has ended when the next waiter is woken: a waker that
     // polls the waiter inside the drop gets the lock and writes through its guard.
-    let m: &'static Mutex<i32> = Box::leak(Box::new(Mutex::new(0)));
+    let m: &'static Mutex<i32> = leak(Mutex::new(0));
     let g = m.try_lock().unwrap();
     type Slot = Rc<RefCell<Option<LockFuture<'static, i32>>>>;
     let slot: Slot = Rc::new(RefCell::new(None));
@@ -270,7 +270,7 @@ fn rwlock_cancel_after_hand_over_passes_it_on() {
 
 #[test]
 fn rwlock_write_guard_drop_with_a_waker_that_polls_at_once() {
-    let l: &'static RwLock<i32> = Box::leak(Box::new(RwLock::new(1)));
+    let l: &'static RwLock<i32> = leak(RwLock::new(1));
     let g = l.try_write().unwrap();
     let read_value = Rc::new(Cell::new(0));
     let slot = Rc::new(RefCell::new(Some(l.read())));
@@ -534,7 +534,7 @@ fn notified_dropped_after_notify_one_passes_it_on() {
 fn notify_all_with_wakers_that_wait_again() {
     // Each waker re-polls a fresh `notified()` from inside `notify_all`: those later
     // waiters are not woken by the same call, so every waker runs exactly once.
-    let n: &'static Notify = Box::leak(Box::new(Notify::new()));
+    let n: &'static Notify = leak(Notify::new());
     let parked = Rc::new(RefCell::new(Vec::new()));
     let mut hooks = Vec::new();
     for _ in 0..3 {
@@ -560,7 +560,7 @@ fn notify_one_from_a_waker_inside_notify_all_is_not_lost() {
     // `notify_one`. The second waiter is already released by the `notify_all`, so that
     // notification is for the next waiter: with none queued, it is stored as a permit, as it
     // would be if the waker ran after `notify_all` returned.
-    let n: &'static Notify = Box::leak(Box::new(Notify::new()));
+    let n: &'static Notify = leak(Notify::new());
     let (notify_one, _) = hook_waker(|| n.notify_one());
     let (w, _) = counter();
     let (mut a, mut b) = (n.notified(), n.notified());
@@ -675,7 +675,7 @@ fn barrier_waker_that_drops_a_released_waiter_before_it_is_woken() {
     // one's waker drops the second's future before its turn to be woken. That waiter was
     // released with the rest: dropping it must not un-count an arrival (of this generation
     // or of the next).
-    let b: &'static Barrier = Box::leak(Box::new(Barrier::new(3)));
+    let b: &'static Barrier = leak(Barrier::new(3));
     let second = Rc::new(RefCell::new(Some(b.wait())));
     let hook_second = second.clone();
     let (wake_first, _) = hook_waker(move || drop(hook_second.borrow_mut().take()));

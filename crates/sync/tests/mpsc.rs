@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::task::Poll;
 
-use common::{Rng, Tracked, counter, hook_waker, poll};
+use common::{Rng, Tracked, counter, hook_waker, leak, poll};
 use futures_core::stream::FusedStream;
 use solo_executor::LocalExecutor;
 use solo_lite::future::block_on;
@@ -354,7 +354,7 @@ fn sender_waker_that_polls_its_future_at_once() {
     let (tx, mut rx) = mpsc::bounded(1);
     tx.try_send(0).unwrap();
     type Slot = Rc<RefCell<Option<SendFuture<'static, i32>>>>;
-    let tx: &'static mpsc::Sender<i32> = Box::leak(Box::new(tx));
+    let tx: &'static mpsc::Sender<i32> = leak(tx);
     let slot: Slot = Rc::new(RefCell::new(None));
     let done = Rc::new(Cell::new(false));
     let (hook_slot, hook_done) = (slot.clone(), done.clone());

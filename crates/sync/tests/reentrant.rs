@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use common::{Rng, hook_waker, poll};
+use common::{Rng, hook_waker, leak, poll};
 use solo_sync::lock::{
     AcquireFuture, Barrier, LockFuture, Mutex, Notified, Notify, ReadFuture, RwLock, Semaphore,
     WaitFuture, WriteFuture,
@@ -131,13 +131,13 @@ fn step(world: &RefCell<World>) {
 #[test]
 fn random_operations_from_the_test_and_from_wakers() {
     for seed in 0..2000 {
-        let locks: &'static Locks = Box::leak(Box::new(Locks {
+        let locks: &'static Locks = leak(Locks {
             sem: Semaphore::new(PERMITS),
             rw: RwLock::new(()),
             mutex: Mutex::new(()),
             notify: Notify::new(),
             barrier: Barrier::new(3),
-        }));
+        });
         let world = Rc::new(RefCell::new(World {
             locks,
             rng: Rng::new(seed),
