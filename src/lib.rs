@@ -11,7 +11,8 @@
 //! - [`shards`] runs one runtime per core, each with a [`Shard`](shard::Shard) handle
 //!   that reaches the others through a [`Mesh`](shard::Mesh): typed messages to one shard
 //!   or all, closures run on another shard. Servers bind one listener per shard with
-//!   `SO_REUSEPORT` ([`net::TcpListener::bind_reuseport`]); [`pin_to_core`] pins a thread.
+//!   `SO_REUSEPORT` ([`net::TcpListener::bind_reuseport`]); [`pin_to_core`] pins a thread,
+//!   and [`raise_fd_limit`] lifts the process's descriptor limit to its hard limit.
 //! - [`channel`] and [`lock`] (from [`solo-sync`](solo_sync)): channels between tasks of
 //!   one thread and between shards, and async locks.
 //!
@@ -55,9 +56,11 @@ use std::cell::Cell;
 use std::future::Future;
 
 mod affinity;
+mod fd_limit;
 pub mod shard;
 
 pub use affinity::pin_to_core;
+pub use fd_limit::raise_fd_limit;
 pub use shard::shards;
 pub use solo_sync::{channel, lock};
 

@@ -299,3 +299,19 @@ fn pin_to_core_explains_a_core_that_does_not_exist() {
         assert!(err.to_string().contains(&format!("core {core}")), "{err}");
     }
 }
+
+#[cfg(all(unix, not(target_vendor = "apple")))]
+#[test]
+fn raise_fd_limit_lifts_the_soft_limit_to_the_hard_one() {
+    let limit = solo::raise_fd_limit().unwrap();
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a live rlimit for getrlimit(2) to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    assert_eq!(lim.rlim_cur, lim.rlim_max);
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is `i64` on FreeBSD
+    let soft = lim.rlim_cur as u64;
+    assert_eq!(limit, soft);
+}

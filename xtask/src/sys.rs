@@ -14,7 +14,10 @@ pub const INTERRUPTED: &str = "interrupted";
 
 static INTERRUPT: AtomicBool = AtomicBool::new(false);
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+/// Turns the `-1`-and-`errno` convention of a system call into an `io::Result`: the xtask's
+/// one copy (the bench's peer servers have theirs in `solo_bench_peers::cvt`; the xtask runs
+/// them as programs and does not link them).
+pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -22,28 +25,29 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// Raises the soft limit on open descriptors to the hard limit; returns `(soft, hard)`.
-/// Children inherit the raised limit.
-pub fn raise_fd_limit() -> io::Result<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit for getrlimit(2) to fill.
-    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
-    if lim.rlim_cur < lim.rlim_max {
-        lim.rlim_cur = lim.rlim_max;
-        // SAFETY: `lim` is a valid rlimit; raising the soft limit to the hard one is allowed.
-        cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
+/// [`cvt`] for the calls that return a size (`read`, `write`, `send`, ...).
+pub fn cvt_size(r: libc::ssize_t) -> io::Result<usize> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
     }
-    Ok((lim.rlim_cur, lim.rlim_max))
 }
 
-/// Pins the calling thread to one CPU.
+/// Raises the soft limit on open descriptors to the hard limit (children inherit it);
+/// returns the new soft limit. solo's, the workspace's one copy.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    solo::raise_fd_limit()
+}
+
+/// Pins the calling thread to one CPU (solo's `pin_to_core`).
 pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
-    set_affinity(cpu)
+    solo::pin_to_core(cpu)
 }
 
+/// `sched_setaffinity` for the forked child of [`harden_child`], before exec: a copy of what
+/// `solo::pin_to_core` does that must stay, because only async-signal-safe calls may run
+/// there, and `solo::pin_to_core` allocates its error message.
 fn set_affinity(cpu: usize) -> io::Result<()> {
     // SAFETY: cpu_set_t is plain data for which all-zero bytes are the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -276,8 +280,14 @@ mod tests {
 
     #[test]
     fn fd_limit_is_raised_to_the_hard_limit() {
-        let (soft, hard) = raise_fd_limit().unwrap();
-        assert_eq!(soft, hard);
+        let soft = raise_fd_limit().unwrap();
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `lim` is a valid rlimit for getrlimit(2) to fill.
+        cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }).unwrap();
+        assert_eq!((soft, lim.rlim_cur), (lim.rlim_max, lim.rlim_max));
     }
 
     #[test]

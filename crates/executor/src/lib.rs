@@ -77,6 +77,7 @@
 //! ```
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
+mod loom;
 mod raw;
 mod shared;
 mod state;

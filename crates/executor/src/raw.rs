@@ -9,7 +9,7 @@
 //! fields are kept short-lived, because a task may be freed in the middle of a function that
 //! works on it (the last claim is released): a reference argument would outlive its referent.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::alloc::{Layout, handle_alloc_error};
 use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
@@ -17,8 +17,10 @@ use std::mem::{ManuallyDrop, offset_of};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use crate::loom::alloc::{alloc, dealloc};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::shared::{Shared, current_thread};
 use crate::state::{CLAIMS, COMPLETED, FUTURE, OUTPUT, REF, REMOTE};
@@ -46,6 +48,9 @@ pub(crate) struct Header {
     pub(crate) live_next: Cell<Option<NonNull<Header>>>,
     /// The waker of whoever awaits the `Task` handle; owning thread only.
     pub(crate) awaiter: Cell<Option<Waker>>,
+    /// Loom's check that every use through a waker happens before the free.
+    #[cfg(loom)]
+    pub(crate) probe: crate::loom::Probe,
 }
 
 /// Operations on a task that depend on its future type `F` and output type `T`.
@@ -196,6 +201,8 @@ where
             live_prev: Cell::new(None),
             live_next: Cell::new(None),
             awaiter: Cell::new(None),
+            #[cfg(loom)]
+            probe: crate::loom::Probe::new(),
         });
         (&raw mut (*cell).slot).cast::<F>().write(future);
     }
@@ -309,6 +316,9 @@ unsafe fn free(ptr: NonNull<Header>) {
         unsafe { (*header).state.get() } & CLAIMS == 0,
         "freeing a task with a live claim"
     );
+    // SAFETY: exclusive access (count zero).
+    #[cfg(loom)]
+    unsafe { &(*header).probe }.freed();
     // SAFETY: exclusive access. Dropping the header drops only `awaiter`, which is `None` by
     // now (it is taken whenever the handle goes away) and is a `Send` waker anyway; the slot
     // is empty, so nothing of `F` or `T` is dropped here, on whatever thread this is.
@@ -338,6 +348,9 @@ pub(crate) unsafe fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker>
 
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     let ptr = data.cast::<Header>();
+    // SAFETY: the waker keeps the task alive.
+    #[cfg(loom)]
+    unsafe { &(*ptr).probe }.used();
     // SAFETY: `data` comes from a waker of a live task (it owns or borrows a reference); only
     // the atomic field is touched, which is sound on any thread.
     let old = unsafe { &(*ptr).refs }.fetch_add(REF, Ordering::Relaxed);
@@ -359,6 +372,9 @@ unsafe fn waker_wake(data: *const ()) {
 unsafe fn waker_wake_by_ref(data: *const ()) {
     // SAFETY: a waker's data is a non-null task pointer.
     let ptr = unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) };
+    // SAFETY: the waker keeps the task alive.
+    #[cfg(loom)]
+    unsafe { &(*ptr.as_ptr()).probe }.used();
     // SAFETY: the task is alive (the waker holds or borrows a reference). `shared` is an
     // immutable field, and the task keeps its `Shared` alive.
     let shared = unsafe { (*ptr.as_ptr()).shared };
@@ -376,6 +392,9 @@ unsafe fn waker_wake_by_ref(data: *const ()) {
 unsafe fn waker_drop(data: *const ()) {
     let ptr = data.cast::<Header>();
     // SAFETY: this waker owns one reference, so the task is alive until the decrement.
+    #[cfg(loom)]
+    unsafe { &(*ptr).probe }.used();
+    // SAFETY: as above.
     let refs = unsafe { &(*ptr).refs };
     // `AcqRel`: release our uses of the task, and, if this is the last reference, acquire
     // everyone else's before freeing. (An `Acquire` fence after a `Release` decrement would
@@ -420,7 +439,7 @@ pub(crate) fn finished(state: u32) -> bool {
     state & (COMPLETED | crate::state::CLOSED) != 0
 }
 
-#[cfg(all(test, target_pointer_width = "64"))]
+#[cfg(all(test, target_pointer_width = "64", not(loom)))]
 mod tests {
     use super::*;
 

@@ -20,10 +20,13 @@ use std::cell::Cell;
 use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Context, Waker};
 
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::{Mutex, MutexGuard};
+
+pub(crate) use crate::loom::current_thread;
 use crate::raw::{
     self, Header, Panic, borrowed_waker, clear_remote, drop_caught, release_if_unclaimed, retire,
 };
@@ -31,26 +34,6 @@ use crate::state::{CLOSED, FUTURE, HANDLE, OUTPUT, RUNNING, SCHEDULED};
 
 /// Units of `strong` the executor takes at once and hands to new tasks without atomics.
 const BANK: usize = 1024;
-
-/// A stable identifier of the calling thread: one thread-local read after the first call.
-///
-/// Identifiers are never reused (unlike thread-local addresses, which a new thread may get
-/// after another exits), so a waker can never mistake another thread for the owner.
-#[inline]
-pub(crate) fn current_thread() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static ID: Cell<u64> = const { Cell::new(0) };
-    }
-    ID.with(|id| match id.get() {
-        0 => {
-            let fresh = NEXT.fetch_add(1, Ordering::Relaxed);
-            id.set(fresh);
-            fresh
-        }
-        known => known,
-    })
-}
 
 /// A task pointer in the remote inbox.
 #[derive(Clone, Copy)]

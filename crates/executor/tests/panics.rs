@@ -76,6 +76,7 @@ fn detached_panic_does_not_kill_the_executor() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "runs a child process, which Miri cannot")]
 fn detached_panic_is_reported_on_stderr() {
     // Run the scenario in a child process and read its stderr.
     if std::env::var_os("SOLO_EXECUTOR_CHILD").is_some() {

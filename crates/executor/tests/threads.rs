@@ -13,6 +13,12 @@ use std::thread;
 use common::{Probe, Rng, Signal, block_on, pending, yield_now};
 use solo_executor::LocalExecutor;
 
+/// `n` rounds of a race, or a twentieth of them under Miri (which runs each round about a
+/// thousand times slower and explores other schedules on every run anyway).
+fn rounds(n: u64) -> u64 {
+    if cfg!(miri) { (n / 20).max(5) } else { n }
+}
+
 /// A helper thread that runs closures sent to it.
 struct Helper {
     tx: Option<mpsc::Sender<Box<dyn FnOnce() + Send>>>,
@@ -51,7 +57,7 @@ fn race_remote_wake_vs_run_going_to_sleep_loses_no_wakeup() {
     // (before the first poll, during a poll, while `run` sleeps in block_on...).
     let helper = Helper::new();
     let mut rng = Rng(0x9E3779B97F4A7C15);
-    for i in 0..1000u64 {
+    for i in 0..rounds(1000) {
         let ex = LocalExecutor::new();
         let signal = Signal::new();
         let task = ex.spawn(signal.clone().wait());
@@ -80,7 +86,7 @@ fn race_remote_wake_vs_run_going_to_sleep_loses_no_wakeup() {
 fn race_remote_wake_vs_tick_sleeping() {
     let helper = Helper::new();
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    for _ in 0..500 {
+    for _ in 0..rounds(500) {
         let ex = LocalExecutor::new();
         let signal = Signal::new();
         let task = ex.spawn(signal.clone().wait());
@@ -103,7 +109,7 @@ fn race_remote_waker_drop_vs_task_completion_frees_once() {
     // completes the task and drops its handle.
     let helper = Helper::new();
     let mut rng = Rng(42);
-    for _ in 0..1000 {
+    for _ in 0..rounds(1000) {
         let ex = LocalExecutor::new();
         let probe = Probe::new();
         let task = ex.spawn(probe.future(vec![7u8; 16]));
@@ -137,7 +143,7 @@ fn race_remote_wake_vs_executor_drop() {
     // Another thread wakes (and clones, and drops) a task's waker while the executor is being
     // dropped: the waker outlives the executor.
     let mut rng = Rng(7);
-    for _ in 0..300 {
+    for _ in 0..rounds(300) {
         let ex = LocalExecutor::new();
         let probe = Probe::new();
         let task = ex.spawn(probe.future(()));
@@ -242,7 +248,7 @@ fn remote_wakes_of_one_task_coalesce() {
     assert!(ex.try_tick());
     let waker = probe.waker().unwrap();
     thread::spawn(move || {
-        for _ in 0..10_000 {
+        for _ in 0..rounds(10_000) {
             waker.wake_by_ref();
         }
     })

@@ -1,9 +1,9 @@
 //! `block_on`: drive one future and this thread's reactor.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -13,26 +13,41 @@ use crate::reactor::{self, Notifier};
 const BUDGET: u32 = 64;
 
 /// The main future's waker: a flag, plus a reactor wake-up when set from another thread.
-struct Signal {
+struct MainWaker {
     woken: AtomicBool,
     notifier: Notifier,
-    /// Identifies the owning thread without `thread::current()` (which clones an `Arc`).
-    owner: usize,
+    /// The owning thread (see [`current_thread`]).
+    owner: u64,
 }
 
 thread_local! {
-    /// The address of this thread-local identifies the thread.
-    static THREAD_MARK: u8 = const { 0 };
-    /// A cached signal and waker, so `block_on` allocates nothing in steady state.
-    static CACHE: RefCell<Option<(Arc<Signal>, Waker)>> = const { RefCell::new(None) };
+    /// A cached main waker, so `block_on` allocates nothing in steady state.
+    static CACHE: RefCell<Option<(Arc<MainWaker>, Waker)>> = const { RefCell::new(None) };
 }
 
-/// An identifier of the current thread, cheap to compute.
-pub(crate) fn thread_mark() -> usize {
-    THREAD_MARK.with(|m| m as *const u8 as usize)
+/// A stable identifier of the calling thread, without `thread::current()` (which clones an
+/// `Arc`): one thread-local read after the first call. Identifiers are never reused (unlike
+/// thread-local addresses, which a new thread may get after another exits).
+///
+/// The same scheme as solo-executor's `current_thread` (`shared.rs`); the two crates stand
+/// alone, so each has its copy of these few lines.
+#[inline]
+fn current_thread() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ID: Cell<u64> = const { Cell::new(0) };
+    }
+    ID.with(|id| match id.get() {
+        0 => {
+            let fresh = NEXT.fetch_add(1, Ordering::Relaxed);
+            id.set(fresh);
+            fresh
+        }
+        known => known,
+    })
 }
 
-impl Wake for Signal {
+impl Wake for MainWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
@@ -41,7 +56,7 @@ impl Wake for Signal {
         // Only the first wake after a poll does anything. On the owning thread the flag is
         // enough (the loop checks it before blocking); another thread must also wake the
         // poller, which may be blocked.
-        if !self.woken.swap(true, Ordering::AcqRel) && thread_mark() != self.owner {
+        if !self.woken.swap(true, Ordering::AcqRel) && current_thread() != self.owner {
             self.notifier.notify();
         }
     }
@@ -93,27 +108,27 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// ```
 pub fn block_on_with<T>(fut: impl Future<Output = T>, mut tick: impl FnMut() -> bool) -> T {
     let mut fut = std::pin::pin!(fut);
-    let (signal, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
-        let signal = Arc::new(Signal {
+    let (main_waker, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
+        let main_waker = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             notifier: reactor::notifier(),
-            owner: thread_mark(),
+            owner: current_thread(),
         });
-        let waker = Waker::from(signal.clone());
-        (signal, waker)
+        let waker = Waker::from(main_waker.clone());
+        (main_waker, waker)
     });
     let mut cx = Context::from_waker(&waker);
-    signal.woken.store(true, Ordering::Relaxed);
+    main_waker.woken.store(true, Ordering::Relaxed);
     // Polls of a self-waking main future since the reactor last ran.
     let mut spins = 0u32;
     let out = loop {
-        if signal.woken.swap(false, Ordering::AcqRel) {
+        if main_waker.woken.swap(false, Ordering::AcqRel) {
             if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                 break out;
             }
         }
         let more = tick();
-        let main_ready = signal.woken.load(Ordering::Acquire);
+        let main_ready = main_waker.woken.load(Ordering::Acquire);
         if main_ready && !more && spins < BUDGET {
             spins += 1;
             continue;
@@ -128,6 +143,6 @@ pub fn block_on_with<T>(fut: impl Future<Output = T>, mut tick: impl FnMut() -> 
             panic!("solo-io: the poller failed: {e}");
         }
     };
-    CACHE.with(|c| *c.borrow_mut() = Some((signal, waker)));
+    CACHE.with(|c| *c.borrow_mut() = Some((main_waker, waker)));
     out
 }

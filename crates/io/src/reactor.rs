@@ -5,7 +5,7 @@
 //! owning thread touches it; other threads reach it through [`Notifier`], which only calls
 //! [`Poller::notify`].
 //!
-//! # Readiness without re-arming
+//! # ReadyState without re-arming
 //!
 //! Where the poller supports it (epoll, kqueue) each source is registered **once**, for both
 //! directions, edge-triggered. Every event sets a per-direction readiness state that is
@@ -68,7 +68,7 @@ pub(crate) enum Direction {
 
 /// What the reactor knows about one direction's readiness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Readiness {
+enum ReadyState {
     /// Registered, no event yet. Operations try optimistically (a fresh socket often has
     /// data already); `readable()`/`writable()` wait for the OS to confirm.
     Unknown,
@@ -86,7 +86,7 @@ enum Readiness {
 /// The state of one direction: cached readiness and the task waiting for it.
 #[derive(Debug)]
 struct Side {
-    readiness: Readiness,
+    readiness: ReadyState,
     /// The OS reported a hang-up or error for this direction. Such a condition persists
     /// and produces no further edge, so a short read or write must not clear readiness
     /// once it is seen (the next read returns 0 or the error at once). `WouldBlock`
@@ -102,7 +102,7 @@ struct Side {
 impl Side {
     const fn new() -> Side {
         Side {
-            readiness: Readiness::Unknown,
+            readiness: ReadyState::Unknown,
             closed: false,
             crowded: false,
             waker: None,
@@ -283,7 +283,7 @@ impl Reactor {
     /// Polls for readiness in `dir`.
     ///
     /// `public` selects the semantics of `readable()`/`writable()` (confirmed readiness,
-    /// see [`Readiness::Handed`]); otherwise it is the fast path of operations that clear
+    /// see [`ReadyState::Handed`]); otherwise it is the fast path of operations that clear
     /// readiness themselves on `WouldBlock` and may try optimistically.
     pub(crate) fn poll_ready(
         &self,
@@ -301,18 +301,18 @@ impl Reactor {
         let side = state.side(dir);
         let mut rearm = false;
         match (side.readiness, public) {
-            (Readiness::Ready, true) => {
-                side.readiness = Readiness::Handed;
+            (ReadyState::Ready, true) => {
+                side.readiness = ReadyState::Handed;
                 return Poll::Ready(Ok(()));
             }
-            (Readiness::Handed, true) => {
-                side.readiness = Readiness::NotReady;
+            (ReadyState::Handed, true) => {
+                side.readiness = ReadyState::NotReady;
                 rearm = true;
             }
-            (Readiness::Ready | Readiness::Handed | Readiness::Unknown, false) => {
+            (ReadyState::Ready | ReadyState::Handed | ReadyState::Unknown, false) => {
                 return Poll::Ready(Ok(()));
             }
-            (Readiness::Unknown | Readiness::NotReady, _) => {}
+            (ReadyState::Unknown | ReadyState::NotReady, _) => {}
         }
         match &side.waker {
             None => side.waker = Some(cx.waker().clone()),
@@ -358,7 +358,7 @@ impl Reactor {
             if s.generation == generation_of(key) {
                 let side = s.side(dir);
                 if !(short && side.closed) {
-                    side.readiness = Readiness::NotReady;
+                    side.readiness = ReadyState::NotReady;
                 }
             }
         }
@@ -456,7 +456,7 @@ impl Reactor {
             {
                 side.closed |= closed;
                 if fired {
-                    side.readiness = Readiness::Ready;
+                    side.readiness = ReadyState::Ready;
                 }
                 if fired || all {
                     if let Some(w) = side.waker.take() {

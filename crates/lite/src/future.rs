@@ -65,18 +65,13 @@ pub fn poll_once<F: Future>(future: F) -> PollOnce<F> {
     PollOnce { future }
 }
 
-/// Future for [`poll_once`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct PollOnce<F> {
-    future: F,
-}
-
-impl<F> PollOnce<F> {
-    fn project(self: Pin<&mut Self>) -> Pin<&mut F> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of a pinned
-        // `PollOnce`, `PollOnce` has no `Drop` impl and is `Unpin` only when `F` is.
-        unsafe { self.map_unchecked_mut(|this| &mut this.future) }
+pin_project_lite::pin_project! {
+    /// Future for [`poll_once`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct PollOnce<F> {
+        #[pin]
+        future: F,
     }
 }
 
@@ -84,7 +79,7 @@ impl<F: Future> Future for PollOnce<F> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().poll(cx) {
+        match self.project().future.poll(cx) {
             Poll::Ready(output) => Poll::Ready(Some(output)),
             Poll::Pending => Poll::Ready(None),
         }

@@ -46,10 +46,10 @@
 //!
 //! # Unsafe code
 //!
-//! The crate uses `unsafe` only for pin projections (each written by hand next to its type,
-//! with the argument in a `// SAFETY:` comment). [`future::block_on`] is safe code over
+//! None of its own: the pin projections are written by `pin-project-lite` (as in
+//! futures-lite and tokio), and [`future::block_on`] is safe code over
 //! [`std::thread::park`] and [`std::task::Wake`].
-#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 
 pub mod future;
 pub mod io;

@@ -30,44 +30,28 @@
 
 use std::pin::Pin;
 
-/// Writes the pin projection of a type with fields `stream: S` (structurally pinned) and
-/// `state` (not pinned).
-///
-/// Every type given to this macro has no `Drop` impl, is `Unpin` only through the auto
-/// trait (so only when `S` is), and never moves `stream` out of a pinned `self`.
+/// Writes `parts()`, the pin projection of a type with fields `stream: S` (structurally
+/// pinned, `#[pin]` in its `pin_project!`) and `state` (not pinned), as a pair.
 macro_rules! project_stream {
     ($ty:ident<$($param:ident),+> => $state:ty $(where $($bound:tt)+)?) => {
         impl<$($param),+> $ty<$($param),+> $(where $($bound)+)? {
-            fn project(self: Pin<&mut Self>) -> (Pin<&mut S>, &mut $state) {
-                // SAFETY: `stream` is structurally pinned and `state` is not, as the macro's
-                // contract requires of every type it is used on; nothing is moved out here.
-                unsafe {
-                    let this = self.get_unchecked_mut();
-                    (Pin::new_unchecked(&mut this.stream), &mut this.state)
-                }
+            fn parts(self: Pin<&mut Self>) -> (Pin<&mut S>, &mut $state) {
+                let this = self.project();
+                (this.stream, this.state)
             }
         }
     };
 }
 
-/// Writes the pin projection of a type with fields `stream1: S1` and `stream2: S2`
-/// (structurally pinned) and `state` (not pinned), under the same contract as
-/// `project_stream!`.
+/// Writes `parts()`, the pin projection of a type with fields `stream1: S1` and
+/// `stream2: S2` (structurally pinned) and `state` (not pinned), as a triple.
 macro_rules! project_streams {
     ($ty:ident<$($param:ident),+> => $state:ty $(where $($bound:tt)+)?) => {
         impl<$($param),+> $ty<$($param),+> $(where $($bound)+)? {
             #[allow(clippy::type_complexity)]
-            fn project(self: Pin<&mut Self>) -> (Pin<&mut S1>, Pin<&mut S2>, &mut $state) {
-                // SAFETY: `stream1` and `stream2` are structurally pinned and `state` is not,
-                // as the macro's contract requires; nothing is moved out here.
-                unsafe {
-                    let this = self.get_unchecked_mut();
-                    (
-                        Pin::new_unchecked(&mut this.stream1),
-                        Pin::new_unchecked(&mut this.stream2),
-                        &mut this.state,
-                    )
-                }
+            fn parts(self: Pin<&mut Self>) -> (Pin<&mut S1>, Pin<&mut S2>, &mut $state) {
+                let this = self.project();
+                (this.stream1, this.stream2, this.state)
             }
         }
     };

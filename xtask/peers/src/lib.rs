@@ -211,7 +211,7 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Raises this process's soft limit on open descriptors to its hard limit, so that a
 /// peer can hold as many connections as the machine allows. Returns the new soft limit.
 pub fn raise_fd_limit() -> io::Result<u64> {
-    sys::raise_fd_limit()
+    solo::raise_fd_limit()
 }
 
 /// Whether an `accept` error means "out of descriptors or memory, try again later"
@@ -223,19 +223,24 @@ pub fn accept_error_is_resource(e: &io::Error) -> bool {
     )
 }
 
+/// Turns the `-1`-and-`errno` convention of a system call into an `io::Result` (for this
+/// crate's binaries too). The xtask has its own (`xtask/src/sys.rs`): it runs these servers
+/// as programs and does not link this crate.
+pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
 mod sys {
     use std::io;
     use std::mem;
     use std::net::{SocketAddr, TcpListener};
     use std::os::fd::{FromRawFd, OwnedFd};
 
-    fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(r)
-        }
-    }
+    use super::cvt;
 
     pub(crate) fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
         let family = if addr.is_ipv4() {
@@ -297,22 +302,6 @@ mod sys {
         // SAFETY: listen(2) takes no pointers.
         cvt(unsafe { libc::listen(fd.as_raw_fd(), super::BACKLOG) })?;
         Ok(TcpListener::from(fd))
-    }
-
-    pub(crate) fn raise_fd_limit() -> io::Result<u64> {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `lim` is a valid rlimit for getrlimit(2) to fill.
-        cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
-        if lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one is
-            // always permitted.
-            cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
-        }
-        Ok(lim.rlim_cur)
     }
 }
 

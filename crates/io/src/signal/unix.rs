@@ -92,19 +92,9 @@ extern "C" fn handler(n: libc::c_int) {
     IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
 }
 
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-)))]
+#[cfg(not(target_vendor = "apple"))]
 const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-))]
+#[cfg(target_vendor = "apple")]
 const NOSIGNAL: libc::c_int = 0;
 
 fn set_errno(e: libc::c_int) {

@@ -21,6 +21,10 @@ pub trait Source: AsFd {
 
 impl<T: AsFd + ?Sized> Source for T {}
 
+/// Turns the `-1`-and-`errno` convention into an `io::Result`.
+///
+/// A copy of solo-poll's (`sys/unix.rs`), kept on purpose: solo-io may depend on solo-poll,
+/// but sharing these six lines would make them part of solo-poll's public API, a poller's.
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())
@@ -42,41 +46,18 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
     // Where the OS has the flags, the socket is born with them (no window for a fork+exec
     // in another thread to inherit it); elsewhere they are set right after.
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-        target_os = "illumos",
-        target_os = "solaris"
-    ))]
+    #[cfg(has_sock_flags)]
     let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: plain syscall with integer arguments.
     let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
     // SAFETY: a non-negative result is a new descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-        target_os = "illumos",
-        target_os = "solaris"
-    )))]
+    #[cfg(not(has_sock_flags))]
     {
         // SAFETY: `fd` is open; F_SETFD takes an integer flag argument.
         cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
         set_nonblocking(fd.as_fd())?;
-        #[cfg(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "tvos",
-            target_os = "watchos"
-        ))]
+        #[cfg(target_vendor = "apple")]
         setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)?;
     }
     Ok(fd)
@@ -158,17 +139,7 @@ fn start_connect<A>(fd: BorrowedFd<'_>, addr: &A, len: usize) -> io::Result<()> 
 }
 
 /// A C socket address (as filled in by `accept`) as a `SocketAddr`.
-#[cfg_attr(
-    not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(has_accept4), allow(dead_code))]
 fn from_sockaddr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     match storage.ss_family as libc::c_int {
         libc::AF_INET => {
@@ -247,14 +218,7 @@ pub(crate) fn tcp_listen(
 /// Accepts one connection as a non-blocking, close-on-exec stream: one `accept4` where the
 /// OS has it, `accept` plus `ioctl` elsewhere.
 pub(crate) fn tcp_accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))]
+    #[cfg(has_accept4)]
     {
         let mut storage = mem::MaybeUninit::<libc::sockaddr_storage>::zeroed();
         let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -275,14 +239,7 @@ pub(crate) fn tcp_accept(listener: &TcpListener) -> io::Result<(TcpStream, Socke
         let storage = unsafe { storage.assume_init() };
         Ok((stream, from_sockaddr(&storage)?))
     }
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )))]
+    #[cfg(not(has_accept4))]
     {
         let (stream, addr) = listener.accept()?;
         stream.set_nonblocking(true)?;
@@ -333,19 +290,9 @@ pub(crate) fn send_vectored<S: AsFd>(stream: &S, bufs: &[IoSlice<'_>]) -> io::Re
     // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix.
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
     msg.msg_iovlen = bufs.len().min(1024) as _;
-    #[cfg(not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    )))]
+    #[cfg(not(target_vendor = "apple"))]
     let flags = libc::MSG_NOSIGNAL;
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))]
+    #[cfg(target_vendor = "apple")]
     let flags = 0;
     // SAFETY: `fd` is open; `msg` points at `bufs`, live for the call, and the kernel only
     // reads the buffers.

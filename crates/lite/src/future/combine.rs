@@ -1,14 +1,15 @@
 //! Combinators over two futures (`zip`, `try_zip`, `or`, `race`) and `catch_unwind`.
 //!
-//! Every type here structurally pins the futures it holds. The projections are written by
-//! hand: each type has no `Drop` impl, is `Unpin` only through the auto trait (so only when
-//! its pinned fields are), and never moves a pinned field once it has been pinned.
+//! Every type here structurally pins the futures it holds; `pin-project-lite` writes the
+//! projections (and the `Unpin` impls that go with them).
 
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use super::PanicPayload;
 use crate::rng;
@@ -35,13 +36,17 @@ pub fn zip<F1: Future, F2: Future>(future1: F1, future2: F2) -> Zip<F1, F2> {
     }
 }
 
-/// Future for [`zip`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Zip<F1: Future, F2: Future> {
-    future1: F1,
-    output1: Option<F1::Output>,
-    future2: F2,
-    output2: Option<F2::Output>,
+pin_project! {
+    /// Future for [`zip`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Zip<F1: Future, F2: Future> {
+        #[pin]
+        future1: F1,
+        output1: Option<F1::Output>,
+        #[pin]
+        future2: F2,
+        output2: Option<F2::Output>,
+    }
 }
 
 impl<F1: Future, F2: Future> fmt::Debug for Zip<F1, F2> {
@@ -53,35 +58,13 @@ impl<F1: Future, F2: Future> fmt::Debug for Zip<F1, F2> {
     }
 }
 
-type ZipProjection<'a, F1, F2> = (
-    Pin<&'a mut F1>,
-    &'a mut Option<<F1 as Future>::Output>,
-    Pin<&'a mut F2>,
-    &'a mut Option<<F2 as Future>::Output>,
-);
-
-impl<F1: Future, F2: Future> Zip<F1, F2> {
-    fn project(self: Pin<&mut Self>) -> ZipProjection<'_, F1, F2> {
-        // SAFETY: `future1` and `future2` are structurally pinned (see the module docs) and
-        // the outputs are not: they are plain values moved in and out freely. Nothing is
-        // moved out of `this` here.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (
-                Pin::new_unchecked(&mut this.future1),
-                &mut this.output1,
-                Pin::new_unchecked(&mut this.future2),
-                &mut this.output2,
-            )
-        }
-    }
-}
-
 impl<F1: Future, F2: Future> Future for Zip<F1, F2> {
     type Output = (F1::Output, F2::Output);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (future1, output1, future2, output2) = self.project();
+        let this = self.project();
+        let (future1, output1, future2, output2) =
+            (this.future1, this.output1, this.future2, this.output2);
         if output1.is_none() {
             if let Poll::Ready(out) = future1.poll(cx) {
                 *output1 = Some(out);
@@ -129,13 +112,17 @@ where
     }
 }
 
-/// Future for [`try_zip`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct TryZip<F1, T1, F2, T2> {
-    future1: F1,
-    output1: Option<T1>,
-    future2: F2,
-    output2: Option<T2>,
+pin_project! {
+    /// Future for [`try_zip`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct TryZip<F1, T1, F2, T2> {
+        #[pin]
+        future1: F1,
+        output1: Option<T1>,
+        #[pin]
+        future2: F2,
+        output2: Option<T2>,
+    }
 }
 
 impl<F1, T1, F2, T2> fmt::Debug for TryZip<F1, T1, F2, T2> {
@@ -147,29 +134,6 @@ impl<F1, T1, F2, T2> fmt::Debug for TryZip<F1, T1, F2, T2> {
     }
 }
 
-type TryZipProjection<'a, F1, T1, F2, T2> = (
-    Pin<&'a mut F1>,
-    &'a mut Option<T1>,
-    Pin<&'a mut F2>,
-    &'a mut Option<T2>,
-);
-
-impl<F1, T1, F2, T2> TryZip<F1, T1, F2, T2> {
-    fn project(self: Pin<&mut Self>) -> TryZipProjection<'_, F1, T1, F2, T2> {
-        // SAFETY: as for `Zip`: the futures are structurally pinned, the outputs are not, and
-        // nothing is moved out of `this`.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (
-                Pin::new_unchecked(&mut this.future1),
-                &mut this.output1,
-                Pin::new_unchecked(&mut this.future2),
-                &mut this.output2,
-            )
-        }
-    }
-}
-
 impl<T1, T2, E, F1, F2> Future for TryZip<F1, T1, F2, T2>
 where
     F1: Future<Output = Result<T1, E>>,
@@ -178,7 +142,9 @@ where
     type Output = Result<(T1, T2), E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (future1, output1, future2, output2) = self.project();
+        let this = self.project();
+        let (future1, output1, future2, output2) =
+            (this.future1, this.output1, this.future2, this.output2);
         if output1.is_none() {
             match future1.poll(cx) {
                 Poll::Ready(Ok(out)) => *output1 = Some(out),
@@ -226,35 +192,17 @@ where
     Or { future1, future2 }
 }
 
-/// Future for [`or`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Or<F1, F2> {
-    future1: F1,
-    future2: F2,
+pin_project! {
+    /// Future for [`or`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Or<F1, F2> {
+        #[pin]
+        future1: F1,
+        #[pin]
+        future2: F2,
+    }
 }
-
-/// Projects a pinned two-future combinator to its two pinned futures.
-macro_rules! project_pair {
-    ($ty:ident) => {
-        impl<F1, F2> $ty<F1, F2> {
-            fn project(self: Pin<&mut Self>) -> (Pin<&mut F1>, Pin<&mut F2>) {
-                // SAFETY: both fields are structurally pinned (see the module docs) and
-                // nothing is moved out of `this`.
-                unsafe {
-                    let this = self.get_unchecked_mut();
-                    (
-                        Pin::new_unchecked(&mut this.future1),
-                        Pin::new_unchecked(&mut this.future2),
-                    )
-                }
-            }
-        }
-    };
-}
-
-project_pair!(Or);
-project_pair!(Race);
 
 impl<T, F1, F2> Future for Or<F1, F2>
 where
@@ -264,11 +212,11 @@ where
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let (future1, future2) = self.project();
-        if let Poll::Ready(out) = future1.poll(cx) {
+        let this = self.project();
+        if let Poll::Ready(out) = this.future1.poll(cx) {
             return Poll::Ready(out);
         }
-        future2.poll(cx)
+        this.future2.poll(cx)
     }
 }
 
@@ -294,12 +242,16 @@ where
     Race { future1, future2 }
 }
 
-/// Future for [`race`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Race<F1, F2> {
-    future1: F1,
-    future2: F2,
+pin_project! {
+    /// Future for [`race`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Race<F1, F2> {
+        #[pin]
+        future1: F1,
+        #[pin]
+        future2: F2,
+    }
 }
 
 impl<T, F1, F2> Future for Race<F1, F2>
@@ -310,7 +262,8 @@ where
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let (future1, future2) = self.project();
+        let this = self.project();
+        let (future1, future2) = (this.future1, this.future2);
         if rng::bool() {
             if let Poll::Ready(out) = future1.poll(cx) {
                 return Poll::Ready(out);
@@ -355,20 +308,21 @@ pub fn catch_unwind<F: Future + UnwindSafe>(future: F) -> CatchUnwind<F> {
     CatchUnwind { future }
 }
 
-/// Future for [`catch_unwind`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct CatchUnwind<F> {
-    future: F,
+pin_project! {
+    /// Future for [`catch_unwind`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
 }
 
 impl<F: Future + UnwindSafe> Future for CatchUnwind<F> {
     type Output = Result<F::Output, PanicPayload>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: `CatchUnwind` has no `Drop` impl, is
-        // `Unpin` only when `F` is, and never moves `future` out.
-        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        let future = self.project().future;
         // The `Context` is not `UnwindSafe`; after a panic it is not used again by us, and the
         // future is documented as finished.
         match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {

@@ -10,25 +10,28 @@ use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 use super::DEFAULT_BUF_SIZE;
 use crate::ready;
 
-/// Adds a buffer to a reader, so that many small reads cost few reads of the inner reader,
-/// and implements [`AsyncBufRead`] (`read_line`, `lines`, ...).
-///
-/// Reads at least as large as the buffer skip it when it is empty. Seeking discards the
-/// buffer. Writes (if the inner type is also a writer) pass straight through.
-///
-/// # Examples
-///
-/// ```
-/// use solo_lite::io::{AsyncBufReadExt, BufReader, Cursor};
-/// use solo_lite::stream::StreamExt;
-///
-/// let reader = BufReader::new(Cursor::new(&b"x\ny\n"[..]));
-/// let n = solo_lite::future::block_on(reader.lines().count());
-/// assert_eq!(n, 2);
-/// ```
-pub struct BufReader<R> {
-    inner: R,
-    state: Buffer,
+pin_project_lite::pin_project! {
+    /// Adds a buffer to a reader, so that many small reads cost few reads of the inner reader,
+    /// and implements [`AsyncBufRead`] (`read_line`, `lines`, ...).
+    ///
+    /// Reads at least as large as the buffer skip it when it is empty. Seeking discards the
+    /// buffer. Writes (if the inner type is also a writer) pass straight through.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{AsyncBufReadExt, BufReader, Cursor};
+    /// use solo_lite::stream::StreamExt;
+    ///
+    /// let reader = BufReader::new(Cursor::new(&b"x\ny\n"[..]));
+    /// let n = solo_lite::future::block_on(reader.lines().count());
+    /// assert_eq!(n, 2);
+    /// ```
+    pub struct BufReader<R> {
+        #[pin]
+        inner: R,
+        state: Buffer,
+    }
 }
 
 /// The buffer and the unread part of it: `data[pos..filled]`.
@@ -79,14 +82,9 @@ impl<R> BufReader<R> {
         }
     }
 
-    fn project(self: Pin<&mut Self>) -> (Pin<&mut R>, &mut Buffer) {
-        // SAFETY: `inner` is structurally pinned: `BufReader` has no `Drop` impl, is `Unpin`
-        // only when `R` is, and moves `inner` out only in `into_inner(self)`, which needs an
-        // unpinned value. The buffer is not pinned.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.inner), &mut this.state)
-        }
+    fn parts(self: Pin<&mut Self>) -> (Pin<&mut R>, &mut Buffer) {
+        let this = self.project();
+        (this.inner, this.state)
     }
 
     /// The buffer's size in bytes.
@@ -122,7 +120,7 @@ impl<R> BufReader<R> {
 
     /// The pinned inner reader. Reading from it directly skips the buffered bytes.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut R> {
-        self.project().0
+        self.parts().0
     }
 
     /// Unwraps the inner reader; buffered bytes are lost.
@@ -149,7 +147,7 @@ impl<R: AsyncRead> AsyncRead for BufReader<R> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let (inner, state) = self.as_mut().project();
+        let (inner, state) = self.as_mut().parts();
         if state.pos == state.filled && buf.len() >= state.data.len() {
             // Nothing buffered and a large read: skip the copy.
             state.discard();
@@ -168,7 +166,7 @@ impl<R: AsyncRead> AsyncRead for BufReader<R> {
 
 impl<R: AsyncRead> AsyncBufRead for BufReader<R> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let (inner, state) = self.project();
+        let (inner, state) = self.parts();
         if state.pos >= state.filled {
             let n = ready!(inner.poll_read(cx, &mut state.data))?;
             state.pos = 0;
@@ -178,7 +176,7 @@ impl<R: AsyncRead> AsyncBufRead for BufReader<R> {
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let state = self.project().1;
+        let state = self.parts().1;
         state.pos = state.pos.saturating_add(amt).min(state.filled);
     }
 }
@@ -191,7 +189,7 @@ impl<R: AsyncSeek> AsyncSeek for BufReader<R> {
         cx: &mut Context<'_>,
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
-        let (mut inner, state) = self.project();
+        let (mut inner, state) = self.parts();
         let result = if let SeekFrom::Current(offset) = pos {
             // The inner reader is `unread` bytes ahead of us.
             let unread = (state.filled - state.pos) as i64;

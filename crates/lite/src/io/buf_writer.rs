@@ -10,30 +10,33 @@ use futures_io::{AsyncSeek, AsyncWrite};
 use super::DEFAULT_BUF_SIZE;
 use crate::ready;
 
-/// Adds a buffer to a writer, so that many small writes cost few writes of the inner
-/// writer.
-///
-/// Writes at least as large as the buffer skip it (after flushing what it holds).
-/// **Flush or close before dropping**: a `BufWriter` cannot write asynchronously in `drop`,
-/// so bytes still buffered then are lost.
-///
-/// # Examples
-///
-/// ```
-/// use solo_lite::io::{AsyncWriteExt, BufWriter, Cursor};
-///
-/// solo_lite::future::block_on(async {
-///     let mut w = BufWriter::new(Cursor::new(Vec::new()));
-///     w.write_all(b"a").await.unwrap();
-///     w.write_all(b"b").await.unwrap();
-///     assert!(w.get_ref().get_ref().is_empty()); // still buffered
-///     w.flush().await.unwrap();
-///     assert_eq!(w.get_ref().get_ref(), b"ab");
-/// });
-/// ```
-pub struct BufWriter<W> {
-    inner: W,
-    state: Vec<u8>,
+pin_project_lite::pin_project! {
+    /// Adds a buffer to a writer, so that many small writes cost few writes of the inner
+    /// writer.
+    ///
+    /// Writes at least as large as the buffer skip it (after flushing what it holds).
+    /// **Flush or close before dropping**: a `BufWriter` cannot write asynchronously in `drop`,
+    /// so bytes still buffered then are lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{AsyncWriteExt, BufWriter, Cursor};
+    ///
+    /// solo_lite::future::block_on(async {
+    ///     let mut w = BufWriter::new(Cursor::new(Vec::new()));
+    ///     w.write_all(b"a").await.unwrap();
+    ///     w.write_all(b"b").await.unwrap();
+    ///     assert!(w.get_ref().get_ref().is_empty()); // still buffered
+    ///     w.flush().await.unwrap();
+    ///     assert_eq!(w.get_ref().get_ref(), b"ab");
+    /// });
+    /// ```
+    pub struct BufWriter<W> {
+        #[pin]
+        inner: W,
+        state: Vec<u8>,
+    }
 }
 
 impl<W> BufWriter<W> {
@@ -59,14 +62,9 @@ impl<W> BufWriter<W> {
         }
     }
 
-    fn project(self: Pin<&mut Self>) -> (Pin<&mut W>, &mut Vec<u8>) {
-        // SAFETY: `inner` is structurally pinned: `BufWriter` has no `Drop` impl, is `Unpin`
-        // only when `W` is, and moves `inner` out only in `into_inner(self)`, which needs an
-        // unpinned value. The buffer is not pinned.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.inner), &mut this.state)
-        }
+    fn parts(self: Pin<&mut Self>) -> (Pin<&mut W>, &mut Vec<u8>) {
+        let this = self.project();
+        (this.inner, this.state)
     }
 
     /// The buffer's size in bytes.
@@ -91,7 +89,7 @@ impl<W> BufWriter<W> {
 
     /// The pinned inner writer. Writing to it directly overtakes the buffered bytes.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut W> {
-        self.project().0
+        self.parts().0
     }
 
     /// Unwraps the inner writer; buffered bytes are lost (flush first).
@@ -104,7 +102,7 @@ impl<W: AsyncWrite> BufWriter<W> {
     /// Writes the whole buffer to the inner writer (without flushing that one). Bytes
     /// written are removed from the buffer even when this returns `Pending` or an error.
     fn poll_flush_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let (mut inner, buf) = self.project();
+        let (mut inner, buf) = self.parts();
         let mut written = 0;
         let mut result = Poll::Ready(Ok(()));
         while written < buf.len() {
@@ -154,7 +152,7 @@ impl<W: AsyncWrite> AsyncWrite for BufWriter<W> {
         if self.state.len() + data.len() > self.state.capacity() {
             ready!(self.as_mut().poll_flush_buf(cx))?;
         }
-        let (inner, buf) = self.project();
+        let (inner, buf) = self.parts();
         if data.len() >= buf.capacity() {
             inner.poll_write(cx, data)
         } else {

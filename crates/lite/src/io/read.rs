@@ -400,23 +400,21 @@ impl<R: AsyncRead + Unpin> Stream for Bytes<R> {
     }
 }
 
-/// Reader for [`AsyncReadExt::take`]: at most `limit` bytes of the inner reader.
-#[derive(Debug)]
-pub struct Take<R> {
-    inner: R,
-    /// Bytes still allowed.
-    state: u64,
+pin_project_lite::pin_project! {
+    /// Reader for [`AsyncReadExt::take`]: at most `limit` bytes of the inner reader.
+    #[derive(Debug)]
+    pub struct Take<R> {
+        #[pin]
+        inner: R,
+        // Bytes still allowed.
+        state: u64,
+    }
 }
 
 impl<R> Take<R> {
-    fn project(self: Pin<&mut Self>) -> (Pin<&mut R>, &mut u64) {
-        // SAFETY: `inner` is structurally pinned: `Take` has no `Drop` impl, is `Unpin` only
-        // when `R` is, and only moves `inner` out in `into_inner(self)`, which needs an
-        // unpinned `Take`. `state` is not pinned.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.inner), &mut this.state)
-        }
+    fn parts(self: Pin<&mut Self>) -> (Pin<&mut R>, &mut u64) {
+        let this = self.project();
+        (this.inner, this.state)
     }
 
     /// How many more bytes this reader may return.
@@ -469,7 +467,7 @@ impl<R: AsyncRead> AsyncRead for Take<R> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let (inner, limit) = self.project();
+        let (inner, limit) = self.parts();
         if *limit == 0 {
             return Poll::Ready(Ok(0));
         }
@@ -482,7 +480,7 @@ impl<R: AsyncRead> AsyncRead for Take<R> {
 
 impl<R: AsyncBufRead> AsyncBufRead for Take<R> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let (inner, limit) = self.project();
+        let (inner, limit) = self.parts();
         if *limit == 0 {
             return Poll::Ready(Ok(&[]));
         }
@@ -491,34 +489,30 @@ impl<R: AsyncBufRead> AsyncBufRead for Take<R> {
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let (inner, limit) = self.project();
+        let (inner, limit) = self.parts();
         let amt = cap(*limit, amt);
         *limit -= amt as u64;
         inner.consume(amt);
     }
 }
 
-/// Reader for [`AsyncReadExt::chain`]: the first reader's bytes, then the second's.
-#[derive(Debug)]
-pub struct Chain<R1, R2> {
-    first: R1,
-    second: R2,
-    /// Whether `first` has reached its end.
-    state: bool,
+pin_project_lite::pin_project! {
+    /// Reader for [`AsyncReadExt::chain`]: the first reader's bytes, then the second's.
+    #[derive(Debug)]
+    pub struct Chain<R1, R2> {
+        #[pin]
+        first: R1,
+        #[pin]
+        second: R2,
+        // Whether `first` has reached its end.
+        state: bool,
+    }
 }
 
 impl<R1, R2> Chain<R1, R2> {
-    fn project(self: Pin<&mut Self>) -> (Pin<&mut R1>, Pin<&mut R2>, &mut bool) {
-        // SAFETY: `first` and `second` are structurally pinned: `Chain` has no `Drop` impl,
-        // is `Unpin` only when both are, and only moves them out in `into_inner(self)`.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (
-                Pin::new_unchecked(&mut this.first),
-                Pin::new_unchecked(&mut this.second),
-                &mut this.state,
-            )
-        }
+    fn parts(self: Pin<&mut Self>) -> (Pin<&mut R1>, Pin<&mut R2>, &mut bool) {
+        let this = self.project();
+        (this.first, this.second, this.state)
     }
 
     /// The two readers.
@@ -543,7 +537,7 @@ impl<R1: AsyncRead, R2: AsyncRead> AsyncRead for Chain<R1, R2> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let (first, second, first_done) = self.project();
+        let (first, second, first_done) = self.parts();
         if !*first_done {
             match ready!(first.poll_read(cx, buf))? {
                 0 if !buf.is_empty() => *first_done = true,
@@ -556,7 +550,7 @@ impl<R1: AsyncRead, R2: AsyncRead> AsyncRead for Chain<R1, R2> {
 
 impl<R1: AsyncBufRead, R2: AsyncBufRead> AsyncBufRead for Chain<R1, R2> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let (first, second, first_done) = self.project();
+        let (first, second, first_done) = self.parts();
         if !*first_done {
             let buf = ready!(first.poll_fill_buf(cx))?;
             if !buf.is_empty() {
@@ -568,7 +562,7 @@ impl<R1: AsyncBufRead, R2: AsyncBufRead> AsyncBufRead for Chain<R1, R2> {
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let (first, second, first_done) = self.project();
+        let (first, second, first_done) = self.parts();
         if *first_done {
             second.consume(amt)
         } else {

@@ -4,14 +4,19 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
+
 use super::Stream;
 use crate::{ready, rng};
 
-/// Stream for [`StreamExt::map`](super::StreamExt::map).
-#[must_use = "streams do nothing unless polled"]
-pub struct Map<S, F> {
-    pub(super) stream: S,
-    pub(super) state: F,
+pin_project! {
+    /// Stream for [`StreamExt::map`](super::StreamExt::map).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Map<S, F> {
+        #[pin]
+        pub(super) stream: S,
+        pub(super) state: F,
+    }
 }
 project_stream!(Map<S, F> => F);
 
@@ -27,7 +32,7 @@ impl<S: Stream, T, F: FnMut(S::Item) -> T> Stream for Map<S, F> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (stream, f) = self.project();
+        let (stream, f) = self.parts();
         Poll::Ready(ready!(stream.poll_next(cx)).map(f))
     }
 
@@ -36,11 +41,14 @@ impl<S: Stream, T, F: FnMut(S::Item) -> T> Stream for Map<S, F> {
     }
 }
 
-/// Stream for [`StreamExt::filter`](super::StreamExt::filter).
-#[must_use = "streams do nothing unless polled"]
-pub struct Filter<S, P> {
-    pub(super) stream: S,
-    pub(super) state: P,
+pin_project! {
+    /// Stream for [`StreamExt::filter`](super::StreamExt::filter).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Filter<S, P> {
+        #[pin]
+        pub(super) stream: S,
+        pub(super) state: P,
+    }
 }
 project_stream!(Filter<S, P> => P);
 
@@ -56,7 +64,7 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for Filter<S, P> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let (mut stream, predicate) = self.project();
+        let (mut stream, predicate) = self.parts();
         loop {
             match ready!(stream.as_mut().poll_next(cx)) {
                 Some(item) if predicate(&item) => return Poll::Ready(Some(item)),
@@ -71,11 +79,14 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for Filter<S, P> {
     }
 }
 
-/// Stream for [`StreamExt::filter_map`](super::StreamExt::filter_map).
-#[must_use = "streams do nothing unless polled"]
-pub struct FilterMap<S, F> {
-    pub(super) stream: S,
-    pub(super) state: F,
+pin_project! {
+    /// Stream for [`StreamExt::filter_map`](super::StreamExt::filter_map).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct FilterMap<S, F> {
+        #[pin]
+        pub(super) stream: S,
+        pub(super) state: F,
+    }
 }
 project_stream!(FilterMap<S, F> => F);
 
@@ -91,7 +102,7 @@ impl<S: Stream, T, F: FnMut(S::Item) -> Option<T>> Stream for FilterMap<S, F> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (mut stream, f) = self.project();
+        let (mut stream, f) = self.parts();
         loop {
             match ready!(stream.as_mut().poll_next(cx)) {
                 Some(item) => {
@@ -109,13 +120,16 @@ impl<S: Stream, T, F: FnMut(S::Item) -> Option<T>> Stream for FilterMap<S, F> {
     }
 }
 
-/// Stream for [`StreamExt::take`](super::StreamExt::take).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Take<S> {
-    pub(super) stream: S,
-    /// Items still to yield.
-    pub(super) state: usize,
+pin_project! {
+    /// Stream for [`StreamExt::take`](super::StreamExt::take).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Take<S> {
+        #[pin]
+        pub(super) stream: S,
+        // Items still to yield.
+        pub(super) state: usize,
+    }
 }
 project_stream!(Take<S> => usize);
 
@@ -123,7 +137,7 @@ impl<S: Stream> Stream for Take<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let (stream, remaining) = self.project();
+        let (stream, remaining) = self.parts();
         if *remaining == 0 {
             // Done: the inner stream is not polled again.
             return Poll::Ready(None);
@@ -140,13 +154,16 @@ impl<S: Stream> Stream for Take<S> {
     }
 }
 
-/// Stream for [`StreamExt::skip`](super::StreamExt::skip).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Skip<S> {
-    pub(super) stream: S,
-    /// Items still to drop.
-    pub(super) state: usize,
+pin_project! {
+    /// Stream for [`StreamExt::skip`](super::StreamExt::skip).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Skip<S> {
+        #[pin]
+        pub(super) stream: S,
+        // Items still to drop.
+        pub(super) state: usize,
+    }
 }
 project_stream!(Skip<S> => usize);
 
@@ -154,7 +171,7 @@ impl<S: Stream> Stream for Skip<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let (mut stream, remaining) = self.project();
+        let (mut stream, remaining) = self.parts();
         while *remaining > 0 {
             match ready!(stream.as_mut().poll_next(cx)) {
                 Some(_) => *remaining -= 1,
@@ -173,12 +190,15 @@ impl<S: Stream> Stream for Skip<S> {
     }
 }
 
-/// Stream for [`StreamExt::take_while`](super::StreamExt::take_while).
-#[must_use = "streams do nothing unless polled"]
-pub struct TakeWhile<S, P> {
-    pub(super) stream: S,
-    /// The predicate, or `None` once it returned `false` (the stream has ended).
-    pub(super) state: Option<P>,
+pin_project! {
+    /// Stream for [`StreamExt::take_while`](super::StreamExt::take_while).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct TakeWhile<S, P> {
+        #[pin]
+        pub(super) stream: S,
+        // The predicate, or `None` once it returned `false` (the stream has ended).
+        pub(super) state: Option<P>,
+    }
 }
 project_stream!(TakeWhile<S, P> => Option<P>);
 
@@ -195,7 +215,7 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for TakeWhile<S, P> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let (stream, state) = self.project();
+        let (stream, state) = self.parts();
         let Some(predicate) = state else {
             return Poll::Ready(None);
         };
@@ -216,13 +236,16 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for TakeWhile<S, P> {
     }
 }
 
-/// Stream for [`StreamExt::enumerate`](super::StreamExt::enumerate).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Enumerate<S> {
-    pub(super) stream: S,
-    /// Index of the next item.
-    pub(super) state: usize,
+pin_project! {
+    /// Stream for [`StreamExt::enumerate`](super::StreamExt::enumerate).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Enumerate<S> {
+        #[pin]
+        pub(super) stream: S,
+        // Index of the next item.
+        pub(super) state: usize,
+    }
 }
 project_stream!(Enumerate<S> => usize);
 
@@ -230,7 +253,7 @@ impl<S: Stream> Stream for Enumerate<S> {
     type Item = (usize, S::Item);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let (stream, index) = self.project();
+        let (stream, index) = self.parts();
         let item = ready!(stream.poll_next(cx));
         Poll::Ready(item.map(|item| {
             let i = *index;
@@ -244,14 +267,18 @@ impl<S: Stream> Stream for Enumerate<S> {
     }
 }
 
-/// Stream for [`StreamExt::chain`](super::StreamExt::chain).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Chain<S1, S2> {
-    pub(super) stream1: S1,
-    pub(super) stream2: S2,
-    /// Whether `stream1` has ended.
-    pub(super) state: bool,
+pin_project! {
+    /// Stream for [`StreamExt::chain`](super::StreamExt::chain).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Chain<S1, S2> {
+        #[pin]
+        pub(super) stream1: S1,
+        #[pin]
+        pub(super) stream2: S2,
+        // Whether `stream1` has ended.
+        pub(super) state: bool,
+    }
 }
 project_streams!(Chain<S1, S2> => bool);
 
@@ -259,7 +286,7 @@ impl<T, S1: Stream<Item = T>, S2: Stream<Item = T>> Stream for Chain<S1, S2> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (stream1, stream2, first_done) = self.project();
+        let (stream1, stream2, first_done) = self.parts();
         if !*first_done {
             match ready!(stream1.poll_next(cx)) {
                 Some(item) => return Poll::Ready(Some(item)),
@@ -286,13 +313,17 @@ fn sum_hints(a: (usize, Option<usize>), b: (usize, Option<usize>)) -> (usize, Op
     (a.0.saturating_add(b.0), hi)
 }
 
-/// Stream for [`StreamExt::zip`](super::StreamExt::zip).
-#[must_use = "streams do nothing unless polled"]
-pub struct Zip<S1: Stream, S2: Stream> {
-    pub(super) stream1: S1,
-    pub(super) stream2: S2,
-    /// An item of each side waiting for its partner.
-    pub(super) state: (Option<S1::Item>, Option<S2::Item>),
+pin_project! {
+    /// Stream for [`StreamExt::zip`](super::StreamExt::zip).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Zip<S1: Stream, S2: Stream> {
+        #[pin]
+        pub(super) stream1: S1,
+        #[pin]
+        pub(super) stream2: S2,
+        // An item of each side waiting for its partner.
+        pub(super) state: (Option<S1::Item>, Option<S2::Item>),
+    }
 }
 project_streams!(Zip<S1, S2> => (Option<S1::Item>, Option<S2::Item>) where S1: Stream, S2: Stream);
 
@@ -309,7 +340,7 @@ impl<S1: Stream, S2: Stream> Stream for Zip<S1, S2> {
     type Item = (S1::Item, S2::Item);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let (stream1, stream2, (item1, item2)) = self.project();
+        let (stream1, stream2, (item1, item2)) = self.parts();
         // Poll both sides, so that each makes progress while the other is pending.
         if item1.is_none() {
             match stream1.poll_next(cx) {
@@ -349,25 +380,33 @@ impl<S1: Stream, S2: Stream> Stream for Zip<S1, S2> {
     }
 }
 
-/// Stream for [`StreamExt::or`](super::StreamExt::or).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Or<S1, S2> {
-    pub(super) stream1: S1,
-    pub(super) stream2: S2,
-    /// Which sides have ended.
-    pub(super) state: (bool, bool),
+pin_project! {
+    /// Stream for [`StreamExt::or`](super::StreamExt::or).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Or<S1, S2> {
+        #[pin]
+        pub(super) stream1: S1,
+        #[pin]
+        pub(super) stream2: S2,
+        // Which sides have ended.
+        pub(super) state: (bool, bool),
+    }
 }
 project_streams!(Or<S1, S2> => (bool, bool));
 
-/// Stream for [`StreamExt::race`](super::StreamExt::race).
-#[derive(Debug)]
-#[must_use = "streams do nothing unless polled"]
-pub struct Race<S1, S2> {
-    pub(super) stream1: S1,
-    pub(super) stream2: S2,
-    /// Which sides have ended.
-    pub(super) state: (bool, bool),
+pin_project! {
+    /// Stream for [`StreamExt::race`](super::StreamExt::race).
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Race<S1, S2> {
+        #[pin]
+        pub(super) stream1: S1,
+        #[pin]
+        pub(super) stream2: S2,
+        // Which sides have ended.
+        pub(super) state: (bool, bool),
+    }
 }
 project_streams!(Race<S1, S2> => (bool, bool));
 
@@ -413,7 +452,7 @@ impl<T, S1: Stream<Item = T>, S2: Stream<Item = T>> Stream for Or<S1, S2> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (stream1, stream2, (done1, done2)) = self.project();
+        let (stream1, stream2, (done1, done2)) = self.parts();
         poll_merge((stream1, done1), (stream2, done2), cx)
     }
 
@@ -426,7 +465,7 @@ impl<T, S1: Stream<Item = T>, S2: Stream<Item = T>> Stream for Race<S1, S2> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (stream1, stream2, (done1, done2)) = self.project();
+        let (stream1, stream2, (done1, done2)) = self.parts();
         if rng::bool() {
             poll_merge((stream1, done1), (stream2, done2), cx)
         } else {

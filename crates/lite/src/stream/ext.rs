@@ -451,12 +451,15 @@ impl<S: Stream + Unpin + ?Sized> Future for NextFuture<'_, S> {
     }
 }
 
-/// Future for [`StreamExt::fold`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct FoldFuture<S, F, T> {
-    stream: S,
-    /// The closure and the accumulator (`None` once returned).
-    state: (F, Option<T>),
+pin_project_lite::pin_project! {
+    /// Future for [`StreamExt::fold`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct FoldFuture<S, F, T> {
+        #[pin]
+        stream: S,
+        // The closure and the accumulator (`None` once returned).
+        state: (F, Option<T>),
+    }
 }
 project_stream!(FoldFuture<S, F, T> => (F, Option<T>));
 
@@ -473,7 +476,7 @@ impl<S: Stream, F: FnMut(T, S::Item) -> T, T> Future for FoldFuture<S, F, T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let (mut stream, (f, acc)) = self.project();
+        let (mut stream, (f, acc)) = self.parts();
         loop {
             let item = ready!(stream.as_mut().poll_next(cx));
             let Some(current) = acc.take() else {
@@ -487,11 +490,14 @@ impl<S: Stream, F: FnMut(T, S::Item) -> T, T> Future for FoldFuture<S, F, T> {
     }
 }
 
-/// Future for [`StreamExt::for_each`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ForEachFuture<S, F> {
-    stream: S,
-    state: F,
+pin_project_lite::pin_project! {
+    /// Future for [`StreamExt::for_each`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ForEachFuture<S, F> {
+        #[pin]
+        stream: S,
+        state: F,
+    }
 }
 project_stream!(ForEachFuture<S, F> => F);
 
@@ -507,7 +513,7 @@ impl<S: Stream, F: FnMut(S::Item)> Future for ForEachFuture<S, F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let (mut stream, f) = self.project();
+        let (mut stream, f) = self.parts();
         while let Some(item) = ready!(stream.as_mut().poll_next(cx)) {
             f(item);
         }
@@ -515,12 +521,15 @@ impl<S: Stream, F: FnMut(S::Item)> Future for ForEachFuture<S, F> {
     }
 }
 
-/// Future for [`StreamExt::collect`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct CollectFuture<S, C> {
-    stream: S,
-    state: C,
+pin_project_lite::pin_project! {
+    /// Future for [`StreamExt::collect`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct CollectFuture<S, C> {
+        #[pin]
+        stream: S,
+        state: C,
+    }
 }
 project_stream!(CollectFuture<S, C> => C);
 
@@ -528,7 +537,7 @@ impl<S: Stream, C: Default + Extend<S::Item>> Future for CollectFuture<S, C> {
     type Output = C;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C> {
-        let (mut stream, collection) = self.project();
+        let (mut stream, collection) = self.parts();
         while let Some(item) = ready!(stream.as_mut().poll_next(cx)) {
             collection.extend(Some(item));
         }
@@ -536,12 +545,15 @@ impl<S: Stream, C: Default + Extend<S::Item>> Future for CollectFuture<S, C> {
     }
 }
 
-/// Future for [`StreamExt::count`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct CountFuture<S> {
-    stream: S,
-    state: usize,
+pin_project_lite::pin_project! {
+    /// Future for [`StreamExt::count`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct CountFuture<S> {
+        #[pin]
+        stream: S,
+        state: usize,
+    }
 }
 project_stream!(CountFuture<S> => usize);
 
@@ -549,7 +561,7 @@ impl<S: Stream> Future for CountFuture<S> {
     type Output = usize;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        let (mut stream, count) = self.project();
+        let (mut stream, count) = self.parts();
         while ready!(stream.as_mut().poll_next(cx)).is_some() {
             *count += 1;
         }

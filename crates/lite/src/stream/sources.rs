@@ -185,12 +185,15 @@ where
     }
 }
 
-/// Stream for [`unfold`].
-#[must_use = "streams do nothing unless polled"]
-pub struct Unfold<T, F, Fut> {
-    state: Option<T>,
-    f: F,
-    future: Option<Fut>,
+pin_project_lite::pin_project! {
+    /// Stream for [`unfold`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Unfold<T, F, Fut> {
+        state: Option<T>,
+        f: F,
+        #[pin]
+        future: Option<Fut>,
+    }
 }
 
 impl<T: fmt::Debug, F, Fut> fmt::Debug for Unfold<T, F, Fut> {
@@ -204,19 +207,9 @@ impl<T: fmt::Debug, F, Fut> fmt::Debug for Unfold<T, F, Fut> {
 
 impl<T, F, Fut> Unfold<T, F, Fut> {
     #[allow(clippy::type_complexity)]
-    fn project(self: Pin<&mut Self>) -> (&mut Option<T>, &mut F, Pin<&mut Option<Fut>>) {
-        // SAFETY: `future` is structurally pinned: `Unfold` has no `Drop` impl, is `Unpin`
-        // only when `Fut` (and the rest) is, and the future is only ever replaced in place
-        // through `Pin::set`, which drops the old one where it lies. `state` and `f` are not
-        // pinned.
-        unsafe {
-            let this = self.get_unchecked_mut();
-            (
-                &mut this.state,
-                &mut this.f,
-                Pin::new_unchecked(&mut this.future),
-            )
-        }
+    fn parts(self: Pin<&mut Self>) -> (&mut Option<T>, &mut F, Pin<&mut Option<Fut>>) {
+        let this = self.project();
+        (this.state, this.f, this.future)
     }
 }
 
@@ -228,7 +221,7 @@ where
     type Item = Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        let (state, f, mut future) = self.project();
+        let (state, f, mut future) = self.parts();
         if let Some(seed) = state.take() {
             future.set(Some(f(seed)));
         }

@@ -15,17 +15,22 @@
 //!   only when it flips the `notified` flag from false to true, and the waiter that sees the
 //!   edge flips it back. A wait that sees the edge but finds the flag already cleared (a
 //!   stale edge) does not return; it keeps waiting.
-//! - **Timeouts.** `epoll_pwait2` (Linux 5.11+) takes a `timespec`, so every timeout is
+//! - **Timeouts.** `epoll_pwait2` (Linux 5.11+) takes a timespec, so every timeout is
 //!   exact to the nanosecond plus the kernel's timer slack. It is called through
-//!   `libc::syscall` (older C libraries lack the wrapper); whether the kernel has it is
-//!   probed once per process, and `ENOSYS` (or `EPERM`, which some seccomp filters return
-//!   for unknown system calls) selects the fallback: `epoll_wait` with whole milliseconds
+//!   `libc::syscall` (older C libraries lack the wrapper), so it gets the kernel's own
+//!   `struct __kernel_timespec` ([`KernelTimespec`]: two 64-bit fields on every target),
+//!   not the C library's `timespec`, whose `time_t` is 32 bits on i686 and armv7 glibc.
+//!   Whether the kernel has it is probed once per process with a zero-timeout call; any
+//!   failure of that call (`ENOSYS`; `EPERM`, which some seccomp filters return for unknown
+//!   system calls; `EINVAL`, which would mean the call is wrong here) selects the fallback: `epoll_wait` with whole milliseconds
 //!   when the timeout is a whole number of them, and otherwise a timerfd in the epoll set,
 //!   armed with the exact remaining time. The timerfd, not rounding, is the fallback
 //!   because rounding a 100 µs timeout up to 1 ms loses ten times more than the timer
-//!   slack (50 µs by default). When two threads wait at once, only one can own the timerfd;
-//!   the other rounds up to whole milliseconds (late, never early). `epoll_wait` gets the
-//!   rounded-up timeout as a backstop in any case.
+//!   slack (50 µs by default). A wait that arms the timerfd owns it until its `epoll_wait`
+//!   returns (it holds the timer's lock across the call), so no other wait can re-arm or
+//!   disarm it underneath; when two threads wait at once, the one that finds the timer
+//!   owned rounds up to whole milliseconds instead (late, never early). `epoll_wait` gets
+//!   the rounded-up timeout as a backstop in any case.
 
 use std::fmt;
 use std::io;
@@ -35,6 +40,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use super::Notified;
+use super::MAX_SLEEP;
 use super::unix::{ceil_ms, cvt, drain, timespec, wait_loop};
 use crate::{Deadline, Event, Interest, Mode};
 
@@ -58,10 +64,72 @@ pub(crate) struct Poller {
     timer: Option<Timer>,
 }
 
+/// The kernel's `struct __kernel_timespec`, which `epoll_pwait2` reads: 64-bit seconds and
+/// nanoseconds on every target. `libc::timespec` is 8 bytes on 32-bit targets whose C
+/// library has a 32-bit `time_t` (i686, armv7 glibc): given one, the kernel read its
+/// nanoseconds as the high half of the seconds and 8 bytes past it as the nanoseconds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+impl KernelTimespec {
+    /// `d`, clamped to [`MAX_SLEEP`], exact to the nanosecond.
+    fn new(d: Duration) -> KernelTimespec {
+        let d = d.min(MAX_SLEEP);
+        KernelTimespec {
+            // At most 86 400: fits.
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: i64::from(d.subsec_nanos()),
+        }
+    }
+}
+
+/// One `epoll_pwait2` call: at most `cap` events into `ptr`, waiting at most `timeout`
+/// (`None`: no limit), with the signal mask unchanged.
+///
+/// # Safety
+///
+/// `ptr` must be valid for writes of `cap` events.
+unsafe fn epoll_pwait2(
+    epfd: libc::c_int,
+    ptr: *mut libc::epoll_event,
+    cap: libc::c_int,
+    timeout: Option<Duration>,
+) -> io::Result<usize> {
+    let ts = timeout.map(KernelTimespec::new);
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |ts| ts as *const KernelTimespec);
+    // SAFETY: the caller vouches for `ptr` and `cap`; `tsp` is null or points to a live
+    // `__kernel_timespec` (the layout the kernel reads on every target); a null signal mask
+    // leaves the mask unchanged (its size is then ignored).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epfd,
+            ptr,
+            cap,
+            tsp,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
 /// The sub-millisecond timer of the fallback path.
 struct Timer {
     fd: OwnedFd,
-    /// Held by the wait that uses the timer; `true` while it may still fire.
+    /// Held by the wait that armed the timer, from arming until its `epoll_wait` returns
+    /// (other waits only `try_lock` it, so none ever blocks on it); `true` while the timer
+    /// may still fire.
     armed: Mutex<bool>,
 }
 
@@ -229,32 +297,13 @@ impl Poller {
         let epfd = self.epoll.as_raw_fd();
         let ptr = buf.list.as_mut_ptr();
         let n = match &self.timer {
-            None => {
-                let ts = timeout.map(timespec);
-                let tsp = ts
-                    .as_ref()
-                    .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
-                // SAFETY: `ptr` is valid for writes of `cap` events (`cap` is at most the
-                // vector's capacity), `tsp` is null or points to a live timespec, and a null
-                // signal mask leaves the mask unchanged (its size is then ignored).
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_epoll_pwait2,
-                        epfd,
-                        ptr,
-                        cap,
-                        tsp,
-                        std::ptr::null::<libc::sigset_t>(),
-                        0usize,
-                    )
-                };
-                if r < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                r as usize
-            }
+            // SAFETY: `ptr` is valid for writes of `cap` events (`cap` is at most the
+            // vector's capacity).
+            None => unsafe { epoll_pwait2(epfd, ptr, cap, timeout)? },
             Some(timer) => {
-                let ms = self.fallback_timeout(timer, timeout)?;
+                // `_owned` keeps the timer this wait armed from being re-armed by another
+                // thread's wait until this one returns.
+                let (ms, _owned) = self.fallback_timeout(timer, timeout)?;
                 // SAFETY: `ptr` is valid for writes of `cap` events.
                 cvt(unsafe { libc::epoll_wait(epfd, ptr, cap, ms) })? as usize
             }
@@ -265,12 +314,13 @@ impl Poller {
     }
 
     /// The fallback's `epoll_wait` timeout, arming the timerfd for sub-millisecond
-    /// precision where needed.
-    fn fallback_timeout(
+    /// precision where needed. When it armed the timer it also returns the lock's guard,
+    /// which the caller holds until `epoll_wait` returns.
+    fn fallback_timeout<'a>(
         &self,
-        timer: &Timer,
+        timer: &'a Timer,
         timeout: Option<Duration>,
-    ) -> io::Result<libc::c_int> {
+    ) -> io::Result<(libc::c_int, Option<MutexGuard<'a, bool>>)> {
         match timeout {
             None => {
                 // A timer left armed by an earlier wait would only cause a spurious wake-up
@@ -281,18 +331,21 @@ impl Poller {
                         *armed = false;
                     }
                 }
-                Ok(-1)
+                // The lock is not kept: a wait without a timeout does not need the timer,
+                // and keeping it would leave a concurrent sub-millisecond wait without one.
+                Ok((-1, None))
             }
             // Whole milliseconds (or zero): epoll_wait itself is exact.
-            Some(d) if d.subsec_nanos() % 1_000_000 == 0 => Ok(ceil_ms(Some(d))),
+            Some(d) if d.subsec_nanos() % 1_000_000 == 0 => Ok((ceil_ms(Some(d)), None)),
             Some(d) => {
                 if let Some(mut armed) = try_lock(&timer.armed) {
                     timer.set(Some(d))?;
                     *armed = true;
+                    // The timer fires first; the rounded-up timeout is the backstop.
+                    return Ok((ceil_ms(Some(d)), Some(armed)));
                 }
-                // The timer fires first; this rounded-up timeout is the backstop (and the
-                // whole timeout when another wait owns the timer).
-                Ok(ceil_ms(Some(d)))
+                // Another wait owns the timer: the rounded-up timeout is the whole timeout.
+                Ok((ceil_ms(Some(d)), None))
             }
         }
     }
@@ -407,7 +460,9 @@ fn not_found(e: io::Error) -> io::Error {
 }
 
 /// Whether the kernel has `epoll_pwait2`, asked once per process with a zero-timeout call
-/// on `epoll` (a new, empty set, so the call consumes nothing).
+/// on `epoll` (a new, empty set, so the call consumes nothing). Only success counts: such a
+/// call has no reason to fail where the system call works, so any error (not only
+/// `ENOSYS`) selects the fallback rather than a call that would fail on every wait.
 fn probe_pwait2(epoll: BorrowedFd<'_>) -> bool {
     match PWAIT2.load(Ordering::Relaxed) {
         PWAIT2_YES => return true,
@@ -416,25 +471,15 @@ fn probe_pwait2(epoll: BorrowedFd<'_>) -> bool {
     }
     // SAFETY: `epoll_event` is plain integers; all-zero is a valid value.
     let mut ev: [libc::epoll_event; 1] = unsafe { std::mem::zeroed() };
-    let ts = timespec(Duration::ZERO);
-    // SAFETY: `ev` is valid for writes of one event, `ts` is a live timespec, and the
-    // signal mask is null.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_epoll_pwait2,
-            epoll.as_raw_fd(),
-            ev.as_mut_ptr(),
-            1 as libc::c_int,
-            &ts as *const libc::timespec,
-            std::ptr::null::<libc::sigset_t>(),
-            0usize,
-        )
+    let available = loop {
+        // SAFETY: `ev` is valid for writes of one event.
+        match unsafe { epoll_pwait2(epoll.as_raw_fd(), ev.as_mut_ptr(), 1, Some(Duration::ZERO)) }
+        {
+            Ok(_) => break true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break false,
+        }
     };
-    let available = r >= 0
-        || !matches!(
-            io::Error::last_os_error().raw_os_error(),
-            Some(libc::ENOSYS | libc::EPERM)
-        );
     PWAIT2.store(
         if available { PWAIT2_YES } else { PWAIT2_NO },
         Ordering::Relaxed,
@@ -580,6 +625,50 @@ mod tests {
     }
 
     #[test]
+    fn fallback_timer_is_owned_for_the_whole_wait() {
+        // A wait that armed the timer holds it until its epoll_wait returns: another
+        // thread's sub-millisecond wait meanwhile can neither re-arm nor disarm it (it
+        // rounds up to whole milliseconds), and is still never early.
+        let p = Arc::new(fallback());
+        let p2 = Arc::clone(&p);
+        let start = Instant::now();
+        let owner = std::thread::spawn(move || {
+            let mut buf = EventBuf::with_capacity(8);
+            let mut out = Vec::with_capacity(8);
+            // 10 s and 500 µs: not whole milliseconds, so this wait arms the timer.
+            let t = Duration::from_secs(10) + Duration::from_micros(500);
+            p2.wait(&mut buf, &mut out, 8, Deadline::after(Some(t)))
+                .unwrap();
+            out.len()
+        });
+        // Until the owner is inside its wait, the lock may be free; then it stays taken.
+        let timer = p.timer.as_ref().unwrap();
+        let mut owned = false;
+        while start.elapsed() < Duration::from_secs(5) {
+            if matches!(timer.armed.try_lock(), Err(TryLockError::WouldBlock)) {
+                owned = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(owned, "the waiting thread does not hold the timer's lock");
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            matches!(timer.armed.try_lock(), Err(TryLockError::WouldBlock)),
+            "the timer's lock was released while its wait still runs"
+        );
+        let t = Duration::from_micros(300);
+        let (n, elapsed) = timed_wait(&p, t);
+        assert_eq!(n, 0);
+        assert!(elapsed >= t, "{t:?} wait returned after {elapsed:?}");
+        p.notify().unwrap();
+        assert_eq!(owner.join().unwrap(), 0);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        // The owner returned: the lock is free again.
+        assert!(timer.armed.try_lock().is_ok());
+    }
+
+    #[test]
     fn fallback_notify_and_events() {
         let p = fallback();
         p.notify().unwrap();
@@ -590,6 +679,44 @@ mod tests {
         let (n, elapsed) = timed_wait(&p, Duration::from_micros(1500));
         assert_eq!(n, 0);
         assert!(elapsed >= Duration::from_micros(1500));
+    }
+
+    #[test]
+    fn kernel_timespec_is_the_kernels_layout() {
+        // `struct __kernel_timespec { __kernel_time64_t tv_sec; long long tv_nsec; }`
+        assert_eq!(std::mem::size_of::<KernelTimespec>(), 16);
+        assert_eq!(
+            KernelTimespec::new(Duration::new(2, 345)),
+            KernelTimespec {
+                tv_sec: 2,
+                tv_nsec: 345
+            }
+        );
+        assert_eq!(KernelTimespec::new(Duration::MAX).tv_sec, 86_400);
+    }
+
+    #[test]
+    fn pwait2_waits_its_timeout() {
+        // On i686 the kernel read a `libc::timespec` (8 bytes) as 16: a 1.5 ms timeout
+        // became ~74 days of seconds (or EINVAL), and the probe took EINVAL for "available".
+        let p = Poller::new().unwrap();
+        if p.timer.is_some() {
+            return; // the kernel lacks epoll_pwait2: the fallback's tests cover this host
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = EventBuf::with_capacity(8);
+            let mut out = Vec::with_capacity(8);
+            let t = Duration::from_micros(1500);
+            let start = Instant::now();
+            let r = p.wait(&mut buf, &mut out, 8, Deadline::after(Some(t)));
+            let _ = tx.send((r.map(|()| out.len()), start.elapsed()));
+        });
+        let (r, elapsed) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a 1.5 ms epoll_pwait2 wait did not return within 10 s");
+        assert_eq!(r.unwrap(), 0);
+        assert!(elapsed >= Duration::from_micros(1500), "{elapsed:?}");
     }
 
     #[test]

@@ -213,28 +213,10 @@ pub(crate) fn gate_oneshot(reg: Option<&mut Reg>, key: usize) -> Gate {
     }
 }
 
-#[cfg(all(
-    not(solo_poll_force_poll),
-    any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-    )
-))]
+#[cfg(all(not(solo_poll_force_poll), has_kqueue))]
 pub(crate) use self::os::{EventBuf, Poller};
 
-#[cfg(all(
-    not(solo_poll_force_poll),
-    any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-    )
-))]
+#[cfg(all(not(solo_poll_force_poll), has_kqueue))]
 mod os {
     use std::collections::HashMap;
     use std::fmt;

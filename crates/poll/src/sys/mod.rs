@@ -41,7 +41,8 @@ use std::time::Duration;
 
 // The ladder: exactly one backend per target, or a compile error that says why not. Each
 // backend is one module, declared with its condition by `backend!` (the condition is
-// written once, for the module and its re-export).
+// written once, for the module and its re-export). `has_epoll` and `has_kqueue` name the
+// operating systems that have them, once, in `build.rs`.
 macro_rules! backend {
     ($name:ident if $cond:meta) => {
         #[cfg($cond)]
@@ -55,43 +56,17 @@ macro_rules! backend {
 //    tested on Linux and checked on the BSDs), and the Unixes that have neither epoll
 //    nor kqueue.
 backend! {
-    poll if all(
-        unix,
-        any(
-            solo_poll_force_poll,
-            not(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly",
-            ))
-        )
-    )
+    poll if all(unix, any(solo_poll_force_poll, not(any(has_epoll, has_kqueue))))
 }
 
 // 2. epoll: Linux and Android.
 backend! {
-    epoll if all(
-        not(solo_poll_force_poll),
-        any(target_os = "linux", target_os = "android")
-    )
+    epoll if all(not(solo_poll_force_poll), has_epoll)
 }
 
 // 3. kqueue: Apple's OSes and the BSDs.
 backend! {
-    kqueue if all(
-        not(solo_poll_force_poll),
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-        )
-    )
+    kqueue if all(not(solo_poll_force_poll), has_kqueue)
 }
 
 // 4. Windows: IOCP, with sockets polled through AFD (`sys/iocp`).
@@ -112,20 +87,7 @@ mod unix;
 
 // kqueue cannot run on this build host, but its change-list planning and event translation
 // are plain functions: compile them here for their unit tests.
-#[cfg(all(
-    test,
-    unix,
-    any(
-        solo_poll_force_poll,
-        not(any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-        ))
-    )
-))]
+#[cfg(all(test, unix, any(solo_poll_force_poll, not(has_kqueue))))]
 #[allow(dead_code)] // only the unit tests use the portable half on this target
 mod kqueue;
 

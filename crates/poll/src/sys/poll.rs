@@ -102,14 +102,14 @@ impl fmt::Debug for EventBuf {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(has_epoll)] // POLLRDHUP: Linux's, like epoll
 const READ_EVENTS: libc::c_short = libc::POLLIN | libc::POLLRDHUP;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(has_epoll))]
 const READ_EVENTS: libc::c_short = libc::POLLIN;
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(has_epoll)]
 const RDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(has_epoll))]
 const RDHUP: libc::c_short = 0;
 
 /// The `pollfd` of a registration.
@@ -416,14 +416,7 @@ impl State {
 /// One ppoll/poll call; the results are in the `revents` of `fds`.
 fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
     let nfds = fds.len() as libc::nfds_t;
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    ))]
+    #[cfg(has_ppoll)]
     {
         let ts = timeout.map(super::unix::timespec);
         let tsp = ts
@@ -433,14 +426,7 @@ fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
         // points to a live timespec, and a null signal mask leaves the mask unchanged.
         cvt(unsafe { libc::ppoll(fds.as_mut_ptr(), nfds, tsp, std::ptr::null()) }).map(drop)
     }
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )))]
+    #[cfg(not(has_ppoll))]
     {
         let ms = super::unix::ceil_ms(timeout);
         // SAFETY: `fds` is valid for reads and writes of `nfds` entries.

@@ -31,7 +31,8 @@ pub(crate) fn wait_loop<B>(
     }
 }
 
-/// Turns the `-1`-and-`errno` convention into an `io::Result`.
+/// Turns the `-1`-and-`errno` convention into an `io::Result` (solo-io keeps a private
+/// copy in its `sys/unix.rs`: see there why).
 pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret == -1 {
         Err(io::Error::last_os_error())
@@ -41,18 +42,11 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 /// `d`, clamped to [`MAX_SLEEP`], as a `timespec` (exact to the nanosecond).
-// Used by epoll, kqueue and ppoll; unused by poll(2) where there is no ppoll.
+// Used by epoll, kqueue and ppoll; unused by the poll(2) backend where there is no ppoll.
 #[cfg_attr(
     all(
-        not(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-        )),
-        any(solo_poll_force_poll, not(target_vendor = "apple")),
+        not(has_ppoll),
+        any(solo_poll_force_poll, not(any(has_epoll, has_kqueue)))
     ),
     allow(dead_code)
 )]
@@ -73,20 +67,10 @@ pub(crate) fn timespec(d: Duration) -> libc::timespec {
 // Used by epoll, and by poll(2) where there is no ppoll; kqueue takes a timespec.
 #[cfg_attr(
     not(any(
+        all(not(solo_poll_force_poll), has_epoll),
         all(
-            not(solo_poll_force_poll),
-            any(target_os = "linux", target_os = "android")
-        ),
-        all(
-            not(any(
-                target_os = "linux",
-                target_os = "android",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "openbsd",
-            )),
-            any(solo_poll_force_poll, not(target_vendor = "apple")),
+            not(has_ppoll),
+            any(solo_poll_force_poll, not(any(has_epoll, has_kqueue)))
         ),
     )),
     allow(dead_code)
@@ -121,7 +105,7 @@ pub(crate) fn drain(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// Writes `bytes` to `fd` (a non-blocking pipe or eventfd) to wake a waiter. A full pipe
 /// (`WouldBlock`) already holds a wake-up, so it counts as success.
 #[cfg_attr(
-    all(not(solo_poll_force_poll), any(target_os = "linux", target_os = "android")),
+    all(not(solo_poll_force_poll), has_epoll),
     allow(dead_code) // epoll writes its eventfd itself
 )]
 pub(crate) fn wake(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
@@ -142,42 +126,19 @@ pub(crate) fn wake(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// A pipe whose two ends are close-on-exec and non-blocking: `(read end, write end)`.
-#[cfg(any(
-    solo_poll_force_poll,
-    not(any(target_os = "linux", target_os = "android"))
-))]
+#[cfg(any(solo_poll_force_poll, not(has_epoll)))]
 pub(crate) fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use std::os::fd::{FromRawFd, OwnedFd};
 
     let mut fds = [-1 as libc::c_int; 2];
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "hurd",
-    ))]
+    #[cfg(has_pipe2)]
     {
         // SAFETY: `fds` is valid for writes of two `c_int`s.
         cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
         // SAFETY: on success both descriptors are new, open and owned by nobody else.
         Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
     }
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "hurd",
-    )))]
+    #[cfg(not(has_pipe2))]
     {
         // No pipe2 here: set the flags after creation. A fork+exec in another thread in
         // between could leak these two descriptors into the child.

@@ -219,6 +219,9 @@ pub fn drain(r: &mut impl Read) -> (usize, bool) {
 }
 
 /// Raises the soft descriptor limit to the hard one; returns the new soft limit.
+///
+/// A copy of `solo::raise_fd_limit`, the workspace's one home for it, kept because
+/// solo-poll's tests cannot depend on solo (which depends on solo-poll).
 #[cfg(unix)]
 pub fn raise_fd_limit() -> libc::rlim_t {
     // SAFETY: `rlimit` is plain integers; all-zero is a valid value.

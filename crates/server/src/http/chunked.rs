@@ -14,7 +14,7 @@
 //! encoded chunks from the buffer, so that a body in one-byte chunks (six bytes each on the
 //! wire) costs its payload, not its encoding.
 
-use super::request::{Limits, MAX_HEADERS, ParseError};
+use super::{Limits, MAX_HEADERS, ParseError};
 
 /// The longest chunk-size line (size and extensions), in bytes before its CRLF.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;

@@ -42,38 +42,10 @@
 //! whole buffer (the `http_framing` fuzz target checks this). [`Parser::compact`] between
 //! reads, which drops the encoded chunks already decoded, does not change it either.
 
-use std::fmt;
 use std::mem::MaybeUninit;
 
-use super::Status;
 use super::chunked::Decoder;
-
-/// The most header fields a request may carry; more is 431. They are parsed into an array
-/// of this size on the stack, so a request without a chunked body allocates nothing.
-pub const MAX_HEADERS: usize = 32;
-
-/// Size limits for a request. Limits of zero are allowed (and refuse everything).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// The longest request line, in bytes before its line feed. Longer is 414. Capped at
-    /// `max_header_bytes`.
-    pub max_request_line: usize,
-    /// The largest header section (request line through blank line), in bytes. Larger is 431.
-    pub max_header_bytes: usize,
-    /// The largest body, in bytes after chunked decoding. Larger is 413.
-    pub max_body: usize,
-}
-
-impl Default for Limits {
-    /// 8 KiB request line, 16 KiB header section, 1 MiB body.
-    fn default() -> Limits {
-        Limits {
-            max_request_line: 8 << 10,
-            max_header_bytes: 16 << 10,
-            max_body: 1 << 20,
-        }
-    }
-}
+use super::{Limits, MAX_HEADERS, ParseError};
 
 /// The protocol version of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,54 +132,6 @@ pub enum Parsed<'a> {
         send_continue: bool,
     },
 }
-
-/// Why a request is refused. Each one is answered with [`status`](ParseError::status) and
-/// the connection is closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// 400: the request breaks the grammar or the framing rules; says which.
-    Malformed(&'static str),
-    /// 414: the request line is longer than [`Limits::max_request_line`].
-    UriTooLong,
-    /// 431: the header section (or the trailer section) is larger than
-    /// [`Limits::max_header_bytes`] or has more than [`MAX_HEADERS`] fields.
-    HeadersTooLarge,
-    /// 413: the body is larger than [`Limits::max_body`].
-    BodyTooLarge,
-    /// 501: a transfer coding other than `chunked`.
-    UnsupportedCoding,
-    /// 417: an `Expect` other than `100-continue`.
-    ExpectationFailed,
-}
-
-impl ParseError {
-    /// The status to answer with.
-    pub fn status(self) -> Status {
-        match self {
-            ParseError::Malformed(_) => Status::BadRequest,
-            ParseError::UriTooLong => Status::UriTooLong,
-            ParseError::HeadersTooLarge => Status::HeaderFieldsTooLarge,
-            ParseError::BodyTooLarge => Status::ContentTooLarge,
-            ParseError::UnsupportedCoding => Status::NotImplemented,
-            ParseError::ExpectationFailed => Status::ExpectationFailed,
-        }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Malformed(why) => write!(f, "malformed request: {why}"),
-            ParseError::UriTooLong => f.write_str("request line too long"),
-            ParseError::HeadersTooLarge => f.write_str("header section too large"),
-            ParseError::BodyTooLarge => f.write_str("body too large"),
-            ParseError::UnsupportedCoding => f.write_str("unsupported transfer coding"),
-            ParseError::ExpectationFailed => f.write_str("unsupported expectation"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Per-connection framing state: the chunked body decoded so far (so each body byte is
 /// decoded once however it is split into reads) and whether `100 Continue` was asked for.

@@ -482,31 +482,10 @@ impl Client {
     }
 }
 
-/// Raises this process's soft limit on descriptors to its hard limit; returns the limit.
-#[cfg(unix)]
+/// Raises this process's soft limit on descriptors to its hard limit; returns the limit
+/// (`u64::MAX` where there is none).
 pub fn raise_fd_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass, which lives across the call.
-    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    assert_eq!(got, 0, "getrlimit: {}", std::io::Error::last_os_error());
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max;
-        // SAFETY: setrlimit reads the struct we pass, which lives across the call.
-        let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-        assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
-    }
-    #[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, `i64` on FreeBSD.
-    let limit = limit.rlim_cur as u64;
-    limit
-}
-
-/// Elsewhere the limit is what it is.
-#[cfg(not(unix))]
-pub fn raise_fd_limit() -> u64 {
-    u64::MAX
+    solo::raise_fd_limit().expect("raising the descriptor limit")
 }
 
 /// A fresh directory under the system's temporary directory, removed on drop.

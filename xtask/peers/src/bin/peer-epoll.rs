@@ -36,7 +36,7 @@ mod linux {
     use std::io;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-    use solo_bench_peers::{Args, MAX_REQUEST, Mode, serve_http};
+    use solo_bench_peers::{Args, MAX_REQUEST, Mode, cvt, serve_http};
 
     /// The epoll token of the listener; connections use their descriptor as token.
     const LISTENER: u64 = u64::MAX;
@@ -64,14 +64,6 @@ mod linux {
         out: Vec<u8>,
         /// `accept` ran out of descriptors; retry later.
         accept_paused: bool,
-    }
-
-    fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(r)
-        }
     }
 
     pub(crate) fn run(args: Args) -> io::Result<()> {

@@ -1,0 +1,44 @@
+//! Names each platform condition of the socket code once, as a `cfg` alias, so that the
+//! code says `#[cfg(has_accept4)]` instead of repeating a list of operating systems. Plain
+//! `cfg`s (no crates, no files read): only the target's `target_os`.
+
+/// `(alias, the target_os values that have it)`.
+const ALIASES: &[(&str, &[&str])] = &[
+    // `socket(.., SOCK_NONBLOCK | SOCK_CLOEXEC, ..)`: a socket born with its flags.
+    (
+        "has_sock_flags",
+        &[
+            "linux",
+            "android",
+            "freebsd",
+            "netbsd",
+            "openbsd",
+            "dragonfly",
+            "illumos",
+            "solaris",
+        ],
+    ),
+    // `accept4(.., SOCK_NONBLOCK | SOCK_CLOEXEC)`: an accepted stream born with its flags.
+    (
+        "has_accept4",
+        &[
+            "linux",
+            "android",
+            "freebsd",
+            "netbsd",
+            "openbsd",
+            "dragonfly",
+        ],
+    ),
+];
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    for (alias, oses) in ALIASES {
+        println!("cargo::rustc-check-cfg=cfg({alias})");
+        if oses.contains(&os.as_str()) {
+            println!("cargo::rustc-cfg={alias}");
+        }
+    }
+}

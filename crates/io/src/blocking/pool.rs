@@ -1,0 +1,157 @@
+//! The process-wide pool of threads: a queue of jobs under one lock, threads started on
+//! demand up to a limit, and exiting after an idle timeout.
+
+use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::lock;
+
+/// Threads the pool may run at once unless `SOLO_BLOCKING_MAX_THREADS` says otherwise.
+const DEFAULT_MAX_THREADS: usize = 64;
+/// Environment variable overriding [`DEFAULT_MAX_THREADS`].
+const MAX_THREADS_ENV: &str = "SOLO_BLOCKING_MAX_THREADS";
+/// How long a pool thread waits for work before it exits.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A unit of work for the pool. Implementations catch panics of user code.
+pub(super) trait Job: Send + Sync {
+    /// Runs the job on a pool thread.
+    fn run(&self);
+}
+
+/// The process-wide pool.
+struct Pool {
+    state: Mutex<PoolState>,
+    /// Signalled when work is queued (and when the idle timeout changes).
+    work: Condvar,
+}
+
+struct PoolState {
+    /// Jobs waiting for a thread.
+    queue: VecDeque<Arc<dyn Job>>,
+    /// Live pool threads (started and not yet exiting).
+    threads: usize,
+    /// Threads waiting for work.
+    idle: usize,
+    /// Limit on `threads`; `None` until read from the environment.
+    max_threads: Option<usize>,
+    /// How long an idle thread waits before it exits.
+    idle_timeout: Duration,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(PoolState {
+        queue: VecDeque::new(),
+        threads: 0,
+        idle: 0,
+        max_threads: None,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+    }),
+    work: Condvar::new(),
+};
+
+impl PoolState {
+    fn max_threads(&mut self) -> usize {
+        *self.max_threads.get_or_insert_with(|| {
+            std::env::var(MAX_THREADS_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(DEFAULT_MAX_THREADS)
+        })
+    }
+}
+
+/// Queues a job, starting a thread if no idle thread can take it.
+pub(super) fn submit(job: Arc<dyn Job>) {
+    let mut state = lock(&POOL.state);
+    state.queue.push_back(job);
+    if state.idle > 0 {
+        POOL.work.notify_one();
+    }
+    // Idle threads that have not woken yet will each take one of the queued jobs.
+    if state.queue.len() <= state.idle || state.threads >= state.max_threads() {
+        return;
+    }
+    state.threads += 1;
+    drop(state);
+    let spawned = thread::Builder::new()
+        .name("solo-blocking".into())
+        .spawn(worker);
+    if spawned.is_err() {
+        let mut state = lock(&POOL.state);
+        state.threads -= 1;
+        if state.threads == 0 {
+            // No thread can run the queue: run it here rather than never.
+            let jobs: Vec<_> = state.queue.drain(..).collect();
+            drop(state);
+            jobs.iter().for_each(|job| run_job(job.as_ref()));
+        }
+    }
+}
+
+/// Runs a job, containing a panic (from a waker) so the thread survives.
+fn run_job(job: &dyn Job) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+}
+
+/// The loop of a pool thread: run jobs, exit after being idle for the idle timeout.
+fn worker() {
+    let mut state = lock(&POOL.state);
+    loop {
+        if let Some(job) = state.queue.pop_front() {
+            drop(state);
+            run_job(job.as_ref());
+            drop(job);
+            state = lock(&POOL.state);
+            continue;
+        }
+        let idle_since = Instant::now();
+        state.idle += 1;
+        while state.queue.is_empty() {
+            let Some(left) = state.idle_timeout.checked_sub(idle_since.elapsed()) else {
+                break;
+            };
+            if left.is_zero() {
+                break;
+            }
+            state = POOL
+                .work
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.idle -= 1;
+        if state.queue.is_empty() {
+            state.threads -= 1;
+            return;
+        }
+    }
+}
+
+/// Knobs and counters for tests; not part of the API.
+#[doc(hidden)]
+pub mod testing {
+    use super::super::lock;
+    use super::POOL;
+    use std::time::Duration;
+
+    /// Number of live pool threads.
+    pub fn live_threads() -> usize {
+        lock(&POOL.state).threads
+    }
+
+    /// Sets the limit on pool threads (at least 1); running threads are not stopped.
+    pub fn set_max_threads(threads: usize) {
+        lock(&POOL.state).max_threads = Some(threads.max(1));
+    }
+
+    /// Sets how long an idle pool thread waits for work before it exits.
+    pub fn set_idle_timeout(timeout: Duration) {
+        lock(&POOL.state).idle_timeout = timeout;
+        POOL.work.notify_all();
+    }
+}
