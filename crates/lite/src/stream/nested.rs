@@ -47,18 +47,18 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
         let mut this = self.project();
-        if this.future.is_none() {
+        loop {
+            if let Some(future) = this.future.as_mut().as_pin_mut() {
+                let output = ready!(future.poll(cx));
+                this.future.set(None);
+                return Poll::Ready(Some(output));
+            }
+            // No future running: start the next item's.
             match ready!(this.stream.as_mut().poll_next(cx)) {
                 Some(item) => this.future.set(Some((this.f)(item))),
                 None => return Poll::Ready(None),
             }
         }
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
-            return Poll::Ready(None);
-        };
-        let output = ready!(future.poll(cx));
-        this.future.set(None);
-        Poll::Ready(Some(output))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
