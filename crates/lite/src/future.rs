@@ -8,7 +8,8 @@
 //! | [`yield_now`] | lets other tasks run once |
 //! | [`zip`], [`try_zip`] | awaits two futures at once, both outputs (or the first error) |
 //! | [`or`] | the first of two futures to finish, *biased* to the first operand |
-//! | [`race`] | the first of two futures to finish, *fair* (random order on each poll) |
+//! | [`race`], [`race_with_seed`] | the first of two futures to finish, *fair* (random order on each poll) |
+//! | [`fuse`] | a future that is pending, not broken, when polled after completion |
 //! | [`catch_unwind`] | turns a panic inside a future into an `Err` |
 //!
 //! ```
@@ -36,7 +37,10 @@ mod block_on;
 mod combine;
 
 pub use self::block_on::block_on;
-pub use self::combine::{CatchUnwind, Or, Race, TryZip, Zip, catch_unwind, or, race, try_zip, zip};
+pub use self::combine::{
+    CatchUnwind, Fuse, Or, Race, TryZip, Zip, catch_unwind, fuse, or, race, race_with_seed,
+    try_zip, zip,
+};
 pub use core::future::{Future, Pending, PollFn, Ready, pending, poll_fn, ready};
 
 /// A boxed, type-erased future that is `Send`: what [`FutureExt::boxed`] returns.
@@ -207,7 +211,8 @@ pub trait FutureExt: Future {
         catch_unwind(self)
     }
 
-    /// Boxes the future and erases its type; it must be `Send`.
+    /// Boxes the future and erases its type; it must be `Send`. A `'static` future gives a
+    /// [`Boxed`]; one that borrows keeps its lifetime `'a`.
     ///
     /// # Examples
     ///
@@ -217,15 +222,21 @@ pub trait FutureExt: Future {
     /// let futures: Vec<Boxed<i32>> = vec![async { 1 }.boxed(), future::ready(2).boxed()];
     /// let sum: i32 = futures.into_iter().map(future::block_on).sum();
     /// assert_eq!(sum, 3);
+    ///
+    /// // A future that borrows a local can be boxed too.
+    /// let local = String::from("borrowed");
+    /// let len = future::block_on(async { local.len() }.boxed());
+    /// assert_eq!(len, 8);
     /// ```
-    fn boxed(self) -> Boxed<Self::Output>
+    fn boxed<'a>(self) -> Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>
     where
-        Self: Sized + Send + 'static,
+        Self: Sized + Send + 'a,
     {
         Box::pin(self)
     }
 
-    /// Boxes the future and erases its type; it need not be `Send`.
+    /// Boxes the future and erases its type; it need not be `Send`. A `'static` future gives
+    /// a [`BoxedLocal`]; one that borrows keeps its lifetime `'a`.
     ///
     /// # Examples
     ///
@@ -237,9 +248,9 @@ pub trait FutureExt: Future {
     /// let fut: BoxedLocal<i32> = async move { *rc }.boxed_local();
     /// assert_eq!(future::block_on(fut), 5);
     /// ```
-    fn boxed_local(self) -> BoxedLocal<Self::Output>
+    fn boxed_local<'a>(self) -> Pin<Box<dyn Future<Output = Self::Output> + 'a>>
     where
-        Self: Sized + 'static,
+        Self: Sized + 'a,
     {
         Box::pin(self)
     }

@@ -14,6 +14,10 @@
 //! | [`split`] | read and write halves of one object (single-threaded, `!Send` halves) |
 //! | [`empty`], [`sink`], [`repeat`] | a reader at EOF, a writer that discards, an endless reader |
 //! | [`Take`], [`Chain`] | a reader limited to `n` bytes, two readers one after the other |
+//! | [`AssertAsync`] | a `std::io` object that never blocks, used as an async one |
+//! | [`AsyncAsSync`] | an async object used through `std::io` inside a poll (`Pending` is `WouldBlock`) |
+//! | [`BlockOn`] | an async object used through `std::io` by blocking |
+//! | [`BoxedReader`], [`BoxedWriter`] | type-erased readers and writers |
 //!
 //! Every method that reads or writes through `&mut self` needs `Self: Unpin`; pin a
 //! `!Unpin` object first (`std::pin::pin!` or `Box::pin`), then use the `Pin<&mut T>`.
@@ -38,6 +42,7 @@
 //! .unwrap();
 //! ```
 
+mod bridge;
 mod buf_read;
 mod buf_reader;
 mod buf_writer;
@@ -49,6 +54,7 @@ mod split;
 mod util;
 mod write;
 
+pub use self::bridge::{AssertAsync, AsyncAsSync, BlockOn};
 pub use self::buf_read::{AsyncBufReadExt, FillBuf, Lines, ReadLineFuture, ReadUntilFuture, Split};
 pub use self::buf_reader::BufReader;
 pub use self::buf_writer::BufWriter;
@@ -56,14 +62,24 @@ pub use self::copy::{copy, copy_buf};
 pub use self::cursor::Cursor;
 pub use self::read::{
     AsyncReadExt, Bytes, Chain, ReadExactFuture, ReadFuture, ReadToEndFuture, ReadToStringFuture,
-    Take,
+    ReadVectoredFuture, Take,
 };
 pub use self::seek::{AsyncSeekExt, SeekFuture};
 pub use self::split::{ReadHalf, ReunionError, WriteHalf, split};
 pub use self::util::{Empty, Repeat, Sink, empty, repeat, sink};
-pub use self::write::{AsyncWriteExt, CloseFuture, FlushFuture, WriteAllFuture, WriteFuture};
+pub use self::write::{
+    AsyncWriteExt, CloseFuture, FlushFuture, WriteAllFuture, WriteFuture, WriteVectoredFuture,
+};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
+
+/// A boxed, type-erased reader that is `Send`: what [`AsyncReadExt::boxed_reader`] returns
+/// for a `'static` reader.
+pub type BoxedReader = std::pin::Pin<Box<dyn AsyncRead + Send + 'static>>;
+
+/// A boxed, type-erased writer that is `Send`: what [`AsyncWriteExt::boxed_writer`] returns
+/// for a `'static` writer.
+pub type BoxedWriter = std::pin::Pin<Box<dyn AsyncWrite + Send + 'static>>;
 
 /// The default capacity of [`BufReader`] and [`BufWriter`], and the buffer of [`copy`].
 const DEFAULT_BUF_SIZE: usize = 8 * 1024;

@@ -4,8 +4,13 @@
 //! futures ([`future`]) and streams ([`stream`]), and async I/O helpers ([`io`]). It is
 //! built on [`futures_core::Stream`] and the [`futures_io`] traits, so anything written for
 //! `futures-io` (or `futures`, `smol`, `async-std`) works with solo-lite's extension traits,
-//! and solo-lite's readers and writers work with theirs. The traits are re-exported here so
-//! that users need not name those crates.
+//! and solo-lite's readers and writers work with theirs. The traits and their extension
+//! traits are re-exported at the root (as in futures-lite), so that users need not name
+//! those crates: `use solo_lite::{AsyncReadExt, StreamExt};`.
+//!
+//! The API follows futures-lite's, name for name: a program ported from futures-lite finds
+//! the same functions, methods and types here. `FEATURES.md` at the repository root maps
+//! each of them, and lists the few differences.
 //!
 //! # Example
 //!
@@ -41,8 +46,10 @@
 //! # Intentional occlusions
 //!
 //! Like `futures-lite`, this crate leaves out what `async`/`await` already expresses well
-//! (`and_then`, `then`, `TryFutureExt`, `select!`), and anything needing threads or locks:
-//! it is meant for solo's single pinned thread. [`io::split`] hands out `!Send` halves.
+//! (future combinators such as `FutureExt::map`/`then`/`and_then`, `TryFutureExt`,
+//! `select!`, the `Sink` trait), and anything needing threads or locks: it is meant for
+//! solo's single pinned thread. [`io::split`] hands out `!Send` halves, where futures-lite's
+//! share a mutex.
 //!
 //! # Unsafe code
 //!
@@ -58,8 +65,12 @@ pub mod stream;
 
 mod rng;
 
-pub use futures_core::Stream;
-pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use crate::future::{Future, FutureExt};
+pub use crate::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite,
+    AsyncWriteExt,
+};
+pub use crate::stream::{Stream, StreamExt};
 
 /// Pins local variables on the stack, shadowing each by a `Pin<&mut T>` of itself.
 ///

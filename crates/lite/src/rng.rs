@@ -26,6 +26,38 @@ fn step(state: u64) -> (u64, u64) {
     (s, (t as u64) ^ ((t >> 64) as u64))
 }
 
+/// The generator a fair merge draws from: this thread's shared generator, or a private one
+/// started from a caller's seed (`race_with_seed`), which makes the choices reproducible.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Rng {
+    /// The private generator's state; `None` means this thread's generator.
+    seeded: Option<u64>,
+}
+
+impl Rng {
+    /// A generator that draws from this thread's generator.
+    pub(crate) const fn thread() -> Rng {
+        Rng { seeded: None }
+    }
+
+    /// A private generator started from `seed`.
+    pub(crate) const fn with_seed(seed: u64) -> Rng {
+        Rng { seeded: Some(seed) }
+    }
+
+    /// A uniformly random `bool`.
+    pub(crate) fn bool(&mut self) -> bool {
+        match &mut self.seeded {
+            None => bool(),
+            Some(state) => {
+                let (s, out) = step(*state);
+                *state = s;
+                out >> 63 == 1
+            }
+        }
+    }
+}
+
 /// A uniformly random `bool` from this thread's generator.
 pub(crate) fn bool() -> bool {
     let draw = |cell: &Cell<u64>| {
@@ -47,6 +79,18 @@ mod tests {
     fn bool_is_roughly_balanced() {
         let trues = (0..100_000).filter(|_| bool()).count();
         assert!((45_000..55_000).contains(&trues), "{trues} trues of 100000");
+    }
+
+    #[test]
+    fn seeded_generators_repeat_themselves() {
+        let draw = |seed| {
+            let mut rng = Rng::with_seed(seed);
+            (0..64).map(|_| rng.bool()).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(42), draw(42));
+        assert_ne!(draw(42), draw(43));
+        let trues = draw(7).into_iter().filter(|&b| b).count();
+        assert!((16..48).contains(&trues), "{trues} trues of 64");
     }
 
     #[test]

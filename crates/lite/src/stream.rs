@@ -6,14 +6,17 @@
 //! | constructor | stream |
 //! |---|---|
 //! | [`iter`] | the items of an iterator |
-//! | [`once`] | one item |
-//! | [`empty`] | no item |
-//! | [`repeat`] | one item, cloned forever |
-//! | [`unfold`] | items computed by an async closure from a state |
+//! | [`once`], [`once_future`] | one item, or the output of one future |
+//! | [`empty`], [`pending`] | no item: ended at once, or never ending |
+//! | [`repeat`], [`repeat_with`] | one item cloned forever, or a closure's values forever |
+//! | [`unfold`], [`try_unfold`] | items computed by an async closure from a state |
 //! | [`poll_fn`] | items from a polling closure |
+//! | [`or`], [`race`], [`race_with_seed`], [`stop_after_future`] | two streams merged; a stream cut short by a future |
 //!
-//! As with futures, [`or`](StreamExt::or) is *biased* to its first stream and
-//! [`race`](StreamExt::race) is *fair*.
+//! [`StreamExt`] has futures-lite's adapters and consumers, with the same names and
+//! behaviour (where solo-lite differs, the method's documentation says so). As with futures,
+//! [`or`](StreamExt::or) is *biased* to its first stream and [`race`](StreamExt::race) is
+//! *fair*. [`block_on`] turns a stream into a blocking iterator.
 //!
 //! ```
 //! use solo_lite::stream::{self, StreamExt};
@@ -58,17 +61,33 @@ macro_rules! project_streams {
 }
 
 mod adapters;
+mod consumers;
 mod ext;
+mod nested;
 mod sources;
+mod transform;
 
 pub use self::adapters::{
-    Chain, Enumerate, Filter, FilterMap, Map, Or, Race, Skip, Take, TakeWhile, Zip,
+    Chain, Enumerate, Filter, FilterMap, Map, Or, Race, Skip, Take, TakeWhile, Zip, or, race,
+    race_with_seed,
 };
-pub use self::ext::{CollectFuture, CountFuture, FoldFuture, ForEachFuture, NextFuture, StreamExt};
+pub use self::consumers::{
+    AllFuture, AnyFuture, CollectFuture, CountFuture, FindFuture, FindMapFuture, FoldFuture,
+    ForEachFuture, LastFuture, NextFuture, NthFuture, PartitionFuture, PositionFuture,
+    TryCollectFuture, TryFoldFuture, TryForEachFuture, TryNextFuture, UnzipFuture,
+};
+pub use self::ext::StreamExt;
+pub use self::nested::{FlatMap, Flatten, Then};
 pub use self::sources::{
-    BlockOn, Empty, Iter, Once, PollFn, Repeat, Unfold, block_on, empty, iter, once, poll_fn,
-    repeat, unfold,
+    BlockOn, Empty, Iter, Once, OnceFuture, Pending, PollFn, Repeat, RepeatWith, TryUnfold, Unfold,
+    block_on, empty, iter, once, once_future, pending, poll_fn, repeat, repeat_with, try_unfold,
+    unfold,
 };
+pub use self::transform::{
+    Cloned, Copied, Cycle, Drain, Fuse, Inspect, MapWhile, Scan, SkipWhile, StepBy,
+    StopAfterFuture, stop_after_future,
+};
+pub use futures_core::stream::FusedStream;
 pub use futures_core::stream::Stream;
 
 /// A boxed, type-erased stream that is `Send`: what [`StreamExt::boxed`] returns.

@@ -1,4 +1,4 @@
-//! Combinators over two futures (`zip`, `try_zip`, `or`, `race`) and `catch_unwind`.
+//! Combinators over two futures (`zip`, `try_zip`, `or`, `race`), `fuse` and `catch_unwind`.
 //!
 //! Every type here structurally pins the futures it holds; `pin-project-lite` writes the
 //! projections (and the `Unpin` impls that go with them).
@@ -12,7 +12,8 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::PanicPayload;
-use crate::rng;
+use crate::ready;
+use crate::rng::Rng;
 
 /// Awaits two futures at once and returns both outputs.
 ///
@@ -239,11 +240,40 @@ where
     F1: Future<Output = T>,
     F2: Future<Output = T>,
 {
-    Race { future1, future2 }
+    Race {
+        future1,
+        future2,
+        rng: Rng::thread(),
+    }
+}
+
+/// [`race`] with its own generator started from `seed`: the same seed makes the same
+/// choices, which makes a test or a simulation reproducible.
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::future;
+///
+/// let first = |seed| future::block_on(future::race_with_seed(future::ready(1), future::ready(2), seed));
+/// // Both are ready at once: the seed decides, and decides the same way every time.
+/// assert_eq!(first(42), first(42));
+/// assert_eq!(future::block_on(future::race_with_seed(future::pending(), future::ready(2), 7)), 2);
+/// ```
+pub fn race_with_seed<T, F1, F2>(future1: F1, future2: F2, seed: u64) -> Race<F1, F2>
+where
+    F1: Future<Output = T>,
+    F2: Future<Output = T>,
+{
+    Race {
+        future1,
+        future2,
+        rng: Rng::with_seed(seed),
+    }
 }
 
 pin_project! {
-    /// Future for [`race`].
+    /// Future for [`race`] and [`race_with_seed`].
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Race<F1, F2> {
@@ -251,6 +281,7 @@ pin_project! {
         future1: F1,
         #[pin]
         future2: F2,
+        rng: Rng,
     }
 }
 
@@ -264,7 +295,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = self.project();
         let (future1, future2) = (this.future1, this.future2);
-        if rng::bool() {
+        if this.rng.bool() {
             if let Poll::Ready(out) = future1.poll(cx) {
                 return Poll::Ready(out);
             }
@@ -275,6 +306,62 @@ where
             }
             future1.poll(cx)
         }
+    }
+}
+
+/// Fuses a future: once it has completed, polling it again returns [`Poll::Pending`]
+/// instead of whatever the inner future would do (panic, hang, or a wrong answer).
+///
+/// The inner future is dropped as soon as it completes, so its resources are freed early.
+/// [`Fuse`] implements [`futures_core::FusedFuture`], whose `is_terminated` tells whether
+/// it has completed.
+///
+/// # Examples
+///
+/// ```
+/// use std::task::{Context, Poll, Waker};
+/// use solo_lite::future::{self, FutureExt};
+///
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let mut f = future::fuse(future::ready(1));
+/// assert_eq!(f.poll(&mut cx), Poll::Ready(1));
+/// // `Ready` would panic if polled again; the fused future is just pending.
+/// assert_eq!(f.poll(&mut cx), Poll::Pending);
+/// ```
+pub fn fuse<F: Future>(future: F) -> Fuse<F> {
+    Fuse {
+        future: Some(future),
+    }
+}
+
+pin_project! {
+    /// Future for [`fuse`].
+    #[derive(Clone, Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Fuse<F> {
+        // `None` once the future has completed.
+        #[pin]
+        future: Option<F>,
+    }
+}
+
+impl<F: Future> Future for Fuse<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut slot = self.project().future;
+        let Some(future) = slot.as_mut().as_pin_mut() else {
+            return Poll::Pending;
+        };
+        let output = ready!(future.poll(cx));
+        slot.set(None);
+        Poll::Ready(output)
+    }
+}
+
+impl<F: Future> futures_core::FusedFuture for Fuse<F> {
+    fn is_terminated(&self) -> bool {
+        self.future.is_none()
     }
 }
 

@@ -150,6 +150,81 @@ fn race_takes_whichever_finishes() {
 }
 
 #[test]
+fn race_with_seed_is_reproducible_and_fair() {
+    let winners = |seed: u64| {
+        (0..64u64)
+            .map(|i| block_on(race_with_seed(ready(true), ready(false), seed + i)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(winners(9), winners(9));
+    let first = winners(1000).into_iter().filter(|&w| w).count();
+    assert!((16..48).contains(&first), "first side won {first} of 64");
+    // One seeded race makes a sequence of choices: both sides get their turn.
+    let mut cx = Context::from_waker(Waker::noop());
+    let (a, b) = (Cell::new(0), Cell::new(0));
+    let r = race_with_seed(
+        poll_fn(|_| {
+            a.set(a.get() + 1);
+            Poll::<()>::Pending
+        }),
+        poll_fn(|_| {
+            b.set(b.get() + 1);
+            Poll::<()>::Pending
+        }),
+        5,
+    );
+    let mut r = std::pin::pin!(r);
+    for _ in 0..8 {
+        assert_eq!(r.as_mut().poll(&mut cx), Poll::Pending);
+    }
+    assert_eq!((a.get(), b.get()), (8, 8));
+    assert_eq!(
+        block_on(race_with_seed(pending(), pending_times(2, 3), 0)),
+        3
+    );
+}
+
+#[test]
+fn fuse_is_pending_after_completion() {
+    use futures_core::FusedFuture;
+
+    let mut cx = Context::from_waker(Waker::noop());
+    // The inner future panics if polled again; the fused one never polls it again.
+    let mut f = fuse(pending_times(2, 'x'));
+    assert!(!f.is_terminated());
+    assert_eq!(f.poll(&mut cx), Poll::Pending);
+    assert_eq!(f.poll(&mut cx), Poll::Pending);
+    assert_eq!(f.poll(&mut cx), Poll::Ready('x'));
+    assert!(f.is_terminated());
+    for _ in 0..3 {
+        assert_eq!(f.poll(&mut cx), Poll::Pending);
+    }
+    // The inner future (and what it owns) is dropped on completion.
+    let rc = Rc::new(());
+    let held = rc.clone();
+    let mut f = std::pin::pin!(fuse(async move { Rc::strong_count(&held) }));
+    assert_eq!(f.as_mut().poll(&mut cx), Poll::Ready(2));
+    assert_eq!(Rc::strong_count(&rc), 1);
+    // A `!Unpin` future, awaited through `block_on`.
+    assert_eq!(
+        block_on(fuse(async {
+            yield_now().await;
+            5
+        })),
+        5
+    );
+}
+
+#[test]
+fn fuse_does_not_swallow_panics() {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(|| block_on(fuse(async { panic!("inner") })));
+    std::panic::set_hook(hook);
+    assert!(r.is_err());
+}
+
+#[test]
 fn catch_unwind_returns_the_panic() {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -175,6 +250,12 @@ fn boxed_futures_erase_types() {
     let rc = Rc::new(4);
     let local: BoxedLocal<u8> = async move { *rc }.boxed_local();
     assert_eq!(block_on(local), 4);
+    // Futures that borrow can be boxed too: the box keeps their lifetime.
+    let text = String::from("borrowed");
+    let rc = Rc::new(1);
+    let send = async { text.len() }.boxed();
+    let local = async { text.len() + *rc }.boxed_local();
+    assert_eq!((block_on(send), block_on(local)), (8, 9));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! [`AsyncReadExt`], its futures, and the [`Take`], [`Chain`] and [`Bytes`] adapters.
 
 use std::future::Future;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSliceMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -30,6 +30,33 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         ReadFuture { reader: self, buf }
+    }
+
+    /// Reads some bytes into a sequence of buffers, filled in order, returning how many;
+    /// `Ok(0)` means end of file (or buffers with no room).
+    ///
+    /// A reader without a vectored read of its own reads into the first non-empty buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{AsyncReadExt, IoSliceMut};
+    ///
+    /// let mut reader: &[u8] = b"hello world";
+    /// let (mut head, mut tail) = ([0; 5], [0; 6]);
+    /// let mut bufs = [IoSliceMut::new(&mut head), IoSliceMut::new(&mut tail)];
+    /// let n = solo_lite::future::block_on(reader.read_vectored(&mut bufs)).unwrap();
+    /// assert_eq!(n, 11);
+    /// assert_eq!((&head, &tail), (b"hello", b" world"));
+    /// ```
+    fn read_vectored<'a>(
+        &'a mut self,
+        bufs: &'a mut [IoSliceMut<'a>],
+    ) -> ReadVectoredFuture<'a, Self>
+    where
+        Self: Unpin,
+    {
+        ReadVectoredFuture { reader: self, bufs }
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -190,6 +217,32 @@ pub trait AsyncReadExt: AsyncRead {
             state: false,
         }
     }
+
+    /// Boxes the reader and erases its type; it must be `Send`. A `'static` reader gives a
+    /// [`BoxedReader`](super::BoxedReader); one that borrows keeps its lifetime `'a`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{AsyncReadExt, BoxedReader, Cursor};
+    ///
+    /// let readers: Vec<BoxedReader> = vec![
+    ///     Cursor::new(b"ab".to_vec()).boxed_reader(),
+    ///     solo_lite::io::empty().boxed_reader(),
+    /// ];
+    /// let mut total = 0;
+    /// for mut r in readers {
+    ///     let mut buf = Vec::new();
+    ///     total += solo_lite::future::block_on(r.read_to_end(&mut buf)).unwrap();
+    /// }
+    /// assert_eq!(total, 2);
+    /// ```
+    fn boxed_reader<'a>(self) -> Pin<Box<dyn AsyncRead + Send + 'a>>
+    where
+        Self: Sized + Send + 'a,
+    {
+        Box::pin(self)
+    }
 }
 
 impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
@@ -208,6 +261,23 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadFuture<'_, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+    }
+}
+
+/// Future for [`AsyncReadExt::read_vectored`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ReadVectoredFuture<'a, R: ?Sized> {
+    reader: &'a mut R,
+    bufs: &'a mut [IoSliceMut<'a>],
+}
+
+impl<R: AsyncRead + Unpin + ?Sized> Future for ReadVectoredFuture<'_, R> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        Pin::new(&mut *this.reader).poll_read_vectored(cx, this.bufs)
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`AsyncWriteExt`] and its futures.
 
 use std::future::Future;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -27,6 +27,27 @@ pub trait AsyncWriteExt: AsyncWrite {
         Self: Unpin,
     {
         WriteFuture { writer: self, buf }
+    }
+
+    /// Writes some bytes of a sequence of buffers, taken in order, returning how many.
+    ///
+    /// A writer without a vectored write of its own writes from the first non-empty buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{AsyncWriteExt, IoSlice};
+    ///
+    /// let mut out = Vec::new();
+    /// let bufs = [IoSlice::new(b"hello "), IoSlice::new(b"world")];
+    /// let n = solo_lite::future::block_on(out.write_vectored(&bufs)).unwrap();
+    /// assert_eq!(&out[..n], &b"hello world"[..n]);
+    /// ```
+    fn write_vectored<'a>(&'a mut self, bufs: &'a [IoSlice<'a>]) -> WriteVectoredFuture<'a, Self>
+    where
+        Self: Unpin,
+    {
+        WriteVectoredFuture { writer: self, bufs }
     }
 
     /// Writes all of `buf`, retrying after short writes.
@@ -101,6 +122,26 @@ pub trait AsyncWriteExt: AsyncWrite {
     {
         CloseFuture { writer: self }
     }
+
+    /// Boxes the writer and erases its type; it must be `Send`. A `'static` writer gives a
+    /// [`BoxedWriter`](super::BoxedWriter); one that borrows keeps its lifetime `'a`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_lite::io::{self, AsyncWriteExt, BoxedWriter};
+    ///
+    /// let mut writers: Vec<BoxedWriter> = vec![Vec::<u8>::new().boxed_writer(), io::sink().boxed_writer()];
+    /// for w in &mut writers {
+    ///     solo_lite::future::block_on(w.write_all(b"x")).unwrap();
+    /// }
+    /// ```
+    fn boxed_writer<'a>(self) -> Pin<Box<dyn AsyncWrite + Send + 'a>>
+    where
+        Self: Sized + Send + 'a,
+    {
+        Box::pin(self)
+    }
 }
 
 impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
@@ -119,6 +160,23 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteFuture<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         Pin::new(&mut *this.writer).poll_write(cx, this.buf)
+    }
+}
+
+/// Future for [`AsyncWriteExt::write_vectored`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct WriteVectoredFuture<'a, W: ?Sized> {
+    writer: &'a mut W,
+    bufs: &'a [IoSlice<'a>],
+}
+
+impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteVectoredFuture<'_, W> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        Pin::new(&mut *this.writer).poll_write_vectored(cx, this.bufs)
     }
 }
 

@@ -7,10 +7,12 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::Stream;
-use crate::{ready, rng};
+use crate::ready;
+use crate::rng::Rng;
 
 pin_project! {
     /// Stream for [`StreamExt::map`](super::StreamExt::map).
+    #[derive(Clone)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Map<S, F> {
         #[pin]
@@ -43,6 +45,7 @@ impl<S: Stream, T, F: FnMut(S::Item) -> T> Stream for Map<S, F> {
 
 pin_project! {
     /// Stream for [`StreamExt::filter`](super::StreamExt::filter).
+    #[derive(Clone)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Filter<S, P> {
         #[pin]
@@ -81,6 +84,7 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for Filter<S, P> {
 
 pin_project! {
     /// Stream for [`StreamExt::filter_map`](super::StreamExt::filter_map).
+    #[derive(Clone)]
     #[must_use = "streams do nothing unless polled"]
     pub struct FilterMap<S, F> {
         #[pin]
@@ -122,7 +126,7 @@ impl<S: Stream, T, F: FnMut(S::Item) -> Option<T>> Stream for FilterMap<S, F> {
 
 pin_project! {
     /// Stream for [`StreamExt::take`](super::StreamExt::take).
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Take<S> {
         #[pin]
@@ -156,7 +160,7 @@ impl<S: Stream> Stream for Take<S> {
 
 pin_project! {
     /// Stream for [`StreamExt::skip`](super::StreamExt::skip).
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Skip<S> {
         #[pin]
@@ -192,6 +196,7 @@ impl<S: Stream> Stream for Skip<S> {
 
 pin_project! {
     /// Stream for [`StreamExt::take_while`](super::StreamExt::take_while).
+    #[derive(Clone)]
     #[must_use = "streams do nothing unless polled"]
     pub struct TakeWhile<S, P> {
         #[pin]
@@ -238,7 +243,7 @@ impl<S: Stream, P: FnMut(&S::Item) -> bool> Stream for TakeWhile<S, P> {
 
 pin_project! {
     /// Stream for [`StreamExt::enumerate`](super::StreamExt::enumerate).
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Enumerate<S> {
         #[pin]
@@ -269,7 +274,7 @@ impl<S: Stream> Stream for Enumerate<S> {
 
 pin_project! {
     /// Stream for [`StreamExt::chain`](super::StreamExt::chain).
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Chain<S1, S2> {
         #[pin]
@@ -315,6 +320,7 @@ fn sum_hints(a: (usize, Option<usize>), b: (usize, Option<usize>)) -> (usize, Op
 
 pin_project! {
     /// Stream for [`StreamExt::zip`](super::StreamExt::zip).
+    #[derive(Clone)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Zip<S1: Stream, S2: Stream> {
         #[pin]
@@ -380,9 +386,88 @@ impl<S1: Stream, S2: Stream> Stream for Zip<S1, S2> {
     }
 }
 
+/// Merges two streams, *biased* to the first: the function form of
+/// [`StreamExt::or`](super::StreamExt::or).
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let v: Vec<i32> = solo_lite::future::block_on(
+///     stream::or(stream::iter([1, 2]), stream::iter([10])).collect(),
+/// );
+/// assert_eq!(v, [1, 2, 10]);
+/// ```
+pub fn or<T, S1, S2>(stream1: S1, stream2: S2) -> Or<S1, S2>
+where
+    S1: Stream<Item = T>,
+    S2: Stream<Item = T>,
+{
+    Or {
+        stream1,
+        stream2,
+        state: (false, false),
+    }
+}
+
+/// Merges two streams *fairly* (a random pick of the side polled first, on every poll): the
+/// function form of [`StreamExt::race`](super::StreamExt::race).
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let mut v: Vec<i32> = solo_lite::future::block_on(
+///     stream::race(stream::iter([1, 2]), stream::iter([10])).collect(),
+/// );
+/// v.sort();
+/// assert_eq!(v, [1, 2, 10]);
+/// ```
+pub fn race<T, S1, S2>(stream1: S1, stream2: S2) -> Race<S1, S2>
+where
+    S1: Stream<Item = T>,
+    S2: Stream<Item = T>,
+{
+    Race {
+        stream1,
+        stream2,
+        state: (false, false, Rng::thread()),
+    }
+}
+
+/// [`race`] with its own generator started from `seed`: the same seed gives the same
+/// interleaving of two always-ready streams, which makes a test reproducible.
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let merge = |seed| -> Vec<i32> {
+///     solo_lite::future::block_on(
+///         stream::race_with_seed(stream::iter([1, 2, 3]), stream::iter([10, 20]), seed).collect(),
+///     )
+/// };
+/// assert_eq!(merge(7), merge(7));
+/// assert_eq!(merge(7).len(), 5);
+/// ```
+pub fn race_with_seed<T, S1, S2>(stream1: S1, stream2: S2, seed: u64) -> Race<S1, S2>
+where
+    S1: Stream<Item = T>,
+    S2: Stream<Item = T>,
+{
+    Race {
+        stream1,
+        stream2,
+        state: (false, false, Rng::with_seed(seed)),
+    }
+}
+
 pin_project! {
-    /// Stream for [`StreamExt::or`](super::StreamExt::or).
-    #[derive(Debug)]
+    /// Stream for [`StreamExt::or`](super::StreamExt::or) and [`or`].
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Or<S1, S2> {
         #[pin]
@@ -396,19 +481,20 @@ pin_project! {
 project_streams!(Or<S1, S2> => (bool, bool));
 
 pin_project! {
-    /// Stream for [`StreamExt::race`](super::StreamExt::race).
-    #[derive(Debug)]
+    /// Stream for [`StreamExt::race`](super::StreamExt::race), [`race`] and
+    /// [`race_with_seed`].
+    #[derive(Clone, Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct Race<S1, S2> {
         #[pin]
         pub(super) stream1: S1,
         #[pin]
         pub(super) stream2: S2,
-        // Which sides have ended.
-        pub(super) state: (bool, bool),
+        // Which sides have ended, and the generator that picks the side to poll first.
+        pub(super) state: (bool, bool, Rng),
     }
 }
-project_streams!(Race<S1, S2> => (bool, bool));
+project_streams!(Race<S1, S2> => (bool, bool, Rng));
 
 /// Polls one side of a merge unless it has ended: `Some(item)` to yield, `None` otherwise.
 fn poll_side<S: Stream>(
@@ -465,8 +551,8 @@ impl<T, S1: Stream<Item = T>, S2: Stream<Item = T>> Stream for Race<S1, S2> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (stream1, stream2, (done1, done2)) = self.parts();
-        if rng::bool() {
+        let (stream1, stream2, (done1, done2, rng)) = self.parts();
+        if rng.bool() {
             poll_merge((stream1, done1), (stream2, done2), cx)
         } else {
             poll_merge((stream2, done2), (stream1, done1), cx)
@@ -474,7 +560,7 @@ impl<T, S1: Stream<Item = T>, S2: Stream<Item = T>> Stream for Race<S1, S2> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        merged_hint(&self.stream1, &self.stream2, self.state)
+        merged_hint(&self.stream1, &self.stream2, (self.state.0, self.state.1))
     }
 }
 

@@ -126,6 +126,54 @@ impl<T> Stream for Empty<T> {
     }
 }
 
+/// A stream that never yields an item and never ends: it is always pending.
+///
+/// # Examples
+///
+/// ```
+/// use std::task::{Context, Poll, Waker};
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let mut s = stream::pending::<i32>();
+/// assert_eq!(s.poll_next(&mut cx), Poll::Pending);
+/// ```
+pub fn pending<T>() -> Pending<T> {
+    Pending {
+        _marker: PhantomData,
+    }
+}
+
+/// Stream for [`pending`].
+#[must_use = "streams do nothing unless polled"]
+pub struct Pending<T> {
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pending")
+    }
+}
+
+impl<T> Clone for Pending<T> {
+    fn clone(&self) -> Self {
+        pending()
+    }
+}
+
+impl<T> Stream for Pending<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+        Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(0))
+    }
+}
+
 /// An endless stream of clones of `item`.
 ///
 /// # Examples
@@ -154,6 +202,53 @@ impl<T: Clone> Stream for Repeat<T> {
 
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
         Poll::Ready(Some(self.item.clone()))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+/// An endless stream of the values returned by `f`, called once per item.
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let mut n = 1;
+/// let powers = stream::repeat_with(move || {
+///     n *= 2;
+///     n
+/// });
+/// let v: Vec<u32> = solo_lite::future::block_on(powers.take(3).collect());
+/// assert_eq!(v, [2, 4, 8]);
+/// ```
+pub fn repeat_with<T, F: FnMut() -> T>(f: F) -> RepeatWith<F> {
+    RepeatWith { f }
+}
+
+/// Stream for [`repeat_with`].
+#[derive(Clone)]
+#[must_use = "streams do nothing unless polled"]
+pub struct RepeatWith<F> {
+    f: F,
+}
+
+impl<F> fmt::Debug for RepeatWith<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RepeatWith")
+    }
+}
+
+// The closure is never pinned.
+impl<F> Unpin for RepeatWith<F> {}
+
+impl<T, F: FnMut() -> T> Stream for RepeatWith<F> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+        Poll::Ready(Some((self.f)()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -238,6 +333,133 @@ where
     }
 }
 
+/// A stream computed from a state by a fallible async closure: `f(state)` resolves to
+/// `Ok(Some((item, next_state)))` to yield `Ok(item)`, `Ok(None)` to end the stream, or
+/// `Err(e)` to yield `Err(e)` and then end.
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let s = stream::try_unfold(1, |n| async move {
+///     match n {
+///         1..=2 => Ok(Some((n, n + 1))),
+///         3 => Err("three"),
+///         _ => Ok(None),
+///     }
+/// });
+/// let v: Vec<Result<i32, &str>> = solo_lite::future::block_on(s.collect());
+/// assert_eq!(v, [Ok(1), Ok(2), Err("three")]);
+/// ```
+pub fn try_unfold<T, E, F, Fut, Item>(seed: T, f: F) -> TryUnfold<T, F, Fut>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<Option<(Item, T)>, E>>,
+{
+    TryUnfold {
+        state: Some(seed),
+        f,
+        future: None,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Stream for [`try_unfold`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct TryUnfold<T, F, Fut> {
+        state: Option<T>,
+        f: F,
+        #[pin]
+        future: Option<Fut>,
+    }
+}
+
+impl<T: fmt::Debug, F, Fut> fmt::Debug for TryUnfold<T, F, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryUnfold")
+            .field("state", &self.state)
+            .field("running", &self.future.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, E, F, Fut, Item> Stream for TryUnfold<T, F, Fut>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<Option<(Item, T)>, E>>,
+{
+    type Item = Result<Item, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Item, E>>> {
+        let this = self.project();
+        let (state, f, mut future) = (this.state, this.f, this.future);
+        if let Some(seed) = state.take() {
+            future.set(Some(f(seed)));
+        }
+        let Some(running) = future.as_mut().as_pin_mut() else {
+            // Ended, by `Ok(None)` or after an error.
+            return Poll::Ready(None);
+        };
+        let step = crate::ready!(running.poll(cx));
+        future.set(None);
+        Poll::Ready(match step {
+            Ok(Some((item, next))) => {
+                *state = Some(next);
+                Some(Ok(item))
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}
+
+/// A stream of one item: the output of `future`.
+///
+/// # Examples
+///
+/// ```
+/// use solo_lite::stream::{self, StreamExt};
+///
+/// let v: Vec<i32> = solo_lite::future::block_on(stream::once_future(async { 7 }).collect());
+/// assert_eq!(v, [7]);
+/// ```
+pub fn once_future<F: Future>(future: F) -> OnceFuture<F> {
+    OnceFuture {
+        future: Some(future),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Stream for [`once_future`].
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct OnceFuture<F> {
+        // `None` once the future has completed.
+        #[pin]
+        future: Option<F>,
+    }
+}
+
+impl<F: Future> Stream for OnceFuture<F> {
+    type Item = F::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        let mut slot = self.project().future;
+        let Some(future) = slot.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let output = crate::ready!(future.poll(cx));
+        slot.set(None);
+        Poll::Ready(Some(output))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.future.is_some());
+        (n, Some(n))
+    }
+}
+
 /// A stream whose items come from a closure polled with the task's context: it returns
 /// `Poll::Ready(Some(item))`, `Poll::Ready(None)` at the end, or `Poll::Pending` after
 /// arranging for a wake.
@@ -293,6 +515,10 @@ where
 /// Turns a stream into a blocking iterator: each `next` runs
 /// [`future::block_on`](crate::future::block_on) on the stream's next item.
 ///
+/// The iterator's consuming methods (`count`, `last`, `nth`, `fold`, `for_each`, `all`,
+/// `any`, `find`, `find_map`, `position`) run one `block_on` over the whole operation
+/// instead of one per item.
+///
 /// # Examples
 ///
 /// ```
@@ -320,5 +546,45 @@ impl<S: Stream + Unpin> Iterator for BlockOn<S> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
+    }
+
+    fn count(self) -> usize {
+        crate::future::block_on(self.stream.count())
+    }
+
+    fn last(self) -> Option<S::Item> {
+        crate::future::block_on(self.stream.last())
+    }
+
+    fn nth(&mut self, n: usize) -> Option<S::Item> {
+        crate::future::block_on(self.stream.nth(n))
+    }
+
+    fn fold<B, F: FnMut(B, S::Item) -> B>(self, init: B, f: F) -> B {
+        crate::future::block_on(self.stream.fold(init, f))
+    }
+
+    fn for_each<F: FnMut(S::Item)>(self, f: F) {
+        crate::future::block_on(self.stream.for_each(f));
+    }
+
+    fn all<F: FnMut(S::Item) -> bool>(&mut self, f: F) -> bool {
+        crate::future::block_on(self.stream.all(f))
+    }
+
+    fn any<F: FnMut(S::Item) -> bool>(&mut self, f: F) -> bool {
+        crate::future::block_on(self.stream.any(f))
+    }
+
+    fn find<P: FnMut(&S::Item) -> bool>(&mut self, predicate: P) -> Option<S::Item> {
+        crate::future::block_on(self.stream.find(predicate))
+    }
+
+    fn find_map<B, F: FnMut(S::Item) -> Option<B>>(&mut self, f: F) -> Option<B> {
+        crate::future::block_on(self.stream.find_map(f))
+    }
+
+    fn position<P: FnMut(S::Item) -> bool>(&mut self, predicate: P) -> Option<usize> {
+        crate::future::block_on(self.stream.position(predicate))
     }
 }

@@ -5,6 +5,10 @@ use std::task::{Context, Poll, Waker};
 use super::*;
 use crate::future::{block_on as run, yield_now};
 
+mod adapters;
+mod consumers;
+mod sources;
+
 /// A stream of `items` that is pending (waking itself) before every item and before its end.
 fn slow<T: Unpin>(items: Vec<T>) -> impl Stream<Item = T> + Unpin {
     let mut items = items.into_iter();
@@ -30,6 +34,34 @@ fn strict<T: Unpin>(items: Vec<T>) -> impl Stream<Item = T> + Unpin {
         ended = item.is_none();
         Poll::Ready(item)
     })
+}
+
+/// A stream of `items` and a counter of its polls.
+fn counted<T: Unpin>(items: Vec<T>) -> (impl Stream<Item = T> + Unpin, Rc<Cell<usize>>) {
+    let polls = Rc::new(Cell::new(0));
+    let mut items = items.into_iter();
+    let counter = polls.clone();
+    let s = poll_fn(move |_| {
+        counter.set(counter.get() + 1);
+        Poll::Ready(items.next())
+    });
+    (s, polls)
+}
+
+/// Runs `f`, which must panic, with the panic hook silenced, and returns the panic message.
+fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    let Err(payload) = result else {
+        panic!("expected a panic");
+    };
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 #[test]
