@@ -63,6 +63,8 @@ mod driver;
 #[cfg(solo_fault_injection)]
 mod fault;
 pub mod fs;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod net;
 pub mod reactor;
 pub mod signal;

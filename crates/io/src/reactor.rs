@@ -179,6 +179,9 @@ pub(crate) struct Reactor {
     /// Wakers collected during dispatch, woken after every borrow has ended. Reused.
     to_wake: RefCell<Vec<Waker>>,
     stats: Cell<Stats>,
+    /// Loop utilisation, events per wait, timer lag (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: RefCell<crate::metrics::Counters>,
 }
 
 thread_local! {
@@ -190,16 +193,19 @@ impl Reactor {
     fn new() -> io::Result<Reactor> {
         let poller = Poller::new()?;
         let edge = poller.supports_edge();
+        let now = Instant::now();
         Ok(Reactor {
             poller: Arc::new(poller),
             edge,
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
-            timers: RefCell::new(Wheel::new(Instant::now())),
+            timers: RefCell::new(Wheel::new(now)),
             events: RefCell::new(Events::with_capacity(1024)),
             crowd: RefCell::new(HashMap::new()),
             to_wake: RefCell::new(Vec::new()),
             stats: Cell::new(Stats::default()),
+            #[cfg(feature = "metrics")]
+            metrics: RefCell::new(crate::metrics::Counters::new(now)),
         })
     }
 
@@ -420,7 +426,18 @@ impl Reactor {
             result
         };
         if timeout != Some(Duration::ZERO) {
-            woken += self.fire_timers(self.now());
+            let after = self.now();
+            // The wait could sleep: the loop was blocked from `now` (the clock read the
+            // timers needed anyway; what ran since then is a few comparisons).
+            #[cfg(feature = "metrics")]
+            {
+                let blocked = after.saturating_duration_since(now).as_nanos();
+                let mut metrics = self.metrics.borrow_mut();
+                metrics.blocked_ns = metrics
+                    .blocked_ns
+                    .saturating_add(u64::try_from(blocked).unwrap_or(u64::MAX));
+            }
+            woken += self.fire_timers(after);
         }
         self.wake_collected();
         result.map(|_| woken)
@@ -433,6 +450,11 @@ impl Reactor {
         let before = to_wake.len();
         let mut stats = self.stats.get();
         stats.polls += 1;
+        #[cfg(feature = "metrics")]
+        {
+            let bucket = crate::metrics::events_bucket(events.len());
+            self.metrics.borrow_mut().events_per_wait[bucket] += 1;
+        }
         for ev in events.iter() {
             stats.events += 1;
             let state = match sources.get_mut(ev.key & INDEX_MASK) {
@@ -475,9 +497,18 @@ impl Reactor {
 
     fn fire_timers(&self, now: Instant) -> usize {
         let mut to_wake = self.to_wake.borrow_mut();
-        self.timers
-            .borrow_mut()
-            .fire_expired(now, |w| to_wake.push(w))
+        #[cfg(feature = "metrics")]
+        let mut metrics = self.metrics.borrow_mut();
+        let fired = self.timers.borrow_mut().fire_expired(now, |w, _late_ns| {
+            to_wake.push(w);
+            #[cfg(feature = "metrics")]
+            metrics.timer_lag.record_ns(_late_ns);
+        });
+        #[cfg(feature = "metrics")]
+        {
+            metrics.timers_fired += fired as u64;
+        }
+        fired
     }
 
     /// Wakes every collected waker with no borrow held. A panicking waker does not stop
@@ -517,6 +548,25 @@ impl Reactor {
         s.sources = self.sources.borrow().len();
         s.timers = self.timers.borrow().len();
         s
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metrics(&self) -> crate::metrics::ReactorMetrics {
+        let stats = self.stats();
+        let m = self.metrics.borrow();
+        crate::metrics::ReactorMetrics {
+            uptime: self.now().saturating_duration_since(m.created),
+            blocked: Duration::from_nanos(m.blocked_ns),
+            waits: stats.polls,
+            events: stats.events,
+            stale_events: stats.stale_events,
+            events_per_wait: m.events_per_wait,
+            sources: stats.sources,
+            timers: stats.timers,
+            timers_fired: m.timers_fired,
+            timer_lag: m.timer_lag.clone(),
+            reinits_after_fork: m.reinits_after_fork,
+        }
     }
 
     pub(crate) fn backend(&self) -> &'static str {
@@ -564,6 +614,13 @@ pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
 /// Counters of this thread's reactor.
 pub fn stats() -> Stats {
     Reactor::with(Reactor::stats)
+}
+
+/// A snapshot of this thread's reactor: loop utilisation, events per wait, timer lag,
+/// sources and timers. Only with the `metrics` feature.
+#[cfg(feature = "metrics")]
+pub fn metrics() -> crate::metrics::ReactorMetrics {
+    Reactor::with(Reactor::metrics)
 }
 
 /// The name of the poller backend this thread's reactor uses (`"epoll"`, `"kqueue"`,

@@ -25,6 +25,8 @@ mod pool;
 mod unblock;
 
 pub use self::io::Unblock;
+#[cfg(feature = "metrics")]
+pub(crate) use self::pool::metrics;
 pub use self::pool::testing;
 pub use self::unblock::{Unblocked, unblock};
 

@@ -40,6 +40,9 @@ struct PoolState {
     max_threads: Option<usize>,
     /// How long an idle thread waits before it exits.
     idle_timeout: Duration,
+    /// Jobs finished (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    completed: u64,
 }
 
 static POOL: Pool = Pool {
@@ -49,6 +52,8 @@ static POOL: Pool = Pool {
         idle: 0,
         max_threads: None,
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        #[cfg(feature = "metrics")]
+        completed: 0,
     }),
     work: Condvar::new(),
 };
@@ -107,6 +112,10 @@ fn worker() {
             run_job(job.as_ref());
             drop(job);
             state = lock(&POOL.state);
+            #[cfg(feature = "metrics")]
+            {
+                state.completed += 1;
+            }
             continue;
         }
         let idle_since = Instant::now();
@@ -129,6 +138,19 @@ fn worker() {
             state.threads -= 1;
             return;
         }
+    }
+}
+
+/// The pool's threads, queue and finished jobs.
+#[cfg(feature = "metrics")]
+pub(crate) fn metrics() -> crate::metrics::PoolMetrics {
+    let mut state = lock(&POOL.state);
+    crate::metrics::PoolMetrics {
+        threads: state.threads,
+        idle: state.idle,
+        queued: state.queue.len(),
+        completed: state.completed,
+        max_threads: state.max_threads(),
     }
 }
 
