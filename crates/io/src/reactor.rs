@@ -114,6 +114,10 @@ impl Side {
 #[derive(Debug)]
 struct SourceState {
     generation: u32,
+    /// The descriptor, to register it again with the poller a `fork` child re-creates
+    /// (it fills what was padding: the entry stays 56 bytes).
+    #[cfg(unix)]
+    fd: std::os::fd::RawFd,
     read: Side,
     write: Side,
 }
@@ -229,6 +233,9 @@ impl Reactor {
 
     /// Registers `source` and returns its key.
     pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
+        self.ensure_own_poller()?;
+        #[cfg(unix)]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&source.as_source());
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
         let index = entry.key();
@@ -248,6 +255,8 @@ impl Reactor {
         }
         entry.insert(SourceState {
             generation,
+            #[cfg(unix)]
+            fd,
             read: Side::new(),
             write: Side::new(),
         });
@@ -256,6 +265,8 @@ impl Reactor {
 
     /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
     pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        // In a fork child, never delete from the parent's poller.
+        self.ensure_own_poller()?;
         let index = key & INDEX_MASK;
         let removed = {
             let mut sources = self.sources.borrow_mut();
@@ -299,6 +310,9 @@ impl Reactor {
         cx: &mut Context<'_>,
         public: bool,
     ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.ensure_own_poller() {
+            return Poll::Ready(Err(e));
+        }
         let mut sources = self.sources.borrow_mut();
         let state = match sources.get_mut(key & INDEX_MASK) {
             Some(s) if s.generation == generation_of(key) => s,
@@ -370,6 +384,72 @@ impl Reactor {
         }
     }
 
+    // -------------------------------------------------------------------- fork
+
+    /// Makes sure the poller is this process's: the first use of the reactor in a `fork`
+    /// child re-creates it (see [`Reactor::after_fork`]). One relaxed load otherwise.
+    #[inline]
+    fn ensure_own_poller(&self) -> io::Result<()> {
+        if self.poller.is_inherited() {
+            self.after_fork()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// In a `fork` child: replaces the poller inherited from the parent (whose epoll
+    /// instance and eventfd the parent still uses, or whose kqueue this process does not
+    /// have) with a new one, and registers every live source with it again, from the
+    /// slab, under the same key. Nothing is done to the parent's poller. Timers need
+    /// nothing (the wheel is this process's memory, the clock is the same), and the
+    /// blocking pool re-creates its threads on its own.
+    ///
+    /// Readiness cached before the fork is kept: it may be stale (the parent may have
+    /// read the data since), which costs one `WouldBlock`, never a lost wake-up, because
+    /// registering a source that is ready reports it at the next wait.
+    #[cold]
+    #[cfg(unix)]
+    fn after_fork(&self) -> io::Result<()> {
+        if !self.poller.reinit_after_fork()? {
+            return Ok(());
+        }
+        #[cfg(feature = "metrics")]
+        {
+            self.metrics.borrow_mut().reinits_after_fork += 1;
+        }
+        let sources = self.sources.borrow();
+        let mut first_error = None;
+        for (index, state) in sources.iter() {
+            let key = index | ((state.generation as usize) << INDEX_BITS);
+            // SAFETY: a registered source's descriptor stays open while it is registered:
+            // `Async` deregisters before it closes the descriptor.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(state.fd) };
+            let added = if self.edge {
+                self.poller.add(fd, key, Interest::BOTH, Mode::Edge)
+            } else {
+                self.poller.add(fd, key, interest_of(state), Mode::Oneshot)
+            };
+            if let Err(e) = added {
+                first_error.get_or_insert_with(|| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "solo-io: cannot register descriptor {} with the poller                              re-created after fork: {e}",
+                            state.fd
+                        ),
+                    )
+                });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// No `fork` off Unix: a poller is never inherited.
+    #[cfg(not(unix))]
+    fn after_fork(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     // ------------------------------------------------------------------ timers
 
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
@@ -401,6 +481,7 @@ impl Reactor {
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.ensure_own_poller()?;
         // One clock read serves both: measuring the wait from this slightly earlier
         // instant can only make it longer, never wake a timer early.
         let now = self.now();

@@ -1,5 +1,15 @@
 //! The process-wide pool of threads: a queue of jobs under one lock, threads started on
 //! demand up to a limit, and exiting after an idle timeout.
+//!
+//! # fork
+//!
+//! A `fork` child has only the thread that forked: none of the pool's. Handlers registered
+//! with `pthread_atfork` (at the first job) hold the pool's lock across the fork, so the
+//! child's copy is never locked by a thread it does not have, and in the child set the
+//! count of threads (and idle ones) to zero, so its first job starts a thread of its own.
+//! Jobs queued and not started at the fork are in both processes' queues and run in both
+//! (each process has its copy of the task awaiting them); a job running at the fork
+//! finishes only in the parent: in the child, whoever awaits it waits forever.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -72,6 +82,8 @@ impl PoolState {
 
 /// Queues a job, starting a thread if no idle thread can take it.
 pub(super) fn submit(job: Arc<dyn Job>) {
+    #[cfg(unix)]
+    fork::watch();
     let mut state = lock(&POOL.state);
     state.queue.push_back(job);
     if state.idle > 0 {
@@ -138,6 +150,62 @@ fn worker() {
             state.threads -= 1;
             return;
         }
+    }
+}
+
+/// Keeps the pool usable in a `fork` child (see the module docs).
+#[cfg(unix)]
+mod fork {
+    use std::cell::RefCell;
+    use std::sync::{MutexGuard, Once};
+
+    use super::{POOL, PoolState, lock};
+
+    thread_local! {
+        /// The pool's lock, held by the forking thread across `fork`.
+        static HELD: RefCell<Option<MutexGuard<'static, PoolState>>> =
+            const { RefCell::new(None) };
+    }
+
+    /// Registers the handlers, once per process.
+    pub(super) fn watch() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: three plain functions that stay valid for the life of the process.
+            // They lock and unlock the pool's mutex and write two counters: no pool thread
+            // holds that lock across anything that could wait for the forking thread.
+            let errno = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+            if errno != 0 {
+                // Without them a fork child may find the lock held or count threads it
+                // does not have; the parent is unaffected. Say so once.
+                eprintln!(
+                    "solo-io: cannot register the blocking pool's fork handlers                      (pthread_atfork: {}); a fork child may not use the pool",
+                    std::io::Error::from_raw_os_error(errno)
+                );
+            }
+        });
+    }
+
+    /// Before `fork`: take the lock, so that no pool thread holds it at the fork.
+    extern "C" fn prepare() {
+        // (`try_with`: a thread being torn down keeps no lock; the child may then find it
+        // held, as without the handlers.)
+        let _ = HELD.try_with(|held| *held.borrow_mut() = Some(lock(&POOL.state)));
+    }
+
+    /// After `fork`, in the parent: give it back.
+    extern "C" fn parent() {
+        let _ = HELD.try_with(|held| drop(held.borrow_mut().take()));
+    }
+
+    /// After `fork`, in the child: no pool thread exists here; give the lock back.
+    extern "C" fn child() {
+        let _ = HELD.try_with(|held| {
+            if let Some(mut state) = held.borrow_mut().take() {
+                state.threads = 0;
+                state.idle = 0;
+            }
+        });
     }
 }
 
