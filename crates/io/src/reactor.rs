@@ -434,7 +434,8 @@ impl Reactor {
                     io::Error::new(
                         e.kind(),
                         format!(
-                            "solo-io: cannot register descriptor {} with the poller                              re-created after fork: {e}",
+                            "solo-io: cannot register descriptor {} with the poller \
+                             re-created after fork: {e}",
                             state.fd
                         ),
                     )

@@ -167,14 +167,30 @@
 //!
 //! # `fork`
 //!
-//! A `Poller` is **not fork-safe**. Every descriptor it creates is close-on-exec, so an
-//! `exec`ed child inherits nothing, but a forked child that does not `exec` shares the epoll
-//! instance with its parent (changes made in one are seen by the other), and a kqueue is not
-//! inherited at all (its descriptor is invalid in the child). In a child, do not use the
-//! parent's `Poller`: create a new one and `std::mem::forget` the old one (dropping it only
-//! closes the child's copies of its descriptors and never deregisters anything, but on
-//! kqueue the descriptor it would close may already be gone). Re-creating a poller after
-//! `fork` from the caller's own registration table is planned.
+//! A `Poller` **survives `fork`**, and the child never touches the parent's poller. Every
+//! descriptor it creates is close-on-exec, so an `exec`ed child inherits nothing; a forked
+//! child that does not `exec` would share the parent's epoll instance and eventfd (a change
+//! made in one is seen by the other, and a wait in one takes the other's events: polling#37)
+//! and finds no kqueue at all (a kqueue is not inherited; its descriptor number is closed in
+//! the child and may be reused). So:
+//!
+//! - The first `Poller::new` of a process registers a `pthread_atfork` child handler that
+//!   counts forks; each poller remembers the count it was created at. In a child,
+//!   [`Poller::is_inherited`] is true, and `add`, `modify`, `delete` and `wait` fail with an
+//!   error that says what to do, **without touching** the inherited descriptors. `notify` is
+//!   kept, not sent to the parent's eventfd, and delivered once the poller is re-created.
+//! - [`Poller::reinit_after_fork`] (one explicit call, from any thread) gives the poller a
+//!   new OS instance of the child's own; the caller then adds its sources again (solo-poll
+//!   keeps no table of them on epoll; `solo-io`'s reactor does this from its own table, on
+//!   its first use in the child). The `Poller` value, and every `Arc` of it that other
+//!   threads hold to call `notify`, stays the same.
+//! - Dropping an inherited poller closes only the child's copies of the parent's
+//!   descriptors (which deregisters nothing from the parent's instance) and forgets a kqueue
+//!   descriptor instead of closing a number that may now be someone else's.
+//!
+//! Only `fork()` from the C library runs the handler; a child made by a raw `clone` system
+//! call is not noticed. As after any `fork` of a multithreaded process, the child has only
+//! the forking thread.
 
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]

@@ -179,7 +179,8 @@ mod fork {
                 // Without them a fork child may find the lock held or count threads it
                 // does not have; the parent is unaffected. Say so once.
                 eprintln!(
-                    "solo-io: cannot register the blocking pool's fork handlers                      (pthread_atfork: {}); a fork child may not use the pool",
+                    "solo-io: cannot register the blocking pool's fork handlers \
+                     (pthread_atfork: {}); a fork child may not use the pool",
                     std::io::Error::from_raw_os_error(errno)
                 );
             }
