@@ -314,6 +314,19 @@ impl Exposition {
             false,
             |s| secs(s.runtime.executor.longest_poll),
         );
+        self.family(
+            &mut out,
+            "long_poll_threshold_seconds",
+            Gauge,
+            "The long-poll threshold (NaN: the detector is off)",
+            false,
+            |s| {
+                s.runtime
+                    .executor
+                    .long_poll_threshold
+                    .map_or(f64::NAN, secs)
+            },
+        );
 
         // The reactor.
         let reactor: [Row<Metrics, f64>; 9] = [

@@ -181,6 +181,26 @@ fn metrics_parse_with_a_shard_label_and_totals() {
 }
 
 #[test]
+fn long_poll_sets_every_shards_threshold() {
+    let server = Server::start(&["--threads", "2", "--long-poll", "10ms"]);
+    let scrape = scrape(&server);
+    for shard in 0..2 {
+        assert_eq!(
+            value(
+                &scrape,
+                "solo_shard_long_poll_threshold_seconds",
+                Some(shard)
+            ),
+            0.01
+        );
+        assert_eq!(
+            value(&scrape, "solo_shard_long_polls_total", Some(shard)),
+            0.0
+        );
+    }
+}
+
+#[test]
 fn the_dashboard_page_is_self_contained() {
     let server = Server::start(&[]);
     let page = server.get("/dashboard");
