@@ -387,13 +387,14 @@ impl Reactor {
     // -------------------------------------------------------------------- fork
 
     /// Makes sure the poller is this process's: the first use of the reactor in a `fork`
-    /// child re-creates it (see [`Reactor::after_fork`]). One relaxed load otherwise.
+    /// child re-creates it (see [`Reactor::after_fork`]) and returns `true`. One relaxed
+    /// load otherwise.
     #[inline]
-    fn ensure_own_poller(&self) -> io::Result<()> {
+    fn ensure_own_poller(&self) -> io::Result<bool> {
         if self.poller.is_inherited() {
-            self.after_fork()
+            self.after_fork().map(|()| true)
         } else {
-            Ok(())
+            Ok(false)
         }
     }
 
@@ -442,6 +443,10 @@ impl Reactor {
                 });
             }
         }
+        drop(sources);
+        // Jobs that were running on the pool at the fork never finish here: say so to
+        // whoever awaits them.
+        crate::blocking::abandon_orphans();
         first_error.map_or(Ok(()), Err)
     }
 
@@ -482,7 +487,13 @@ impl Reactor {
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        self.ensure_own_poller()?;
+        // The first park in a fork child may wake tasks (jobs lost with the pool's threads):
+        // it must not block before they run.
+        let timeout = if self.ensure_own_poller()? {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         // One clock read serves both: measuring the wait from this slightly earlier
         // instant can only make it longer, never wake a timer early.
         let now = self.now();

@@ -208,3 +208,42 @@ fn a_wake_from_another_thread_reaches_the_childs_new_poller() {
         assert_eq!(exit_code(pid).await, 0);
     });
 }
+
+#[test]
+fn a_job_running_on_the_pool_at_the_fork_fails_in_the_child_and_finishes_in_the_parent() {
+    common::block_on(async {
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let job = unblock(move || {
+            started_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            7
+        });
+        // Fork while the job runs on its pool thread.
+        started.recv().unwrap();
+        let mut slot = Some(job);
+        let pid = fork_with(|| {
+            let job = slot.take().unwrap();
+            // The child's first use of the reactor abandons it: awaiting it panics with a
+            // message that says why, instead of waiting forever.
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| solo_io::block_on(job)));
+            let payload = match outcome {
+                Ok(n) => return Err(format!("the lost job returned {n} in the child")),
+                Err(payload) => payload,
+            };
+            let message = payload.downcast_ref::<&str>().copied().unwrap_or("");
+            if !message.contains("forked") {
+                return Err(format!("unexpected panic: {message:?}"));
+            }
+            // The pool works for new jobs.
+            let n = solo_io::block_on(within(unblock(|| 5))).map_err(or_say("a new job"))?;
+            if n != 5 {
+                return Err("a new job answered wrong".into());
+            }
+            Ok(())
+        });
+        let job = slot.take().unwrap();
+        assert_eq!(within(job).await.unwrap(), 7, "the parent's job finishes");
+        assert_eq!(exit_code(pid).await, 0);
+    });
+}

@@ -9,7 +9,10 @@
 //! count of threads (and idle ones) to zero, so its first job starts a thread of its own.
 //! Jobs queued and not started at the fork are in both processes' queues and run in both
 //! (each process has its copy of the task awaiting them); a job running at the fork
-//! finishes only in the parent: in the child, whoever awaits it waits forever.
+//! finishes only in the parent: in the child it is *abandoned* (its future panics with a
+//! message that says so, an [`Unblock`](super::Unblock) fails every later operation the
+//! same way) at the reactor's first use there or the pool's next job, rather than leaving
+//! whoever awaits it waiting forever.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -30,6 +33,11 @@ const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 pub(super) trait Job: Send + Sync {
     /// Runs the job on a pool thread.
     fn run(&self);
+
+    /// The process forked while this job ran on a pool thread, which the child does not
+    /// have: make whoever awaits it fail instead of waiting forever. Called in the child,
+    /// once, outside the pool's lock.
+    fn abandon(&self);
 }
 
 /// The process-wide pool.
@@ -50,6 +58,10 @@ struct PoolState {
     max_threads: Option<usize>,
     /// How long an idle thread waits before it exits.
     idle_timeout: Duration,
+    /// Jobs running on a pool thread now.
+    running: Vec<Arc<dyn Job>>,
+    /// In a fork child: the jobs that were running at the fork, to abandon.
+    orphans: Vec<Arc<dyn Job>>,
     /// Jobs finished (feature `metrics`).
     #[cfg(feature = "metrics")]
     completed: u64,
@@ -62,6 +74,8 @@ static POOL: Pool = Pool {
         idle: 0,
         max_threads: None,
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        running: Vec::new(),
+        orphans: Vec::new(),
         #[cfg(feature = "metrics")]
         completed: 0,
     }),
@@ -85,6 +99,11 @@ pub(super) fn submit(job: Arc<dyn Job>) {
     #[cfg(unix)]
     fork::watch();
     let mut state = lock(&POOL.state);
+    if !state.orphans.is_empty() {
+        drop(state);
+        abandon_orphans();
+        state = lock(&POOL.state);
+    }
     state.queue.push_back(job);
     if state.idle > 0 {
         POOL.work.notify_one();
@@ -120,10 +139,21 @@ fn worker() {
     let mut state = lock(&POOL.state);
     loop {
         if let Some(job) = state.queue.pop_front() {
+            state.running.push(job.clone());
             drop(state);
             run_job(job.as_ref());
-            drop(job);
             state = lock(&POOL.state);
+            let ours = Arc::as_ptr(&job).cast::<()>();
+            if let Some(i) = state
+                .running
+                .iter()
+                .position(|j| Arc::as_ptr(j).cast::<()>() == ours)
+            {
+                let _ = state.running.swap_remove(i);
+            }
+            // Dropped with the lock held: a job's last reference frees only its own
+            // memory (its waker was taken when it finished).
+            drop(job);
             #[cfg(feature = "metrics")]
             {
                 state.completed += 1;
@@ -205,10 +235,33 @@ mod fork {
             if let Some(mut state) = held.borrow_mut().take() {
                 state.threads = 0;
                 state.idle = 0;
+                // No thread runs these here: whoever awaits them is told (`abandon`), in
+                // ordinary code, not in this handler.
+                let running = std::mem::take(&mut state.running);
+                state.orphans.extend(running);
             }
         });
     }
 }
+
+/// In a `fork` child: abandons the jobs that were running at the fork (see the module
+/// docs). Cheap when there are none.
+pub(crate) fn abandon_orphans() {
+    let orphans = {
+        let mut state = lock(&POOL.state);
+        if state.orphans.is_empty() {
+            return;
+        }
+        std::mem::take(&mut state.orphans)
+    };
+    for job in orphans {
+        job.abandon();
+    }
+}
+
+/// The message of a job abandoned in a `fork` child.
+pub(super) const LOST_IN_FORK: &str = "solo-io: this blocking job was running on a pool thread when the \
+     process forked; the child has no copy of that thread, so the job never finishes here";
 
 /// The pool's threads, queue and finished jobs.
 #[cfg(feature = "metrics")]
