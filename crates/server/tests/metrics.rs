@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use common::{Client, Event, Server};
 use prometheus_parse::{Scrape, Value};
@@ -304,6 +303,8 @@ fn the_feed_sends_every_shards_live_figures_each_second() {
     drop(held);
 }
 
+// Shutdown is driven by a signal (Unix).
+#[cfg(unix)]
 #[test]
 fn the_feed_ends_cleanly_at_shutdown() {
     let mut server = Server::start(&[]);
@@ -311,7 +312,7 @@ fn the_feed_ends_cleanly_at_shutdown() {
     sample(&mut client);
     server.interrupt();
     // The stream ends (no further event, a clean end of stream), and the server exits.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while let Some(event) = client.next_event() {
         assert_eq!(event.name.as_deref(), Some("sample"));
         assert!(
@@ -320,7 +321,7 @@ fn the_feed_ends_cleanly_at_shutdown() {
         );
     }
     let status = server
-        .wait_exit(Duration::from_secs(10))
+        .wait_exit(std::time::Duration::from_secs(10))
         .expect("the server exits");
     assert!(status.success(), "{status:?}");
 }
