@@ -57,10 +57,14 @@ use std::future::Future;
 
 mod affinity;
 mod fd_limit;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod shard;
 
 pub use affinity::pin_to_core;
 pub use fd_limit::raise_fd_limit;
+#[cfg(feature = "metrics")]
+pub use metrics::snapshot as metrics;
 pub use shard::shards;
 pub use solo_sync::{channel, lock};
 
@@ -140,6 +144,10 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 ///
 /// Panics when called outside [`block_on`] (or [`shards`]), where no executor would run
 /// the task.
+///
+/// With the `metrics` feature the caller's location is recorded for the long-poll
+/// detector (see [`metrics`](mod@metrics)).
+#[cfg_attr(feature = "metrics", track_caller)]
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
     if DEPTH.with(Cell::get) == 0 {
         panic!(
@@ -147,5 +155,11 @@ pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
              to run the task (wrap the code in solo::block_on(async {{ ... }}))"
         );
     }
+    #[cfg(feature = "metrics")]
+    {
+        let location = std::panic::Location::caller();
+        EXECUTOR.with(|ex| ex.spawn_at(location, fut))
+    }
+    #[cfg(not(feature = "metrics"))]
     EXECUTOR.with(|ex| ex.spawn(fut))
 }

@@ -78,6 +78,8 @@
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod loom;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod raw;
 mod shared;
 mod state;
@@ -90,11 +92,16 @@ use std::panic::resume_unwind;
 use std::pin::{Pin, pin};
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
+#[cfg(feature = "metrics")]
+use std::time::Duration;
 
 use crate::shared::{Shared, Sleeper};
 use crate::state::{FUTURE, HANDLE, SCHEDULED};
 
 pub use crate::task::Task;
+
+#[cfg(feature = "metrics")]
+pub use crate::metrics::Metrics;
 
 /// How many tasks one tick polls at most before giving control back to its caller (so that
 /// the caller can poll I/O and timers between bursts of ready tasks).
@@ -152,8 +159,34 @@ impl<'a> LocalExecutor<'a> {
     /// Spawns a task. It is queued at once and first polled by the next tick.
     ///
     /// The returned [`Task`] is a future of the output; dropping it cancels the task.
+    ///
+    /// With the `metrics` feature the caller's location is recorded
+    /// (`#[track_caller]`) for the long-poll detector.
+    #[cfg_attr(feature = "metrics", track_caller)]
     pub fn spawn<T: 'a>(&self, fut: impl Future<Output = T> + 'a) -> Task<T> {
-        let ptr = raw::allocate(fut, self.shared, SCHEDULED | HANDLE | FUTURE);
+        let ptr = raw::allocate(
+            fut,
+            self.shared,
+            SCHEDULED | HANDLE | FUTURE,
+            #[cfg(feature = "metrics")]
+            std::panic::Location::caller(),
+        );
+        self.shared().adopt(ptr);
+        Task::from_raw(ptr)
+    }
+
+    /// Spawns a task recorded as spawned at `location`: for a wrapper around
+    /// [`spawn`](Self::spawn) that is itself `#[track_caller]` but calls it from a
+    /// closure (where the location would be the closure's), as `solo::spawn` does.
+    ///
+    /// Only with the `metrics` feature.
+    #[cfg(feature = "metrics")]
+    pub fn spawn_at<T: 'a>(
+        &self,
+        location: &'static std::panic::Location<'static>,
+        fut: impl Future<Output = T> + 'a,
+    ) -> Task<T> {
+        let ptr = raw::allocate(fut, self.shared, SCHEDULED | HANDLE | FUTURE, location);
         self.shared().adopt(ptr);
         Task::from_raw(ptr)
     }
@@ -162,12 +195,21 @@ impl<'a> LocalExecutor<'a> {
     ///
     /// A panic in the iterator leaves the executor usable, and the tasks spawned before it
     /// in `handles`.
+    #[cfg_attr(feature = "metrics", track_caller)]
     pub fn spawn_many<T: 'a, F: Future<Output = T> + 'a>(
         &self,
         futs: impl IntoIterator<Item = F>,
         handles: &mut impl Extend<Task<T>>,
     ) {
-        handles.extend(futs.into_iter().map(|fut| self.spawn(fut)));
+        #[cfg(feature = "metrics")]
+        let location = std::panic::Location::caller();
+        handles.extend(futs.into_iter().map(|fut| {
+            #[cfg(feature = "metrics")]
+            let task = self.spawn_at(location, fut);
+            #[cfg(not(feature = "metrics"))]
+            let task = self.spawn(fut);
+            task
+        }));
     }
 
     /// Runs tasks until `fut` completes, and returns its output.
@@ -211,6 +253,32 @@ impl<'a> LocalExecutor<'a> {
     /// dropped).
     pub fn is_empty(&self) -> bool {
         self.shared().is_empty()
+    }
+
+    /// A snapshot of this executor's counters. Only with the `metrics` feature.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> Metrics {
+        self.shared().counters().snapshot()
+    }
+
+    /// Turns the long-poll detector on (`Some(threshold)`) or off (`None`): while on,
+    /// every poll is timed, a poll longer than `threshold` is counted in
+    /// [`Metrics::long_polls`], and each task's first such poll is reported through the
+    /// `log` facade (target [`metrics::LONG_POLL_TARGET`], level `warn`) with the task's
+    /// spawn location. Only with the `metrics` feature.
+    ///
+    /// The default is [`metrics::DEFAULT_LONG_POLL_THRESHOLD`] in builds with debug
+    /// assertions, off in release builds.
+    #[cfg(feature = "metrics")]
+    pub fn set_long_poll_threshold(&self, threshold: Option<Duration>) {
+        self.shared().counters().set_threshold(threshold);
+    }
+
+    /// The long-poll threshold (`None`: the detector is off). Only with the `metrics`
+    /// feature.
+    #[cfg(feature = "metrics")]
+    pub fn long_poll_threshold(&self) -> Option<Duration> {
+        self.shared().counters().threshold()
     }
 }
 

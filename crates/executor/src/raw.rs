@@ -48,6 +48,10 @@ pub(crate) struct Header {
     pub(crate) live_next: Cell<Option<NonNull<Header>>>,
     /// The waker of whoever awaits the `Task` handle; owning thread only.
     pub(crate) awaiter: Cell<Option<Waker>>,
+    /// Where the task was spawned (`#[track_caller]`), named by the long-poll detector.
+    /// Immutable.
+    #[cfg(feature = "metrics")]
+    pub(crate) location: &'static std::panic::Location<'static>,
     /// Loom's check that every use through a waker happens before the free.
     #[cfg(loom)]
     pub(crate) probe: crate::loom::Probe,
@@ -178,7 +182,12 @@ impl<F: Future<Output = T>, T> TaskCell<F, T> {
 
 /// Allocates a task holding `future`, with state `initial`, one local reference, and linked
 /// to nothing yet.
-pub(crate) fn allocate<F, T>(future: F, shared: NonNull<Shared>, initial: u32) -> NonNull<Header>
+pub(crate) fn allocate<F, T>(
+    future: F,
+    shared: NonNull<Shared>,
+    initial: u32,
+    #[cfg(feature = "metrics")] location: &'static std::panic::Location<'static>,
+) -> NonNull<Header>
 where
     F: Future<Output = T>,
 {
@@ -201,6 +210,8 @@ where
             live_prev: Cell::new(None),
             live_next: Cell::new(None),
             awaiter: Cell::new(None),
+            #[cfg(feature = "metrics")]
+            location,
             #[cfg(loom)]
             probe: crate::loom::Probe::new(),
         });
@@ -444,11 +455,18 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(not(feature = "metrics"))]
     fn header_stays_small() {
         // state + refs + vtable + shared + 3 links + awaiter.
         assert_eq!(std::mem::size_of::<Header>(), 72);
         // An empty task: the header plus a 16-byte slot (the output `Result<(), Panic>`).
         type Empty = std::future::Ready<()>;
         assert_eq!(std::mem::size_of::<TaskCell<Empty, ()>>(), 88);
+    }
+
+    #[test]
+    #[cfg(feature = "metrics")]
+    fn the_spawn_location_costs_one_word() {
+        assert_eq!(std::mem::size_of::<Header>(), 80);
     }
 }

@@ -71,6 +71,9 @@ struct Local {
     next_sleeper: Cell<u64>,
     /// A spare buffer swapped with the remote queue when draining it.
     spare: Cell<Vec<Queued>>,
+    /// Counters and the long-poll detector.
+    #[cfg(feature = "metrics")]
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 /// See the module documentation.
@@ -121,9 +124,17 @@ impl Shared {
                 sleeping: Cell::new(false),
                 next_sleeper: Cell::new(1),
                 spare: Cell::new(Vec::new()),
+                #[cfg(feature = "metrics")]
+                counters: crate::metrics::Counters::new(),
             },
         });
         NonNull::from(Box::leak(shared))
+    }
+
+    /// The counters (owning thread).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn counters(&self) -> &crate::metrics::Counters {
+        &self.local.counters
     }
 
     /// Whether this executor has a notify hook.
@@ -142,6 +153,8 @@ impl Shared {
         } else {
             self.local.bank.set(bank - 1);
         }
+        #[cfg(feature = "metrics")]
+        crate::metrics::bump(&self.local.counters.spawned, 1);
         self.link(ptr);
         self.push(ptr);
     }
@@ -189,6 +202,8 @@ impl Shared {
         // SAFETY: a live task of this executor, on the owning thread.
         let header = unsafe { ptr.as_ref() };
         let head = self.local.live.replace(Some(ptr));
+        #[cfg(feature = "metrics")]
+        crate::metrics::bump(&self.local.counters.alive, 1);
         header.live_prev.set(None);
         header.live_next.set(head);
         if let Some(next) = head {
@@ -203,6 +218,8 @@ impl Shared {
         let header = unsafe { ptr.as_ref() };
         let prev = header.live_prev.take();
         let next = header.live_next.take();
+        #[cfg(feature = "metrics")]
+        crate::metrics::drop_by(&self.local.counters.alive, 1);
         match prev {
             // SAFETY: neighbours in the list are alive (the `FUTURE` claim).
             Some(prev) => unsafe { prev.as_ref() }.live_next.set(next),
@@ -218,6 +235,8 @@ impl Shared {
     fn push(&self, ptr: NonNull<Header>) {
         // SAFETY: a live task of this executor (its `SCHEDULED` claim), on the owning thread.
         unsafe { ptr.as_ref() }.queue_next.set(None);
+        #[cfg(feature = "metrics")]
+        crate::metrics::bump(&self.local.counters.queued, 1);
         match self.local.tail.replace(Some(ptr)) {
             // SAFETY: tasks in the queue are alive (their `SCHEDULED` claim).
             Some(tail) => unsafe { tail.as_ref() }.queue_next.set(Some(ptr)),
@@ -230,6 +249,8 @@ impl Shared {
 
     fn pop(&self) -> Option<NonNull<Header>> {
         let head = self.local.head.get()?;
+        #[cfg(feature = "metrics")]
+        crate::metrics::drop_by(&self.local.counters.queued, 1);
         // SAFETY: tasks in the queue are alive (their `SCHEDULED` claim).
         let next = unsafe { head.as_ref() }.queue_next.get();
         self.local.head.set(next);
@@ -321,6 +342,8 @@ impl Shared {
             mem::swap(&mut guard.queue, &mut batch);
             self.remote_pending.store(false, Ordering::Relaxed);
         }
+        #[cfg(feature = "metrics")]
+        crate::metrics::bump(&self.local.counters.remote_wakes, batch.len() as u64);
         for Queued(ptr) in batch.drain(..) {
             // SAFETY: the `REMOTE` flag kept the task alive in the inbox; it is one of ours,
             // and we are on the owning thread. Scheduling comes before clearing the flag:
@@ -380,8 +403,15 @@ impl Shared {
         // (the context does not outlive this call; clones take their own reference).
         let waker = unsafe { borrowed_waker(ptr) };
         let mut cx = Context::from_waker(&waker);
+        #[cfg(feature = "metrics")]
+        let started = self.local.counters.poll_starts();
         // SAFETY: the slot holds the future (`FUTURE`) and this frame set `RUNNING`.
         let done = unsafe { (header.vtable.poll)(ptr, &mut cx) };
+        #[cfg(feature = "metrics")]
+        if let Some(started) = started {
+            // The `RUNNING` claim still holds the task.
+            self.local.counters.poll_ended(header, started);
+        }
         let state = header.state.get();
         if done {
             self.complete(ptr);

@@ -23,6 +23,7 @@
 //! | [`HANDLE`] | The `Task<T>` handle exists (not dropped, not detached). |
 //! | [`FUTURE`] | The slot holds the future, and the task is linked in the executor's list of unfinished tasks. |
 //! | [`OUTPUT`] | The slot holds the output (`Ok(T)` or the panic payload) waiting for the handle. |
+//! | `REPORTED` | (feature `metrics`) A poll of this task took longer than the long-poll threshold and was reported; later ones are only counted. Never cleared; not a claim. |
 //!
 //! [`FUTURE`] and [`OUTPUT`] say which member of the slot union is alive; they are never set
 //! together, and neither is set once the slot is empty.
@@ -90,6 +91,9 @@ pub(crate) const HANDLE: u32 = 1 << 4;
 pub(crate) const FUTURE: u32 = 1 << 5;
 /// The slot holds the output.
 pub(crate) const OUTPUT: u32 = 1 << 6;
+/// A long poll of this task has been reported (feature `metrics`): report once per task.
+#[cfg(feature = "metrics")]
+pub(crate) const REPORTED: u32 = 1 << 7;
 /// Bits that keep the local reference alive.
 pub(crate) const CLAIMS: u32 = SCHEDULED | RUNNING | HANDLE | FUTURE | OUTPUT;
 

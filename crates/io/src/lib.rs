@@ -23,6 +23,31 @@
 //! Everything here belongs to the thread that created it: `Async<T>`, `Timer` and the
 //! socket types are not `Send`.
 //!
+//! # `fork`
+//!
+//! A process that forks can go on using solo-io in the child. The reactor's **first use in
+//! the child** (waiting, registering, deregistering, re-arming a source) notices that its
+//! poller was inherited ([`solo_poll::Poller::is_inherited`]), creates a new one and
+//! registers every live source with it again from its own table, under the same keys; the
+//! parent's epoll instance, eventfd and registrations are never touched, whatever the child
+//! registers, drops or wakes. It happens on its own rather than through a call the user must
+//! remember, because the code that forks is often not the code that owns the runtime (a
+//! library, a daemonising step), and forgetting such a call would corrupt the parent
+//! silently; the check costs one relaxed load per entry into the reactor. Timers go on as
+//! they were (the wheel is the child's copy, the clock is the same). The blocking pool holds
+//! its lock across `fork` and starts threads of its own in the child; a job queued and not
+//! started at the fork runs in both processes, a job running at the fork finishes only in
+//! the parent (in the child, awaiting it panics with a message that says so, rather than
+//! waiting forever). Only the forking thread exists in the child, so only its reactor goes on
+//! (other threads' reactors, shards included, are not there).
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, `reactor::metrics()` gives this thread's loop utilisation
+//! (time blocked in the poller against busy), events per wait, timer lag (a fixed-size
+//! log-linear `metrics::Histogram`), timers fired, sources and timers, and
+//! `metrics::pool()` the blocking pool's threads and queue (see the `metrics` module).
+//!
 //! # Example
 //!
 //! A TCP echo round trip, with a timer racing it:
@@ -63,6 +88,8 @@ mod driver;
 #[cfg(solo_fault_injection)]
 mod fault;
 pub mod fs;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod net;
 pub mod reactor;
 pub mod signal;

@@ -114,6 +114,10 @@ impl Side {
 #[derive(Debug)]
 struct SourceState {
     generation: u32,
+    /// The descriptor, to register it again with the poller a `fork` child re-creates
+    /// (it fills what was padding: the entry stays 56 bytes).
+    #[cfg(unix)]
+    fd: std::os::fd::RawFd,
     read: Side,
     write: Side,
 }
@@ -179,6 +183,9 @@ pub(crate) struct Reactor {
     /// Wakers collected during dispatch, woken after every borrow has ended. Reused.
     to_wake: RefCell<Vec<Waker>>,
     stats: Cell<Stats>,
+    /// Loop utilisation, events per wait, timer lag (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: RefCell<crate::metrics::Counters>,
 }
 
 thread_local! {
@@ -190,16 +197,19 @@ impl Reactor {
     fn new() -> io::Result<Reactor> {
         let poller = Poller::new()?;
         let edge = poller.supports_edge();
+        let now = Instant::now();
         Ok(Reactor {
             poller: Arc::new(poller),
             edge,
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
-            timers: RefCell::new(Wheel::new(Instant::now())),
+            timers: RefCell::new(Wheel::new(now)),
             events: RefCell::new(Events::with_capacity(1024)),
             crowd: RefCell::new(HashMap::new()),
             to_wake: RefCell::new(Vec::new()),
             stats: Cell::new(Stats::default()),
+            #[cfg(feature = "metrics")]
+            metrics: RefCell::new(crate::metrics::Counters::new(now)),
         })
     }
 
@@ -223,6 +233,9 @@ impl Reactor {
 
     /// Registers `source` and returns its key.
     pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
+        self.ensure_own_poller()?;
+        #[cfg(unix)]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&source.as_source());
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
         let index = entry.key();
@@ -242,6 +255,8 @@ impl Reactor {
         }
         entry.insert(SourceState {
             generation,
+            #[cfg(unix)]
+            fd,
             read: Side::new(),
             write: Side::new(),
         });
@@ -250,6 +265,8 @@ impl Reactor {
 
     /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
     pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        // In a fork child, never delete from the parent's poller.
+        self.ensure_own_poller()?;
         let index = key & INDEX_MASK;
         let removed = {
             let mut sources = self.sources.borrow_mut();
@@ -293,6 +310,9 @@ impl Reactor {
         cx: &mut Context<'_>,
         public: bool,
     ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.ensure_own_poller() {
+            return Poll::Ready(Err(e));
+        }
         let mut sources = self.sources.borrow_mut();
         let state = match sources.get_mut(key & INDEX_MASK) {
             Some(s) if s.generation == generation_of(key) => s,
@@ -364,6 +384,78 @@ impl Reactor {
         }
     }
 
+    // -------------------------------------------------------------------- fork
+
+    /// Makes sure the poller is this process's: the first use of the reactor in a `fork`
+    /// child re-creates it (see [`Reactor::after_fork`]) and returns `true`. One relaxed
+    /// load otherwise.
+    #[inline]
+    fn ensure_own_poller(&self) -> io::Result<bool> {
+        if self.poller.is_inherited() {
+            self.after_fork().map(|()| true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// In a `fork` child: replaces the poller inherited from the parent (whose epoll
+    /// instance and eventfd the parent still uses, or whose kqueue this process does not
+    /// have) with a new one, and registers every live source with it again, from the
+    /// slab, under the same key. Nothing is done to the parent's poller. Timers need
+    /// nothing (the wheel is this process's memory, the clock is the same), and the
+    /// blocking pool re-creates its threads on its own.
+    ///
+    /// Readiness cached before the fork is kept: it may be stale (the parent may have
+    /// read the data since), which costs one `WouldBlock`, never a lost wake-up, because
+    /// registering a source that is ready reports it at the next wait.
+    #[cold]
+    #[cfg(unix)]
+    fn after_fork(&self) -> io::Result<()> {
+        if !self.poller.reinit_after_fork()? {
+            return Ok(());
+        }
+        #[cfg(feature = "metrics")]
+        {
+            self.metrics.borrow_mut().reinits_after_fork += 1;
+        }
+        let sources = self.sources.borrow();
+        let mut first_error = None;
+        for (index, state) in sources.iter() {
+            let key = index | ((state.generation as usize) << INDEX_BITS);
+            // SAFETY: a registered source's descriptor stays open while it is registered:
+            // `Async` deregisters before it closes the descriptor.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(state.fd) };
+            let added = if self.edge {
+                self.poller.add(fd, key, Interest::BOTH, Mode::Edge)
+            } else {
+                self.poller.add(fd, key, interest_of(state), Mode::Oneshot)
+            };
+            if let Err(e) = added {
+                first_error.get_or_insert_with(|| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "solo-io: cannot register descriptor {} with the poller \
+                             re-created after fork: {e}",
+                            state.fd
+                        ),
+                    )
+                });
+            }
+        }
+        drop(sources);
+        // Jobs that were running on the pool at the fork never finish here: say so to
+        // whoever awaits them.
+        crate::blocking::abandon_orphans();
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// No `fork` off Unix: a poller is never inherited.
+    #[cfg(not(unix))]
+    fn after_fork(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     // ------------------------------------------------------------------ timers
 
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
@@ -395,6 +487,13 @@ impl Reactor {
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        // The first park in a fork child may wake tasks (jobs lost with the pool's threads):
+        // it must not block before they run.
+        let timeout = if self.ensure_own_poller()? {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         // One clock read serves both: measuring the wait from this slightly earlier
         // instant can only make it longer, never wake a timer early.
         let now = self.now();
@@ -420,7 +519,18 @@ impl Reactor {
             result
         };
         if timeout != Some(Duration::ZERO) {
-            woken += self.fire_timers(self.now());
+            let after = self.now();
+            // The wait could sleep: the loop was blocked from `now` (the clock read the
+            // timers needed anyway; what ran since then is a few comparisons).
+            #[cfg(feature = "metrics")]
+            {
+                let blocked = after.saturating_duration_since(now).as_nanos();
+                let mut metrics = self.metrics.borrow_mut();
+                metrics.blocked_ns = metrics
+                    .blocked_ns
+                    .saturating_add(u64::try_from(blocked).unwrap_or(u64::MAX));
+            }
+            woken += self.fire_timers(after);
         }
         self.wake_collected();
         result.map(|_| woken)
@@ -433,6 +543,11 @@ impl Reactor {
         let before = to_wake.len();
         let mut stats = self.stats.get();
         stats.polls += 1;
+        #[cfg(feature = "metrics")]
+        {
+            let bucket = crate::metrics::events_bucket(events.len());
+            self.metrics.borrow_mut().events_per_wait[bucket] += 1;
+        }
         for ev in events.iter() {
             stats.events += 1;
             let state = match sources.get_mut(ev.key & INDEX_MASK) {
@@ -475,9 +590,18 @@ impl Reactor {
 
     fn fire_timers(&self, now: Instant) -> usize {
         let mut to_wake = self.to_wake.borrow_mut();
-        self.timers
-            .borrow_mut()
-            .fire_expired(now, |w| to_wake.push(w))
+        #[cfg(feature = "metrics")]
+        let mut metrics = self.metrics.borrow_mut();
+        let fired = self.timers.borrow_mut().fire_expired(now, |w, _late_ns| {
+            to_wake.push(w);
+            #[cfg(feature = "metrics")]
+            metrics.timer_lag.record_ns(_late_ns);
+        });
+        #[cfg(feature = "metrics")]
+        {
+            metrics.timers_fired += fired as u64;
+        }
+        fired
     }
 
     /// Wakes every collected waker with no borrow held. A panicking waker does not stop
@@ -517,6 +641,25 @@ impl Reactor {
         s.sources = self.sources.borrow().len();
         s.timers = self.timers.borrow().len();
         s
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metrics(&self) -> crate::metrics::ReactorMetrics {
+        let stats = self.stats();
+        let m = self.metrics.borrow();
+        crate::metrics::ReactorMetrics {
+            uptime: self.now().saturating_duration_since(m.created),
+            blocked: Duration::from_nanos(m.blocked_ns),
+            waits: stats.polls,
+            events: stats.events,
+            stale_events: stats.stale_events,
+            events_per_wait: m.events_per_wait,
+            sources: stats.sources,
+            timers: stats.timers,
+            timers_fired: m.timers_fired,
+            timer_lag: m.timer_lag.clone(),
+            reinits_after_fork: m.reinits_after_fork,
+        }
     }
 
     pub(crate) fn backend(&self) -> &'static str {
@@ -564,6 +707,13 @@ pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
 /// Counters of this thread's reactor.
 pub fn stats() -> Stats {
     Reactor::with(Reactor::stats)
+}
+
+/// A snapshot of this thread's reactor: loop utilisation, events per wait, timer lag,
+/// sources and timers. Only with the `metrics` feature.
+#[cfg(feature = "metrics")]
+pub fn metrics() -> crate::metrics::ReactorMetrics {
+    Reactor::with(Reactor::metrics)
 }
 
 /// The name of the poller backend this thread's reactor uses (`"epoll"`, `"kqueue"`,

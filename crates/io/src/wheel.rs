@@ -276,15 +276,16 @@ impl Wheel {
         }
     }
 
-    /// Removes every timer whose deadline is `<= now` and passes its waker to `wake`;
-    /// returns how many fired.
+    /// Removes every timer whose deadline is `<= now` and passes its waker to `wake`,
+    /// with how late it fires (`now` minus its deadline, in nanoseconds); returns how
+    /// many fired.
     ///
     /// `wake` runs while the wheel is mutably borrowed, so it cannot touch the wheel;
     /// the reactor should push the wakers onto a reusable `Vec` and call `wake` on
     /// them after its borrow of the wheel ends. Timers fire slot by slot (all timers of
     /// one millisecond in insertion order). `now` earlier than a previous call's `now`
     /// fires nothing new and never moves the wheel backwards.
-    pub(crate) fn fire_expired(&mut self, now: Instant, mut wake: impl FnMut(Waker)) -> usize {
+    pub(crate) fn fire_expired(&mut self, now: Instant, mut wake: impl FnMut(Waker, u64)) -> usize {
         let now_ns = self.ns_since_origin(now);
         let now_tick = now_ns / TICK_NS;
         let mut fired = 0;
@@ -304,11 +305,11 @@ impl Wheel {
                 if tick == now_tick {
                     // The current millisecond: only what is due by `now` fires; the rest
                     // stays. Every other slot is later, so this is the last step.
-                    fired += self.fire_slot_until(location, now_ns, &mut wake);
+                    fired += self.fire_slot_until(location, now_ns, now_ns, &mut wake);
                     break;
                 }
                 // A past millisecond: everything in it is due (deadline < now).
-                fired += self.fire_slot_until(location, u64::MAX, &mut wake);
+                fired += self.fire_slot_until(location, u64::MAX, now_ns, &mut wake);
             } else {
                 self.elapsed = tick;
                 self.refile(location);
@@ -501,7 +502,8 @@ impl Wheel {
         &mut self,
         location: u16,
         until: u64,
-        wake: &mut impl FnMut(Waker),
+        now: u64,
+        wake: &mut impl FnMut(Waker, u64),
     ) -> usize {
         let mut fired = 0;
         let mut index = self.heads[usize::from(location)];
@@ -513,7 +515,7 @@ impl Wheel {
             if deadline <= until {
                 self.unlink(index);
                 if let Some(waker) = self.release(index) {
-                    wake(waker);
+                    wake(waker, now.saturating_sub(deadline));
                 }
                 fired += 1;
             }
@@ -589,7 +591,7 @@ mod tests {
         /// Fires at `ns` and returns the woken ids in wake order.
         fn fire(&mut self, ns: u64) -> Vec<usize> {
             let mut wakers = Vec::new();
-            let n = self.wheel.fire_expired(self.at(ns), |w| wakers.push(w));
+            let n = self.wheel.fire_expired(self.at(ns), |w, _| wakers.push(w));
             assert_eq!(n, wakers.len());
             wakers.into_iter().for_each(Waker::wake);
             std::mem::take(&mut *self.log.lock().unwrap())

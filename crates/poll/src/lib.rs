@@ -167,14 +167,30 @@
 //!
 //! # `fork`
 //!
-//! A `Poller` is **not fork-safe**. Every descriptor it creates is close-on-exec, so an
-//! `exec`ed child inherits nothing, but a forked child that does not `exec` shares the epoll
-//! instance with its parent (changes made in one are seen by the other), and a kqueue is not
-//! inherited at all (its descriptor is invalid in the child). In a child, do not use the
-//! parent's `Poller`: create a new one and `std::mem::forget` the old one (dropping it only
-//! closes the child's copies of its descriptors and never deregisters anything, but on
-//! kqueue the descriptor it would close may already be gone). Re-creating a poller after
-//! `fork` from the caller's own registration table is planned.
+//! A `Poller` **survives `fork`**, and the child never touches the parent's poller. Every
+//! descriptor it creates is close-on-exec, so an `exec`ed child inherits nothing; a forked
+//! child that does not `exec` would share the parent's epoll instance and eventfd (a change
+//! made in one is seen by the other, and a wait in one takes the other's events: polling#37)
+//! and finds no kqueue at all (a kqueue is not inherited; its descriptor number is closed in
+//! the child and may be reused). So:
+//!
+//! - The first `Poller::new` of a process registers a `pthread_atfork` child handler that
+//!   counts forks; each poller remembers the count it was created at. In a child,
+//!   [`Poller::is_inherited`] is true, and `add`, `modify`, `delete` and `wait` fail with an
+//!   error that says what to do, **without touching** the inherited descriptors. `notify` is
+//!   kept, not sent to the parent's eventfd, and delivered once the poller is re-created.
+//! - [`Poller::reinit_after_fork`] (one explicit call, from any thread) gives the poller a
+//!   new OS instance of the child's own; the caller then adds its sources again (solo-poll
+//!   keeps no table of them on epoll; `solo-io`'s reactor does this from its own table, on
+//!   its first use in the child). The `Poller` value, and every `Arc` of it that other
+//!   threads hold to call `notify`, stays the same.
+//! - Dropping an inherited poller closes only the child's copies of the parent's
+//!   descriptors (which deregisters nothing from the parent's instance) and forgets a kqueue
+//!   descriptor instead of closing a number that may now be someone else's.
+//!
+//! Only `fork()` from the C library runs the handler; a child made by a raw `clone` system
+//! call is not noticed. As after any `fork` of a multithreaded process, the child has only
+//! the forking thread.
 
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -182,8 +198,10 @@
 use std::fmt;
 use std::io;
 use std::ops::{BitOr, BitOrAssign};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
+mod fork;
 mod sys;
 
 #[cfg(unix)]
@@ -444,7 +462,49 @@ impl<'a> IntoIterator for &'a Events {
 /// See the crate documentation for the rules that make a program portable across
 /// backends, how the poller behaves across threads and `fork`, and an example.
 pub struct Poller {
+    /// The backend in use. Replaced only by [`Poller::reinit_after_fork`], which keeps the
+    /// one it replaces (linked from the new one) until the poller is dropped, so a
+    /// reference to a backend stays valid for as long as the poller lives.
+    current: AtomicPtr<Backend>,
+    /// A `notify` found the backend inherited and none of this process's yet: the
+    /// re-creation delivers it.
+    lost_notify: AtomicBool,
+}
+
+/// One OS poller and the process it belongs to.
+struct Backend {
     sys: sys::Poller,
+    /// The [`fork::generation`] it was created in.
+    generation: u64,
+    /// The backend this one replaced (inherited from a parent process), or null.
+    replaced: *mut Backend,
+}
+
+impl Backend {
+    fn new(replaced: *mut Backend) -> io::Result<Box<Backend>> {
+        fork::watch()?;
+        Ok(Box::new(Backend {
+            sys: sys::Poller::new()?,
+            generation: fork::generation(),
+            replaced,
+        }))
+    }
+
+    /// Whether this process created it (it is not a parent's, inherited through `fork`).
+    #[inline]
+    fn is_own(&self) -> bool {
+        self.generation == fork::generation()
+    }
+
+    /// Drops it. An inherited backend closes only what this process has copies of and
+    /// deregisters nothing (see `sys::Poller::drop_inherited`).
+    fn dispose(self: Box<Backend>) {
+        #[cfg(unix)]
+        if !self.is_own() {
+            return self.sys.drop_inherited();
+        }
+        drop(self);
+    }
 }
 
 impl Poller {
@@ -452,9 +512,81 @@ impl Poller {
     ///
     /// Every descriptor it creates is close-on-exec.
     pub fn new() -> io::Result<Poller> {
+        let backend = Backend::new(std::ptr::null_mut())?;
         Ok(Poller {
-            sys: sys::Poller::new()?,
+            current: AtomicPtr::new(Box::into_raw(backend)),
+            lost_notify: AtomicBool::new(false),
         })
+    }
+
+    fn current(&self) -> &Backend {
+        // SAFETY: `current` always points to a backend made by `Box::into_raw`, and a
+        // backend is freed only by `Drop for Poller` (which has `&mut self`, so no
+        // reference from `&self` is alive then): one replaced by `reinit_after_fork` stays
+        // allocated, linked from its successor.
+        unsafe { &*self.current.load(Ordering::Acquire) }
+    }
+
+    /// The backend, if this process created it; the error says what to do otherwise.
+    #[inline]
+    fn own(&self) -> io::Result<&sys::Poller> {
+        let backend = self.current();
+        if backend.is_own() {
+            Ok(&backend.sys)
+        } else {
+            Err(fork::inherited())
+        }
+    }
+
+    /// Whether this poller was created by a parent of this process, before a `fork`:
+    /// every operation but `notify` then fails until
+    /// [`reinit_after_fork`](Poller::reinit_after_fork) (see the crate docs, "`fork`").
+    pub fn is_inherited(&self) -> bool {
+        !self.current().is_own()
+    }
+
+    /// In a `fork` child, replaces the poller's OS instance (inherited from the parent)
+    /// with a new one of this process; returns `Ok(true)` if it did, `Ok(false)` if the
+    /// poller already was this process's.
+    ///
+    /// The new instance has **no sources**: add them again (their descriptors are still
+    /// open in the child). Nothing is done to the parent's instance: its epoll instance,
+    /// eventfd and registrations stay as they were, and the child's copies of its
+    /// descriptors are closed when the poller is dropped. A [`notify`](Poller::notify)
+    /// that arrived in between is delivered to the new instance.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error creating the new instance (for example `EMFILE`); the poller stays
+    /// inherited and the call can be repeated.
+    pub fn reinit_after_fork(&self) -> io::Result<bool> {
+        let old = self.current.load(Ordering::Acquire);
+        // SAFETY: as in `current`: a live backend of this poller.
+        if unsafe { &*old }.is_own() {
+            return Ok(false);
+        }
+        let new = Box::into_raw(Backend::new(old)?);
+        match self
+            .current
+            .compare_exchange(old, new, Ordering::SeqCst, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // Pairs with `notify`: either it sees the new backend, or we see its flag.
+                if self.lost_notify.swap(false, Ordering::SeqCst) {
+                    // SAFETY: just installed; freed only with the poller.
+                    let _ = unsafe { &*new }.sys.notify();
+                }
+                Ok(true)
+            }
+            Err(_) => {
+                // Another thread re-created it first: ours was never shared.
+                // SAFETY: made by `Box::into_raw` above and never published.
+                let mut ours = unsafe { Box::from_raw(new) };
+                ours.replaced = std::ptr::null_mut();
+                drop(ours);
+                Ok(false)
+            }
+        }
     }
 
     /// Registers `source` under `key` with `interest` and `mode`.
@@ -476,7 +608,7 @@ impl Poller {
         mode: Mode,
     ) -> io::Result<()> {
         self.check(key, mode)?;
-        self.sys.add(source.as_source(), key, interest, mode)
+        self.own()?.add(source.as_source(), key, interest, mode)
     }
 
     /// Changes the key, interest and mode of a registered source, and re-arms it.
@@ -498,7 +630,7 @@ impl Poller {
         mode: Mode,
     ) -> io::Result<()> {
         self.check(key, mode)?;
-        self.sys.modify(source.as_source(), key, interest, mode)
+        self.own()?.modify(source.as_source(), key, interest, mode)
     }
 
     /// Removes a source. No event for it is reported by a `wait` that starts afterwards.
@@ -507,7 +639,7 @@ impl Poller {
     ///
     /// `NotFound` if the source is not registered with this poller; otherwise the OS's error.
     pub fn delete(&self, source: impl AsSource) -> io::Result<()> {
-        self.sys.delete(source.as_source())
+        self.own()?.delete(source.as_source())
     }
 
     /// Clears `events`, then waits until at least one registered source is ready, a
@@ -524,9 +656,9 @@ impl Poller {
     /// The OS's error from the underlying system call (never `Interrupted`).
     pub fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.list.clear();
+        let sys = self.own()?;
         let deadline = Deadline::after(timeout);
-        self.sys
-            .wait(&mut events.buf, &mut events.list, events.cap, deadline)?;
+        sys.wait(&mut events.buf, &mut events.list, events.cap, deadline)?;
         Ok(events.list.len())
     }
 
@@ -536,8 +668,22 @@ impl Poller {
     /// Callable from any thread. Notifications coalesce: many `notify` calls before a
     /// `wait` returns wake it once, and a `wait` that consumed a notification leaves no
     /// trace that would make a later `wait` return early.
+    ///
+    /// On a poller inherited through `fork` and not re-created yet, the wake-up is kept
+    /// for the new instance ([`reinit_after_fork`](Poller::reinit_after_fork)): the
+    /// parent's eventfd is never written.
     pub fn notify(&self) -> io::Result<()> {
-        self.sys.notify()
+        let backend = self.current();
+        if backend.is_own() {
+            return backend.sys.notify();
+        }
+        self.lost_notify.store(true, Ordering::SeqCst);
+        // A re-creation may have happened meanwhile (it then missed our flag or not: a
+        // second wake-up is harmless).
+        match self.own() {
+            Ok(sys) => sys.notify(),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Whether [`Mode::Edge`] is available (epoll, kqueue: yes; poll(2), IOCP: no).
@@ -579,10 +725,25 @@ impl Poller {
 
 impl fmt::Debug for Poller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = self.current();
         f.debug_struct("Poller")
-            .field("backend", &self.backend())
-            .field("sys", &self.sys)
+            .field("backend", &sys::Poller::NAME)
+            .field("inherited", &!backend.is_own())
+            .field("sys", &backend.sys)
             .finish()
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        let mut next = *self.current.get_mut();
+        while !next.is_null() {
+            // SAFETY: every backend in the chain was made by `Box::into_raw` and is owned by
+            // this poller alone; `&mut self` means no reference to one is alive.
+            let backend = unsafe { Box::from_raw(next) };
+            next = backend.replaced;
+            backend.dispose();
+        }
     }
 }
 
@@ -649,6 +810,9 @@ impl Deadline {
 // The poller is shared between threads (a reactor's waker notifies it from anywhere).
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
+    // `Poller` is `Send + Sync` by its fields (an `AtomicPtr`); what it shares between
+    // threads through the pointer is the backend:
+    assert_send_sync::<sys::Poller>();
     assert_send_sync::<Poller>();
     assert_send_sync::<Events>();
 };

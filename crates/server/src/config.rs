@@ -49,6 +49,10 @@ pub struct Config {
     pub quiet: bool,
     /// Also print the memory layout of a connection at startup.
     pub verbose: bool,
+    /// The long-poll threshold of every shard: a poll of a task longer than this is
+    /// counted in `/metrics` and reported once per task on stderr (with the `metrics`
+    /// feature; `None`: the runtime's default, off in release builds).
+    pub long_poll: Option<Duration>,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             quiet: false,
             verbose: false,
+            long_poll: None,
         }
     }
 }

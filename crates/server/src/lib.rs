@@ -14,6 +14,9 @@
 //! - [`chat`]: the Server-Sent Events broadcast hub, the event format, the `/chat` page and
 //!   the body decoder of `POST /chat/send`.
 //! - [`stats`]: the counters of `/stats` and the process's resident memory.
+//! - `metrics` (feature `metrics`, on by default): `/metrics` in the Prometheus text
+//!   format and the samples of the `/dashboard` feed, from every shard's figures;
+//!   [`heap`]: the heap bytes each shard's thread holds.
 //!
 //! # A connection loop, without the I/O
 //!
@@ -70,7 +73,10 @@
 pub mod chat;
 pub mod config;
 pub mod files;
+pub mod heap;
 pub mod http;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod server;
 pub mod stats;
 

@@ -2,7 +2,9 @@
 //!
 //! Run `solo-server --help` for the flags; the crate's README explains what to try.
 
-#![forbid(unsafe_code)]
+// The one exception is the counting global allocator below (feature `metrics`):
+// `GlobalAlloc` can only be implemented with `unsafe impl`.
+#![deny(unsafe_code)]
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -88,6 +90,12 @@ struct Cli {
     /// Also print the memory layout of a connection.
     #[arg(long, short, conflicts_with = "quiet")]
     verbose: bool,
+
+    /// Report a task whose poll holds its shard's thread longer than this (once per task,
+    /// on stderr, with where it was spawned), e.g. 10ms; counted in /metrics.
+    #[cfg(feature = "metrics")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    long_poll: Option<Duration>,
 }
 
 /// The default static root: the crate's `static/` when run from the source tree, else
@@ -143,10 +151,92 @@ fn config(cli: Cli) -> Result<Config, String> {
         shutdown_grace: cli.shutdown_grace,
         quiet: cli.quiet,
         verbose: cli.verbose,
+        #[cfg(feature = "metrics")]
+        long_poll: cli.long_poll,
+        #[cfg(not(feature = "metrics"))]
+        long_poll: None,
     })
 }
 
+/// The system allocator, reporting each allocation's size to the thread's heap counter
+/// (`solo_server::heap`): the dashboard's memory per connection of each shard.
+#[cfg(feature = "metrics")]
+struct Counting;
+
+// SAFETY: every call is forwarded unchanged to the system allocator, which upholds the
+// `GlobalAlloc` contract; the counter is a thread-local `Cell` that never allocates.
+#[cfg(feature = "metrics")]
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's `layout` is passed on as received.
+        let ptr = unsafe { std::alloc::System.alloc(layout) };
+        if !ptr.is_null() {
+            solo_server::heap::allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { std::alloc::System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            solo_server::heap::allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        solo_server::heap::freed(layout.size());
+        // SAFETY: `ptr` was allocated by `System` with this `layout` (see `alloc`).
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `alloc` and `dealloc`.
+        let new = unsafe { std::alloc::System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            solo_server::heap::freed(layout.size());
+            solo_server::heap::allocated(new_size);
+        }
+        new
+    }
+}
+
+#[cfg(feature = "metrics")]
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Prints the runtime's long-poll reports (and any other warning through `log`) on stderr.
+#[cfg(feature = "metrics")]
+struct Stderr;
+
+#[cfg(feature = "metrics")]
+impl log::Log for Stderr {
+    fn enabled(&self, meta: &log::Metadata<'_>) -> bool {
+        meta.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("solo-server: {}: {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(feature = "metrics")]
+static LOGGER: Stderr = Stderr;
+
 fn main() -> ExitCode {
+    #[cfg(feature = "metrics")]
+    {
+        solo_server::heap::enable();
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    }
     let cli = Cli::parse();
     let result =
         config(cli).and_then(|config| solo_server::server::run(config).map_err(|e| e.to_string()));

@@ -55,7 +55,8 @@ pub struct BenchArgs {
     /// Only these workload families (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Family>,
-    /// Only these servers (comma-separated): solo, tokio, smol, epoll, node.
+    /// Only these servers (comma-separated): solo, tokio, smol, epoll, node; also
+    /// solo-nometrics (solo-server without its metrics feature, only when named).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Where to write the JSON report (the SVG goes beside it) [default: target/bench/bench.json].

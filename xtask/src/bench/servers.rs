@@ -62,6 +62,16 @@ pub enum Program {
         /// The binary's name.
         bin: &'static str,
     },
+    /// A binary of a workspace package built **without its default features**, with
+    /// `cargo build --release -p PACKAGE --no-default-features` into a target directory of
+    /// its own ([`NO_DEFAULT_FEATURES_DIR`] under cargo's): the baseline that measures what
+    /// those features cost (solo-server without `metrics`).
+    CargoNoDefaultFeatures {
+        /// The package that has the binary.
+        package: &'static str,
+        /// The binary's name.
+        bin: &'static str,
+    },
     /// A script under `xtask/peers/node/`, run with `node`.
     Node {
         /// The script's file name.
@@ -114,6 +124,12 @@ impl ServerSpec {
 
 /// The name of solo-server with two shards (chat only).
 pub const SOLO_2SHARDS: &str = "solo-2shards";
+
+/// The name of solo-server built without its default features (no metrics; HTTP only).
+pub const SOLO_NOMETRICS: &str = "solo-nometrics";
+
+/// The target directory (under cargo's) of [`Program::CargoNoDefaultFeatures`] builds.
+pub const NO_DEFAULT_FEATURES_DIR: &str = "no-default-features";
 
 const fn peer(name: &'static str, bin: &'static str, chat: bool) -> ServerSpec {
     const PEERS: &str = "solo-bench-peers";
@@ -211,9 +227,26 @@ pub const SERVERS: &[ServerSpec] = &[
             args: &["--addr", "{addr}"],
         }),
     },
+    // solo-server without its `metrics` feature, only when named: `--servers
+    // solo,solo-nometrics` measures what the runtime's metrics cost, side by side.
+    ServerSpec {
+        name: SOLO_NOMETRICS,
+        solo: false,
+        cores: 1,
+        http: Some(Launch {
+            program: Program::CargoNoDefaultFeatures {
+                package: "solo-server",
+                bin: "solo-server",
+            },
+            args: &["--addr", "{addr}", "--quiet"],
+        }),
+        echo: None,
+        chat: None,
+    },
 ];
 
-/// Picks servers by name (all when `names` is empty), in [`SERVERS`] order.
+/// Picks servers by name (all but [`SOLO_NOMETRICS`] when `names` is empty), in
+/// [`SERVERS`] order.
 pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
     for n in names {
         if !SERVERS.iter().any(|s| s.name == n) {
@@ -223,7 +256,13 @@ pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
     }
     Ok(SERVERS
         .iter()
-        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
+        .filter(|s| {
+            if names.is_empty() {
+                s.name != SOLO_NOMETRICS
+            } else {
+                names.iter().any(|n| n == s.name)
+            }
+        })
         .copied()
         .collect())
 }
@@ -296,7 +335,41 @@ pub fn build(paths: &Paths, servers: &[ServerSpec]) -> Vec<(&'static str, Result
     }
     // The peers first: everything else is measured against them.
     packages.sort_by_key(|p| *p != "solo-bench-peers");
-    build_packages(paths, &packages)
+    let built = build_packages(paths, &packages);
+    let mut baselines: Vec<&'static str> = Vec::new();
+    for s in servers {
+        for launch in [s.http, s.echo, s.chat].into_iter().flatten() {
+            if let Program::CargoNoDefaultFeatures { package, .. } = launch.program {
+                if !baselines.contains(&package) {
+                    baselines.push(package);
+                }
+            }
+        }
+    }
+    for package in baselines {
+        eprintln!("xtask: cargo build --release -p {package} --no-default-features");
+        let dir = paths.target.join(NO_DEFAULT_FEATURES_DIR);
+        let status = Command::new(&paths.cargo)
+            .args(["build", "--release", "-p", package, "--no-default-features"])
+            .arg("--target-dir")
+            .arg(&dir)
+            .current_dir(&paths.root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let result = match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!(
+                "`cargo build -p {package} --no-default-features` failed ({s})"
+            )),
+            Err(e) => Err(format!("running cargo: {e}")),
+        };
+        if let Err(e) = &result {
+            // Only the baseline is missing: report it on its launch, not on the package.
+            eprintln!("xtask: {e}");
+        }
+    }
+    built
 }
 
 /// Builds each package with `cargo build --release -p PACKAGE`, its output in the log
@@ -350,6 +423,17 @@ pub fn command_for(paths: &Paths, launch: &Launch, addr: SocketAddrV4) -> Result
     let mut cmd = match launch.program {
         Program::Cargo { bin, .. } => {
             let exe = paths.target.join("release").join(bin);
+            if !exe.is_file() {
+                return Err(format!("{} was not built", exe.display()));
+            }
+            Command::new(exe)
+        }
+        Program::CargoNoDefaultFeatures { bin, .. } => {
+            let exe = paths
+                .target
+                .join(NO_DEFAULT_FEATURES_DIR)
+                .join("release")
+                .join(bin);
             if !exe.is_file() {
                 return Err(format!("{} was not built", exe.display()));
             }
@@ -550,7 +634,12 @@ mod tests {
             picked.iter().map(|s| s.name).collect::<Vec<_>>(),
             ["tokio", "node"]
         );
-        assert_eq!(select(&[]).unwrap().len(), SERVERS.len());
+        assert_eq!(
+            select(&[]).unwrap().len(),
+            SERVERS.len() - 1,
+            "all but the baseline"
+        );
+        assert_eq!(select(&[SOLO_NOMETRICS.into()]).unwrap().len(), 1);
         assert!(
             select(&["nginx".into()])
                 .unwrap_err()

@@ -7,13 +7,14 @@ use std::future::poll_fn;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker, ready};
 
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::lock;
-use super::pool::{Job, submit};
+use super::pool::{Job, LOST_IN_FORK, submit};
 
 /// Buffer size of an [`Unblock`] made with [`Unblock::new`].
 const DEFAULT_CAPACITY: usize = 64 * 1024;
@@ -115,6 +116,9 @@ struct Inner<T> {
 
 /// The part of an [`Unblock`] shared with the pool.
 struct IoShared<T> {
+    /// Abandoned in a `fork` child: its operation was running on a thread the child does
+    /// not have (with the object). Outside the lock, which that thread may have held.
+    lost: AtomicBool,
     slot: Mutex<IoSlot<T>>,
 }
 
@@ -160,6 +164,18 @@ impl<T: Send + 'static> Job for IoShared<T> {
         slot.inner = Some(inner);
         let waker = slot.waker.take();
         drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn abandon(&self) {
+        self.lost.store(true, Ordering::Release);
+        let waker = match self.slot.try_lock() {
+            Ok(mut slot) => slot.waker.take(),
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner().waker.take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -307,6 +323,7 @@ impl<T: Send + 'static> Unblock<T> {
                 seek_to: SeekFrom::Current(0),
             }),
             shared: Arc::new(IoShared {
+                lost: AtomicBool::new(false),
                 slot: Mutex::new(IoSlot {
                     inner: None,
                     op: None,
@@ -358,6 +375,11 @@ impl<T: Send + 'static> Unblock<T> {
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Kind, io::Result<u64>)>> {
         if self.idle.is_some() {
             return Poll::Ready(None);
+        }
+        if self.shared.lost.load(Ordering::Acquire) {
+            // The object went with the thread that ran its operation: this and every later
+            // operation fails.
+            panic::resume_unwind(Box::new(LOST_IN_FORK));
         }
         let mut slot = lock(&self.shared.slot);
         if let Some(payload) = slot.panic.take() {
@@ -448,6 +470,9 @@ impl<T> Unpin for Unblock<T> {}
 
 impl<T> Drop for Unblock<T> {
     fn drop(&mut self) {
+        if self.shared.lost.load(Ordering::Acquire) {
+            return;
+        }
         let mut slot = lock(&self.shared.slot);
         let inner = match self.idle.take() {
             Some(inner) => inner,

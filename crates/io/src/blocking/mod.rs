@@ -25,6 +25,10 @@ mod pool;
 mod unblock;
 
 pub use self::io::Unblock;
+#[cfg(unix)]
+pub(crate) use self::pool::abandon_orphans;
+#[cfg(feature = "metrics")]
+pub(crate) use self::pool::metrics;
 pub use self::pool::testing;
 pub use self::unblock::{Unblocked, unblock};
 

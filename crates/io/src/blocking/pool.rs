@@ -1,5 +1,18 @@
 //! The process-wide pool of threads: a queue of jobs under one lock, threads started on
 //! demand up to a limit, and exiting after an idle timeout.
+//!
+//! # fork
+//!
+//! A `fork` child has only the thread that forked: none of the pool's. Handlers registered
+//! with `pthread_atfork` (at the first job) hold the pool's lock across the fork, so the
+//! child's copy is never locked by a thread it does not have, and in the child set the
+//! count of threads (and idle ones) to zero, so its first job starts a thread of its own.
+//! Jobs queued and not started at the fork are in both processes' queues and run in both
+//! (each process has its copy of the task awaiting them); a job running at the fork
+//! finishes only in the parent: in the child it is *abandoned* (its future panics with a
+//! message that says so, an [`Unblock`](super::Unblock) fails every later operation the
+//! same way) at the reactor's first use there or the pool's next job, rather than leaving
+//! whoever awaits it waiting forever.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -20,6 +33,11 @@ const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 pub(super) trait Job: Send + Sync {
     /// Runs the job on a pool thread.
     fn run(&self);
+
+    /// The process forked while this job ran on a pool thread, which the child does not
+    /// have: make whoever awaits it fail instead of waiting forever. Called in the child,
+    /// once, outside the pool's lock.
+    fn abandon(&self);
 }
 
 /// The process-wide pool.
@@ -40,6 +58,13 @@ struct PoolState {
     max_threads: Option<usize>,
     /// How long an idle thread waits before it exits.
     idle_timeout: Duration,
+    /// Jobs running on a pool thread now.
+    running: Vec<Arc<dyn Job>>,
+    /// In a fork child: the jobs that were running at the fork, to abandon.
+    orphans: Vec<Arc<dyn Job>>,
+    /// Jobs finished (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    completed: u64,
 }
 
 static POOL: Pool = Pool {
@@ -49,6 +74,10 @@ static POOL: Pool = Pool {
         idle: 0,
         max_threads: None,
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        running: Vec::new(),
+        orphans: Vec::new(),
+        #[cfg(feature = "metrics")]
+        completed: 0,
     }),
     work: Condvar::new(),
 };
@@ -67,7 +96,14 @@ impl PoolState {
 
 /// Queues a job, starting a thread if no idle thread can take it.
 pub(super) fn submit(job: Arc<dyn Job>) {
+    #[cfg(unix)]
+    fork::watch();
     let mut state = lock(&POOL.state);
+    if !state.orphans.is_empty() {
+        drop(state);
+        abandon_orphans();
+        state = lock(&POOL.state);
+    }
     state.queue.push_back(job);
     if state.idle > 0 {
         POOL.work.notify_one();
@@ -103,10 +139,25 @@ fn worker() {
     let mut state = lock(&POOL.state);
     loop {
         if let Some(job) = state.queue.pop_front() {
+            state.running.push(job.clone());
             drop(state);
             run_job(job.as_ref());
-            drop(job);
             state = lock(&POOL.state);
+            let ours = Arc::as_ptr(&job).cast::<()>();
+            if let Some(i) = state
+                .running
+                .iter()
+                .position(|j| Arc::as_ptr(j).cast::<()>() == ours)
+            {
+                let _ = state.running.swap_remove(i);
+            }
+            // Dropped with the lock held: a job's last reference frees only its own
+            // memory (its waker was taken when it finished).
+            drop(job);
+            #[cfg(feature = "metrics")]
+            {
+                state.completed += 1;
+            }
             continue;
         }
         let idle_since = Instant::now();
@@ -129,6 +180,99 @@ fn worker() {
             state.threads -= 1;
             return;
         }
+    }
+}
+
+/// Keeps the pool usable in a `fork` child (see the module docs).
+#[cfg(unix)]
+mod fork {
+    use std::cell::RefCell;
+    use std::sync::{MutexGuard, Once};
+
+    use super::{POOL, PoolState, lock};
+
+    thread_local! {
+        /// The pool's lock, held by the forking thread across `fork`.
+        static HELD: RefCell<Option<MutexGuard<'static, PoolState>>> =
+            const { RefCell::new(None) };
+    }
+
+    /// Registers the handlers, once per process.
+    pub(super) fn watch() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: three plain functions that stay valid for the life of the process.
+            // They lock and unlock the pool's mutex and write two counters: no pool thread
+            // holds that lock across anything that could wait for the forking thread.
+            let errno = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+            if errno != 0 {
+                // Without them a fork child may find the lock held or count threads it
+                // does not have; the parent is unaffected. Say so once.
+                eprintln!(
+                    "solo-io: cannot register the blocking pool's fork handlers \
+                     (pthread_atfork: {}); a fork child may not use the pool",
+                    std::io::Error::from_raw_os_error(errno)
+                );
+            }
+        });
+    }
+
+    /// Before `fork`: take the lock, so that no pool thread holds it at the fork.
+    extern "C" fn prepare() {
+        // (`try_with`: a thread being torn down keeps no lock; the child may then find it
+        // held, as without the handlers.)
+        let _ = HELD.try_with(|held| *held.borrow_mut() = Some(lock(&POOL.state)));
+    }
+
+    /// After `fork`, in the parent: give it back.
+    extern "C" fn parent() {
+        let _ = HELD.try_with(|held| drop(held.borrow_mut().take()));
+    }
+
+    /// After `fork`, in the child: no pool thread exists here; give the lock back.
+    extern "C" fn child() {
+        let _ = HELD.try_with(|held| {
+            if let Some(mut state) = held.borrow_mut().take() {
+                state.threads = 0;
+                state.idle = 0;
+                // No thread runs these here: whoever awaits them is told (`abandon`), in
+                // ordinary code, not in this handler.
+                let running = std::mem::take(&mut state.running);
+                state.orphans.extend(running);
+            }
+        });
+    }
+}
+
+/// In a `fork` child: abandons the jobs that were running at the fork (see the module
+/// docs). Cheap when there are none.
+pub(crate) fn abandon_orphans() {
+    let orphans = {
+        let mut state = lock(&POOL.state);
+        if state.orphans.is_empty() {
+            return;
+        }
+        std::mem::take(&mut state.orphans)
+    };
+    for job in orphans {
+        job.abandon();
+    }
+}
+
+/// The message of a job abandoned in a `fork` child.
+pub(super) const LOST_IN_FORK: &str = "solo-io: this blocking job was running on a pool thread when the \
+     process forked; the child has no copy of that thread, so the job never finishes here";
+
+/// The pool's threads, queue and finished jobs.
+#[cfg(feature = "metrics")]
+pub(crate) fn metrics() -> crate::metrics::PoolMetrics {
+    let mut state = lock(&POOL.state);
+    crate::metrics::PoolMetrics {
+        threads: state.threads,
+        idle: state.idle,
+        queued: state.queue.len(),
+        completed: state.completed,
+        max_threads: state.max_threads(),
     }
 }
 

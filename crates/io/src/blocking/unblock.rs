@@ -4,12 +4,13 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use super::lock;
-use super::pool::{Job, submit};
+use super::pool::{Job, LOST_IN_FORK, submit};
 
 /// Runs a blocking closure on the blocking pool and returns a future of its result.
 ///
@@ -27,6 +28,7 @@ use super::pool::{Job, submit};
 /// ```
 pub fn unblock<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Unblocked<T> {
     let task = Arc::new(UnblockTask {
+        lost: AtomicBool::new(false),
         state: Mutex::new(TaskState {
             f: Some(f),
             result: None,
@@ -81,6 +83,9 @@ trait Completion<T>: Send + Sync {
 
 /// One [`unblock`] call: closure, result and waker under one lock, one allocation.
 struct UnblockTask<F, T> {
+    /// Abandoned in a `fork` child: it was running on a thread the child does not have.
+    /// Outside the lock, which that thread may have held at the fork.
+    lost: AtomicBool,
     state: Mutex<TaskState<F, T>>,
 }
 
@@ -121,6 +126,20 @@ where
             waker.wake();
         }
     }
+
+    fn abandon(&self) {
+        self.lost.store(true, Ordering::Release);
+        // The vanished thread may have held the lock at the fork: then nobody can be woken
+        // (the next poll still sees `lost`).
+        let waker = match self.state.try_lock() {
+            Ok(mut state) => state.waker.take(),
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner().waker.take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 impl<F, T> Completion<T> for UnblockTask<F, T>
@@ -129,6 +148,9 @@ where
     T: Send,
 {
     fn poll_complete(&self, cx: &mut Context<'_>) -> Poll<thread::Result<T>> {
+        if self.lost.load(Ordering::Acquire) {
+            return Poll::Ready(Err(Box::new(LOST_IN_FORK)));
+        }
         let mut state = lock(&self.state);
         if let Some(result) = state.result.take() {
             return Poll::Ready(result);
@@ -142,6 +164,10 @@ where
     }
 
     fn detach(&self) {
+        if self.lost.load(Ordering::Acquire) {
+            // Its thread is gone (and may have held the lock): nothing to drop it for.
+            return;
+        }
         let mut state = lock(&self.state);
         state.detached = true;
         let result = state.result.take();

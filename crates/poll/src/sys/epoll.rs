@@ -216,6 +216,13 @@ impl Poller {
         })
     }
 
+    /// Drops a poller inherited through `fork` (its descriptors are this process's copies
+    /// of the parent's): closing them leaves the parent's epoll instance, eventfd and
+    /// registrations as they are, and no `epoll_ctl` is made.
+    pub(crate) fn drop_inherited(self) {
+        drop(self);
+    }
+
     pub(crate) fn add(
         &self,
         fd: BorrowedFd<'_>,

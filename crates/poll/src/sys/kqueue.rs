@@ -383,6 +383,16 @@ mod os {
             })
         }
 
+        /// Drops a poller inherited through `fork`. A kqueue is not inherited: in the child
+        /// its descriptor number is closed, and may since name another descriptor of this
+        /// process, so it is forgotten, not closed. The notify pipe (where there is one) is
+        /// inherited like any pipe: its copies are closed.
+        pub(crate) fn drop_inherited(self) {
+            let Poller { kq, notify, .. } = self;
+            std::mem::forget(kq);
+            drop(notify);
+        }
+
         fn regs(&self) -> MutexGuard<'_, HashMap<RawFd, Reg>> {
             // Every change leaves the map consistent, so a panic elsewhere leaves it usable.
             self.regs.lock().unwrap_or_else(PoisonError::into_inner)

@@ -176,6 +176,12 @@ impl Poller {
         })
     }
 
+    /// Drops a poller inherited through `fork`: its table is this process's copy, and the
+    /// wake-up pipe's descriptors are copies of the parent's, so closing them is all.
+    pub(crate) fn drop_inherited(self) {
+        drop(self);
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The table stays consistent at every unlock, so a panic elsewhere leaves it usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)

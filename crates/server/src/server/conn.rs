@@ -76,7 +76,7 @@ use solo::net::TcpStream;
 use super::events::{self, EventsRequest};
 use super::file::{self, FileRequest};
 use super::mesh::{self, PostRequest};
-use super::routes::{self, Answer};
+use super::routes::{self, Answer, Report};
 use super::{BodyMemory, Shard};
 use crate::http::{self, CONTINUE, Exchange, Parsed, Parser, ResponseWriter, Status, response};
 
@@ -146,7 +146,9 @@ pub(super) fn serve(mut conn: Conn) -> impl Future<Output = ()> {
                     Next::File(request) => Box::pin(file::serve(&mut conn, request)),
                     Next::Events(request) => Box::pin(events::serve(&mut conn, request)),
                     Next::Post(request) => Box::pin(mesh::post(&mut conn, request)),
-                    Next::Stats(exchange) => Box::pin(mesh::stats(&mut conn, exchange)),
+                    Next::Stats(exchange, report) => {
+                        Box::pin(mesh::stats(&mut conn, exchange, report))
+                    }
                 };
             if !rare.await {
                 return;
@@ -165,8 +167,9 @@ pub(super) enum Next {
     Events(EventsRequest),
     /// Post a chat message that found the sequencer's inbox full, then go on.
     Post(PostRequest),
-    /// Answer `/stats` (the counters of every shard), then go on.
-    Stats(Exchange),
+    /// Answer `/stats` or `/metrics` (the figures of every shard) and go on, or stream
+    /// them to `/dashboard`.
+    Stats(Exchange, Report),
 }
 
 /// Where a connection is between two polls.
@@ -246,8 +249,8 @@ enum Stop {
     Events(EventsRequest),
     /// A post waits for room in the sequencer's inbox.
     Post(PostRequest),
-    /// `/stats` asks the other shards.
-    Stats(Exchange),
+    /// `/stats`, `/metrics` or the dashboard's feed asks the other shards.
+    Stats(Exchange, Report),
 }
 
 /// A connection: its socket, its one timer, and storage only while needed.
@@ -538,9 +541,9 @@ impl Conn {
                 self.state = State::Idle;
                 Some(Next::Post(request))
             }
-            Stop::Stats(exchange) => {
+            Stop::Stats(exchange, report) => {
                 self.state = State::Idle;
-                Some(Next::Stats(exchange))
+                Some(Next::Stats(exchange, report))
             }
             Stop::Events(request) => Some(Next::Events(request)),
         };
@@ -755,7 +758,7 @@ impl Stop {
     fn resumes(&self) -> bool {
         matches!(
             self,
-            Stop::Full | Stop::File(_) | Stop::Post(_) | Stop::Stats(_)
+            Stop::Full | Stop::File(_) | Stop::Post(_) | Stop::Stats(..)
         )
     }
 }
@@ -783,7 +786,9 @@ fn answer(shard: &Shard, input: &[u8], parser: &mut Parser, room: usize) -> (usi
                         Answer::File(file) => return (at, Stop::File(file)),
                         Answer::Events(events) => return (at, Stop::Events(events)),
                         Answer::Post(post) => return (at, Stop::Post(post)),
-                        Answer::Stats(exchange) => return (at, Stop::Stats(exchange)),
+                        Answer::Stats(exchange, report) => {
+                            return (at, Stop::Stats(exchange, report));
+                        }
                     }
                 }
                 Ok(Parsed::NeedHead) => return (at, Stop::Need { body: false }),

@@ -1,5 +1,5 @@
-//! What the shards tell each other: one chat for the whole server, and `/stats` of every
-//! shard.
+//! What the shards tell each other: one chat for the whole server, and `/stats` (and, with
+//! the `metrics` feature, `/metrics` and the dashboard's feed) of every shard.
 //!
 //! # One chat, one order
 //!
@@ -40,9 +40,12 @@ use solo::future::{or, poll_fn, yield_now};
 
 use super::Shard;
 use super::conn::Conn;
+use super::routes::Report;
 use crate::chat;
 use crate::http::{self, Exchange, ResponseWriter, Status};
-use crate::stats::{Report, Snapshot};
+#[cfg(feature = "metrics")]
+use crate::metrics::{Exposition, ShardFigures};
+use crate::stats::{self, Snapshot};
 
 /// The shard that sequences the chat.
 pub(super) const SEQUENCER: usize = 0;
@@ -64,6 +67,9 @@ pub(crate) enum Note {
     Publish(u64, Arc<str>),
     /// Asks a shard for its counters.
     Stats(oneshot::Sender<Snapshot>),
+    /// Asks a shard for its counters and its runtime's figures.
+    #[cfg(feature = "metrics")]
+    Figures(oneshot::Sender<ShardFigures>),
 }
 
 /// The first chat id of a run that starts now: see the module docs.
@@ -87,6 +93,10 @@ pub(super) async fn run(shard: Rc<Shard>, mut inbox: solo::shard::Shard<Note>) {
                 }
                 Note::Stats(reply) => {
                     let _ = reply.send(snapshot(&shard));
+                }
+                #[cfg(feature = "metrics")]
+                Note::Figures(reply) => {
+                    let _ = reply.send(figures(&shard));
                 }
             }
         }
@@ -219,9 +229,52 @@ async fn ask(shard: &Shard, to: usize) -> Option<Snapshot> {
     .await
 }
 
-/// The rare path of `/stats`: gathers every shard's counters, answers, and lets the
-/// connection go on. Returns whether it does.
-pub(super) async fn stats(conn: &mut Conn, exchange: Exchange) -> bool {
+/// This shard's counters and its runtime's figures.
+#[cfg(feature = "metrics")]
+pub(super) fn figures(shard: &Shard) -> ShardFigures {
+    ShardFigures {
+        server: snapshot(shard),
+        runtime: solo::metrics(),
+        heap_bytes: crate::heap::thread_bytes(),
+        heap_baseline: shard.heap_baseline.get(),
+    }
+}
+
+/// Every shard's figures, by shard (`None`: it stopped or did not answer in time).
+#[cfg(feature = "metrics")]
+pub(super) async fn gather(shard: &Shard) -> Vec<Option<ShardFigures>> {
+    let mut all = Vec::with_capacity(shard.mesh.count());
+    for i in 0..shard.mesh.count() {
+        all.push(if i == shard.id {
+            Some(figures(shard))
+        } else {
+            let (reply, answer) = oneshot::channel();
+            match shard.mesh.send_to(i, Note::Figures(reply)).await {
+                Ok(()) => {
+                    or(async { answer.await.ok() }, async {
+                        Timer::after(STATS_WAIT).await;
+                        None
+                    })
+                    .await
+                }
+                Err(_) => None,
+            }
+        });
+    }
+    all
+}
+
+/// The rare path of `/stats` and `/metrics` (and the start of the dashboard's feed):
+/// gathers every shard's figures, answers, and lets the connection go on. Returns whether
+/// it does.
+pub(super) async fn stats(conn: &mut Conn, exchange: Exchange, report: Report) -> bool {
+    match report {
+        Report::Json => {}
+        #[cfg(feature = "metrics")]
+        Report::Prometheus => return prometheus(conn, exchange).await,
+        #[cfg(feature = "metrics")]
+        Report::Feed => return super::dashboard::feed(conn, exchange).await,
+    }
     let shard = conn.shard.clone();
     let mut shards = Vec::with_capacity(shard.mesh.count());
     for i in 0..shard.mesh.count() {
@@ -231,7 +284,7 @@ pub(super) async fn stats(conn: &mut Conn, exchange: Exchange) -> bool {
             ask(&shard, i).await
         });
     }
-    let report = Report {
+    let report = stats::Report {
         shard: shard.id as u64,
         shards,
         connection_future_bytes: super::connection_future_size() as u64,
@@ -247,6 +300,30 @@ pub(super) async fn stats(conn: &mut Conn, exchange: Exchange) -> bool {
         .header("Content-Type", "application/json")
         .header("Cache-Control", "no-store")
         .body(&body);
+    if conn.write_all(&out).await.is_err() {
+        return false;
+    }
+    conn.resume(keep_alive && !shard.shutting_down());
+    true
+}
+
+/// `/metrics`: every shard's figures in the Prometheus text format.
+#[cfg(feature = "metrics")]
+async fn prometheus(conn: &mut Conn, exchange: Exchange) -> bool {
+    let shard = conn.shard.clone();
+    let exposition = Exposition {
+        shards: gather(&shard).await,
+        rss_bytes: crate::stats::rss_bytes(),
+        baseline_rss_bytes: shard.baseline_rss,
+    };
+    let mut body = String::with_capacity(16 << 10);
+    exposition.write(&mut body);
+    let date = http::date::now();
+    let mut out = conn.take_unsent();
+    let keep_alive = ResponseWriter::new(&mut out, Status::Ok, &date, exchange)
+        .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .header("Cache-Control", "no-store")
+        .body(body.as_bytes());
     if conn.write_all(&out).await.is_err() {
         return false;
     }

@@ -25,6 +25,8 @@
 //! crosses the close gets a clean end of stream, never an RST.
 
 mod conn;
+#[cfg(feature = "metrics")]
+mod dashboard;
 mod events;
 mod file;
 mod mesh;
@@ -280,6 +282,11 @@ fn announce(config: &Config, addr: SocketAddr) {
     println!("    curl -N {url}/chat/events    the chat as Server-Sent Events (stays open)");
     println!("    curl -d msg=hello {url}/chat/send");
     println!("    curl {url}/stats             counters, memory per connection");
+    #[cfg(feature = "metrics")]
+    {
+        println!("    curl {url}/metrics           every shard's figures, Prometheus text format");
+        println!("    open {url}/dashboard         live charts of every shard");
+    }
     println!("    curl {url}/static/           files from the --root directory");
     println!("  bench:");
     println!("    wrk -t1 -c100 -d10s {url}/plaintext");
@@ -326,6 +333,9 @@ pub(crate) struct Shard {
     pub(crate) baseline_rss: Option<u64>,
     /// The memory held by bodies in progress, server-wide.
     pub(crate) body_memory: Arc<BodyMemory>,
+    /// The heap bytes this shard's thread held when it began serving.
+    #[cfg(feature = "metrics")]
+    pub(crate) heap_baseline: Cell<Option<i64>>,
     shutting_down: Cell<bool>,
     /// The waker of each open connection's task (registered once, at its first poll), to
     /// wake them all when shutdown begins.
@@ -350,6 +360,8 @@ impl Shard {
             mesh,
             baseline_rss: common.baseline_rss,
             body_memory: common.body_memory.clone(),
+            #[cfg(feature = "metrics")]
+            heap_baseline: Cell::new(None),
             shutting_down: Cell::new(false),
             connections: RefCell::new(Slab::new()),
             drained: RefCell::new(None),
@@ -452,6 +464,13 @@ async fn run_shard(
     mut signals: Signals,
 ) {
     let shard = Rc::new(Shard::new(common, node.mesh().clone()));
+    #[cfg(feature = "metrics")]
+    {
+        if let Some(threshold) = common.config.long_poll {
+            solo::metrics::set_long_poll_threshold(Some(threshold));
+        }
+        shard.heap_baseline.set(crate::heap::thread_bytes());
+    }
     // The chat and `/stats` go on through shutdown, until the shard's thread ends.
     solo::spawn(mesh::run(shard.clone(), node)).detach();
     let signal = or(

@@ -9,6 +9,9 @@
 //! | `/chat/events` | GET | the chat as Server-Sent Events |
 //! | `/chat/send` | POST | publish a message: `204`, or `303` to `/chat` for a browser's form |
 //! | `/stats` | GET, HEAD | the server's counters as JSON: sums, then each shard's |
+//! | `/metrics` | GET, HEAD | every shard's and the runtime's figures, Prometheus text format (feature `metrics`) |
+//! | `/dashboard` | GET, HEAD | the live dashboard page (feature `metrics`) |
+//! | `/dashboard/events` | GET | its feed: a sample of every shard each second, as Server-Sent Events (feature `metrics`) |
 //!
 //! Anything else is `404`; a known path with another method is `405` with `Allow`.
 
@@ -33,8 +36,21 @@ pub(super) enum Answer {
     Events(EventsRequest),
     /// A chat message waits for room in the sequencer's inbox.
     Post(PostRequest),
-    /// `/stats` gathers the counters of every shard.
-    Stats(Exchange),
+    /// `/stats`, `/metrics` or the dashboard's feed gathers the figures of every shard.
+    Stats(Exchange, Report),
+}
+
+/// What a gathering of every shard's figures is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Report {
+    /// `/stats`: the counters as JSON.
+    Json,
+    /// `/metrics`: the Prometheus text format.
+    #[cfg(feature = "metrics")]
+    Prometheus,
+    /// `/dashboard/events`: a sample each second, as Server-Sent Events.
+    #[cfg(feature = "metrics")]
+    Feed,
 }
 
 /// Answers `request`, whose bytes are `raw`, into `out`.
@@ -63,7 +79,26 @@ pub(super) fn answer(
         "/chat" if readable => ResponseWriter::new(out, Status::Ok, date, exchange)
             .header("Content-Type", "text/html; charset=utf-8")
             .body(chat::PAGE.as_bytes()),
-        "/stats" if readable => return Answer::Stats(exchange),
+        "/stats" if readable => return Answer::Stats(exchange, Report::Json),
+        #[cfg(feature = "metrics")]
+        "/metrics" if readable => return Answer::Stats(exchange, Report::Prometheus),
+        #[cfg(feature = "metrics")]
+        "/dashboard" if readable => ResponseWriter::new(out, Status::Ok, date, exchange)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-store")
+            .body(super::dashboard::PAGE.as_bytes()),
+        #[cfg(feature = "metrics")]
+        "/dashboard/events" if request.method == "GET" => {
+            if shard.shutting_down() {
+                response::error(out, date, Status::ServiceUnavailable, exchange.closing());
+                return Answer::Close;
+            }
+            return Answer::Stats(exchange, Report::Feed);
+        }
+        #[cfg(feature = "metrics")]
+        "/dashboard/events" => response::method_not_allowed(out, date, "GET", exchange),
+        #[cfg(feature = "metrics")]
+        "/metrics" | "/dashboard" => response::method_not_allowed(out, date, "GET, HEAD", exchange),
         "/chat/events" if request.method == "GET" => {
             return events(shard, raw, out, date, exchange);
         }
