@@ -1,9 +1,12 @@
 //! hyper 1.x on solo: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, a header-read
-//! timeout on solo's timing wheel, and a `!Send` service whose state is an `Rc`.
+//! timeout on solo's timing wheel, a `!Send` service whose state is an `Rc`, and a
+//! WebSocket echo behind an HTTP/1.1 upgrade (`/ws`, async-tungstenite).
 //!
 //! The runtime pieces come from `solo::hyper` (feature `hyper`): `SoloIo` (the io
-//! adapter), `SoloTimer` (hyper's timeouts on solo's wheel) and `SoloExecutor` (HTTP/2's
-//! streams spawned on this thread, `!Send` allowed).
+//! adapter, both ways: it also turns hyper's upgraded connection back into a `futures-io`
+//! stream for async-tungstenite), `SoloTimer` (hyper's timeouts on solo's wheel),
+//! `SoloExecutor` (HTTP/2's streams spawned on this thread, `!Send` allowed) and
+//! `ThreadBound` (the `Send` hyper demands of an upgradable connection's io).
 //!
 //! Try it: `cargo run --example hyper-server --features ecosystem-examples` (port 3000, or
 //! `-- ADDR`), then
@@ -12,7 +15,8 @@
 //!   (the count is one `Rc<State>` shared by every connection, both protocols);
 //! - `nc 127.0.0.1 3000`, type `GET / HTTP/1.1` and wait: after the header-read timeout
 //!   (5 s, a sleep on solo's wheel) hyper closes the connection;
-//! - `cargo run --example hyper-client --features ecosystem-examples`: 50 requests at once.
+//! - `cargo run --example hyper-client --features ecosystem-examples`: 50 requests at once;
+//! - `cargo run --example websocket-echo --features ecosystem-examples -- client 127.0.0.1:3000/ws hi`.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -22,15 +26,20 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::handshake::derive_accept_key;
+use async_tungstenite::tungstenite::protocol::Role;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use solo::hyper::{SoloExecutor, SoloIo, SoloTimer};
+use solo::hyper::{SoloExecutor, SoloIo, SoloTimer, ThreadBound};
 use solo::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use solo::lock::Notify;
 use solo::net::{TcpListener, TcpStream};
+use solo::stream::StreamExt;
 
 /// How long a client may take to send a request's head (and, before that, to show which
 /// protocol it speaks).
@@ -88,20 +97,24 @@ pub async fn serve_connection(
     } else {
         Protocol::Http1
     };
-    let io = SoloIo::new(Replay::new(first, stream));
+    let stream = Replay::new(first, stream);
     let service = service_fn(move |req| respond(state.clone(), req, protocol));
     let served = match protocol {
         Protocol::Http1 => {
+            // A connection that may be upgraded must be `Send` for hyper (it boxes the io
+            // for `hyper::upgrade::on`); `ThreadBound` makes it so, refusing other threads.
+            let io = SoloIo::new(ThreadBound::new(stream));
             http1::Builder::new()
                 .timer(SoloTimer)
                 .header_read_timeout(header_timeout)
                 .serve_connection(io, service)
+                .with_upgrades()
                 .await
         }
         Protocol::Http2 => {
             http2::Builder::new(SoloExecutor)
                 .timer(SoloTimer)
-                .serve_connection(io, service)
+                .serve_connection(SoloIo::new(stream), service)
                 .await
         }
     };
@@ -109,14 +122,18 @@ pub async fn serve_connection(
 }
 
 /// The routes: `/` says hello, `/count` counts, `/together/N` answers once N requests are
-/// in it at the same time (proof that they are served concurrently), anything else is 404.
+/// in it at the same time (proof that they are served concurrently), `/ws` is a WebSocket
+/// echo (HTTP/1.1 upgrade), anything else is 404.
 async fn respond(
     state: Rc<State>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     protocol: Protocol,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let n = state.requests.get() + 1;
     state.requests.set(n);
+    if req.uri().path() == "/ws" {
+        return Ok(websocket(&mut req));
+    }
     let path = req.uri().path();
     let (status, body) = if path == "/" {
         (StatusCode::OK, "Hello, World!\n".to_string())
@@ -136,6 +153,47 @@ async fn respond(
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// Answers a WebSocket handshake with `101 Switching Protocols` and, once hyper hands the
+/// connection over, echoes its messages on a task of their own.
+fn websocket(req: &mut Request<Incoming>) -> Response<Full<Bytes>> {
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
+    let asks = req
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let mut response = Response::new(Full::new(Bytes::new()));
+    let (Some(key), true) = (key, asks) else {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    };
+    let upgrade = hyper::upgrade::on(req);
+    solo::spawn(async move {
+        let Ok(upgraded) = upgrade.await else {
+            return;
+        };
+        // hyper's upgraded connection speaks hyper's io traits; `SoloIo` makes it a
+        // `futures-io` stream again, which async-tungstenite takes.
+        let mut ws =
+            WebSocketStream::from_raw_socket(SoloIo::new(upgraded), Role::Server, None).await;
+        while let Some(Ok(msg)) = ws.next().await {
+            if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                break;
+            }
+        }
+    })
+    .detach();
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    let accept = derive_accept_key(key.as_bytes());
+    headers.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        accept.parse().expect("base64 is a valid header"),
+    );
+    response
 }
 
 /// What an HTTP/2 client sends first ("prior knowledge": no upgrade dance).

@@ -7,7 +7,8 @@
 //! Try it: `cargo run --example websocket-echo --features ecosystem-examples` serves on
 //! 127.0.0.1:9001 (or `-- ADDR`); in another terminal
 //! `cargo run --example websocket-echo --features ecosystem-examples -- client 127.0.0.1:9001 hello world`
-//! sends two messages and prints what comes back (any WebSocket client works too).
+//! sends two messages and prints what comes back (any WebSocket client works too; the
+//! hyper-server example has a WebSocket too: `-- client 127.0.0.1:3000/ws hello`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -58,8 +59,13 @@ pub async fn echo(stream: TcpStream) -> io::Result<usize> {
 /// Connects to `addr`, sends each of `messages` as a text message and reads its echo, then
 /// closes the connection; returns the echoes.
 pub async fn client(addr: SocketAddr, messages: &[&str]) -> io::Result<Vec<String>> {
+    client_at(addr, "/", messages).await
+}
+
+/// [`client`] for the WebSocket at `path` (the hyper-server example has one at `/ws`).
+pub async fn client_at(addr: SocketAddr, path: &str, messages: &[&str]) -> io::Result<Vec<String>> {
     let stream = TcpStream::connect(addr).await?;
-    let (mut ws, _response) = client_async(format!("ws://{addr}/"), stream)
+    let (mut ws, _response) = client_async(format!("ws://{addr}{path}"), stream)
         .await
         .map_err(ws_error)?;
     let mut echoes = Vec::with_capacity(messages.len());
@@ -92,18 +98,20 @@ fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     solo::block_on(async {
         if args.first().map(String::as_str) == Some("client") {
-            let addr = args
-                .get(1)
-                .map_or("127.0.0.1:9001", String::as_str)
-                .parse()
-                .map_err(io::Error::other)?;
+            // HOST:PORT, or HOST:PORT/PATH.
+            let target = args.get(1).map_or("127.0.0.1:9001", String::as_str);
+            let (addr, path) = match target.find('/') {
+                Some(i) => target.split_at(i),
+                None => (target, "/"),
+            };
+            let addr = addr.parse().map_err(io::Error::other)?;
             let messages: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
             let messages = if messages.is_empty() {
                 vec!["hello"]
             } else {
                 messages
             };
-            for echo in client(addr, &messages).await? {
+            for echo in client_at(addr, path, &messages).await? {
                 println!("echo: {echo}");
             }
             return Ok(());

@@ -12,11 +12,14 @@
 //!   `http1::Builder::header_read_timeout`, HTTP/2 keep-alive pings and the client's
 //!   timeouts cost one O(1) wheel entry each. Its [`SoloSleep`] is `Send + Sync` as hyper
 //!   demands, soundly: it belongs to the thread that created it and panics if polled,
-//!   reset or dropped on another (see its docs).
+//!   reset or dropped on another (a [`ThreadBound`] timer; see its docs).
 //! - [`SoloIo`]: hyper's [`Read`](::hyper::rt::Read) and [`Write`](::hyper::rt::Write)
 //!   for any `futures-io` stream (`solo::net::TcpStream`, a TLS stream over it, ...), and
 //!   the other way round, `futures-io` for a hyper stream (an `Upgraded` connection handed
 //!   to a WebSocket crate).
+//! - [`ThreadBound`]: `Send + Sync` for any value, used only on its own thread. hyper wants
+//!   a `Send` io for connections that may be upgraded (`with_upgrades`, WebSockets behind
+//!   hyper): `SoloIo::new(ThreadBound::new(stream))`.
 //!
 //! # Example
 //!
@@ -84,6 +87,7 @@
 //!
 //! [hyper]: https://docs.rs/hyper/1
 
+use std::any::type_name;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -162,73 +166,207 @@ fn this_thread() -> ThreadId {
         .unwrap_or_else(|_| thread::current().id())
 }
 
-/// A sleep of [`SoloTimer`]: a [`solo::Timer`](crate::Timer) bound to the thread that
-/// created it.
+/// A value that may be sent to and shared with other threads, but is used, and dropped,
+/// only on the thread that created it.
 ///
-/// hyper requires its sleeps to be `Send + Sync`, but a solo timer lives on its
-/// thread's wheel and is not `Send`. A `SoloSleep` may be moved to and shared with other
-/// threads, yet refuses to be used there: polling, [resetting](SoloSleep::reset) or
-/// dropping it on any thread but its own panics with a message naming both threads.
-/// (Dropped on another thread while that thread is already panicking, it is leaked
-/// instead: a second panic would abort. Its wheel entry then fires on its own thread at
-/// the deadline and is freed there.)
+/// hyper asks for `Send` in two places where solo's types are `!Send` because they belong
+/// to their thread's reactor: its sleeps ([`SoloSleep`] is a `ThreadBound` timer) and the
+/// io of a connection that may be upgraded (`with_upgrades`, `hyper::upgrade::on`: hyper
+/// boxes the io as `Send`). `ThreadBound<T>` is `Send + Sync` for any `T`, soundly,
+/// because it refuses to be used anywhere else: [`get_ref`](Self::get_ref),
+/// [`get_mut`](Self::get_mut), [`into_inner`](Self::into_inner), its io and its drop panic
+/// on any thread but the owner, with a message naming both threads. Dropped on another
+/// thread while that thread is already panicking, the value is leaked instead (a second
+/// panic would abort the process): never dropped on the wrong thread.
 ///
-/// On solo this never happens: hyper creates, polls and drops a connection's sleeps in
-/// the connection's task, and tasks never leave their thread.
-pub struct SoloSleep {
-    /// Always `Some` until dropped (taken to be leaked on a foreign thread).
-    timer: Option<Timer>,
-    /// The thread whose wheel holds the timer.
+/// On solo none of this happens: a task never leaves its thread, so whatever hyper keeps in
+/// a connection's task stays there.
+///
+/// ```
+/// use solo::hyper::ThreadBound;
+///
+/// let bound = ThreadBound::new(std::rc::Rc::new(5)); // Rc: not Send
+/// assert_eq!(**bound.get_ref(), 5);
+/// let elsewhere = std::thread::spawn(move || {
+///     let used = std::panic::catch_unwind(|| **bound.get_ref());
+///     std::mem::forget(bound); // dropping it here would panic too
+///     used.is_err()
+/// });
+/// assert!(elsewhere.join().unwrap(), "refused on another thread");
+/// ```
+pub struct ThreadBound<T> {
+    /// `Some` until dropped or unwrapped (taken to be leaked on a foreign thread).
+    value: Option<T>,
+    /// The only thread that may touch `value`.
     owner: ThreadId,
 }
 
-// SAFETY: `solo::Timer` is `!Send` for one reason: its wheel entry lives in its thread's
-// reactor (a thread-local), so every method must run on that thread. It holds no
-// thread-bound pointer (its fields are a deadline, a period, a wheel key and a flag), so
-// moving its bytes to another thread is harmless; using it there is what must not
-// happen. `SoloSleep` never touches its timer without first checking that the calling
-// thread is `owner` (`poll`, `reset`, `drop`: each panics otherwise, and `drop` on a
-// foreign thread leaks the timer rather than dropping it), so the timer is only ever used
-// on the thread that created it, exactly the guarantee `!Send` gives. `ThreadId`s are
-// never reused, so a later thread cannot pass for the owner.
-unsafe impl Send for SoloSleep {}
+// SAFETY: a `!Send` type is one that must not be used, or dropped, on a thread other than
+// the one it was created on (its reactor registration, thread-local state or unsynchronised
+// reference counts live there). Moving its bytes is not a use. `ThreadBound` never touches
+// `value` without first checking that the calling thread is `owner` (`get_ref`, `get_mut`,
+// `into_inner`, the io traits and `drop` all check; `drop` on a foreign thread leaks the
+// value instead of dropping it), so the value is only ever used on the thread that created
+// it: what `!Send` guarantees. `ThreadId`s are never reused, so a later thread cannot pass
+// for the owner.
+unsafe impl<T> Send for ThreadBound<T> {}
 
-// SAFETY: through `&SoloSleep` nothing reaches the timer: the only `&self` methods are
-// `Debug` (which prints `owner` alone) and hyper's type-id query (which reads nothing).
-// Sharing a reference with other threads therefore gives them no access at all.
-unsafe impl Sync for SoloSleep {}
+// SAFETY: through `&ThreadBound<T>` the value is reached only by `get_ref`, which checks the
+// thread first; `Debug` and `is_owner` read `owner` alone. A reference shared with other
+// threads therefore lets only the owner thread at the value, so `T` needs no `Sync`.
+unsafe impl<T> Sync for ThreadBound<T> {}
 
-impl SoloSleep {
-    fn new(timer: Timer) -> SoloSleep {
-        SoloSleep {
-            timer: Some(timer),
+impl<T> ThreadBound<T> {
+    /// Binds `value` to the calling thread.
+    pub fn new(value: T) -> ThreadBound<T> {
+        ThreadBound {
+            value: Some(value),
             owner: this_thread(),
         }
     }
 
-    /// The timer, once the calling thread is shown to be its owner.
+    /// Whether the calling thread is the one the value belongs to.
+    pub fn is_owner(&self) -> bool {
+        this_thread() == self.owner
+    }
+
+    /// The value.
     ///
     /// # Panics
     ///
-    /// On any other thread.
-    fn timer(&mut self, what: &str) -> &mut Timer {
-        if this_thread() != self.owner {
-            self.refuse(what);
-        }
-        self.timer
-            .as_mut()
-            .expect("the timer is only taken in drop")
+    /// On any thread but the owner.
+    pub fn get_ref(&self) -> &T {
+        self.check(type_name::<Self>(), "used");
+        self.value
+            .as_ref()
+            .expect("taken only by drop and into_inner")
     }
 
-    /// Panics: `what` happened on a thread that does not own the sleep.
-    fn refuse(&self, what: &str) -> ! {
-        panic!(
-            "solo::hyper::SoloSleep {what} on thread {:?}, but it belongs to thread {:?}: a \
-             solo timer lives on its thread's wheel (run the hyper connection on the solo \
-             thread that created the sleep)",
-            this_thread(),
-            self.owner
-        )
+    /// The value, mutably.
+    ///
+    /// # Panics
+    ///
+    /// On any thread but the owner.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.access(type_name::<Self>(), "used")
+    }
+
+    /// Unwraps the value.
+    ///
+    /// # Panics
+    ///
+    /// On any thread but the owner.
+    pub fn into_inner(mut self) -> T {
+        self.check(type_name::<Self>(), "unwrapped");
+        self.value
+            .take()
+            .expect("taken only by drop and into_inner")
+    }
+
+    /// The value, mutably, for `name`'s `what` (the words of the panic message).
+    fn access(&mut self, name: &str, what: &str) -> &mut T {
+        self.check(name, what);
+        self.value
+            .as_mut()
+            .expect("taken only by drop and into_inner")
+    }
+
+    /// Panics unless the calling thread is the owner.
+    fn check(&self, name: &str, what: &str) {
+        let here = this_thread();
+        if here != self.owner {
+            panic!(
+                "{name} {what} on thread {here:?}, but it belongs to thread {:?}: a solo \
+                 value lives on its thread (its reactor registration or timer is there); run \
+                 the hyper connection on the solo thread that created it",
+                self.owner
+            );
+        }
+    }
+}
+
+impl<T> fmt::Debug for ThreadBound<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadBound")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for ThreadBound<T> {
+    fn drop(&mut self) {
+        if self.value.is_none() || self.is_owner() {
+            return; // the field drops it, here
+        }
+        // Never drop it on the wrong thread: leak it.
+        std::mem::forget(self.value.take());
+        if !thread::panicking() {
+            self.check(type_name::<Self>(), "dropped");
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ThreadBound<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(self.get_mut().get_mut()).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ThreadBound<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(self.get_mut().get_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(self.get_mut().get_mut()).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(self.get_mut().get_mut()).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(self.get_mut().get_mut()).poll_close(cx)
+    }
+}
+
+/// A sleep of [`SoloTimer`]: a [`solo::Timer`](crate::Timer) bound to the thread that
+/// created it ([`ThreadBound`]).
+///
+/// hyper requires its sleeps to be `Send + Sync`; a solo timer lives on its thread's wheel
+/// and is not `Send`. A `SoloSleep` may be moved to and shared with other threads, but
+/// polling, [resetting](SoloSleep::reset) or dropping it on any thread but its own panics
+/// with a message naming both threads. (Dropped on another thread that is already
+/// panicking, its timer is leaked: the wheel entry fires on its own thread at the deadline
+/// and is freed there.)
+///
+/// On solo this never happens: hyper creates, polls and drops a connection's sleeps in
+/// the connection's task, and tasks never leave their thread.
+#[derive(Debug)]
+pub struct SoloSleep {
+    timer: ThreadBound<Timer>,
+}
+
+/// The name in `SoloSleep`'s panic messages.
+const SLEEP: &str = "solo::hyper::SoloSleep";
+
+impl SoloSleep {
+    fn new(timer: Timer) -> SoloSleep {
+        SoloSleep {
+            timer: ThreadBound::new(timer),
+        }
     }
 
     /// Moves the sleep to fire at `deadline` instead: the wheel entry moves in place.
@@ -237,15 +375,7 @@ impl SoloSleep {
     ///
     /// On any thread but the one that created the sleep.
     pub fn reset(&mut self, deadline: Instant) {
-        self.timer("reset").set_at(deadline);
-    }
-}
-
-impl fmt::Debug for SoloSleep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SoloSleep")
-            .field("owner", &self.owner)
-            .finish_non_exhaustive()
+        self.timer.access(SLEEP, "reset").set_at(deadline);
     }
 }
 
@@ -256,20 +386,17 @@ impl Future for SoloSleep {
     ///
     /// On any thread but the one that created the sleep.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(self.get_mut().timer("polled")).poll(cx).map(drop)
+        let timer = self.get_mut().timer.access(SLEEP, "polled");
+        Pin::new(timer).poll(cx).map(drop)
     }
 }
 
 impl Drop for SoloSleep {
     fn drop(&mut self) {
-        if this_thread() == self.owner {
-            drop(self.timer.take());
-        } else if thread::panicking() {
-            // Never touch another thread's wheel; a second panic would abort.
-            std::mem::forget(self.timer.take());
-        } else {
-            std::mem::forget(self.timer.take());
-            self.refuse("dropped");
+        // Name the sleep in the message (the `ThreadBound` would leak it just the same).
+        if !self.timer.is_owner() && !thread::panicking() {
+            std::mem::forget(self.timer.value.take());
+            self.timer.check(SLEEP, "dropped");
         }
     }
 }
@@ -517,6 +644,56 @@ mod tests {
         // The first was cancelled at home; the second was leaked, not cancelled from the
         // wrong thread: its entry stays on this thread's wheel until its deadline.
         assert_eq!(crate::reactor::stats().timers, pending - 1);
+    }
+
+    #[test]
+    fn a_thread_bound_stream_works_at_home_and_refuses_elsewhere() {
+        use crate::io::{AsyncReadExt, AsyncWriteExt};
+        use crate::net::{TcpListener, TcpStream};
+
+        let (bound, mut peer) = crate::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = ThreadBound::new(
+                TcpStream::connect(listener.local_addr().unwrap())
+                    .await
+                    .unwrap(),
+            );
+            let (mut server, _) = listener.accept().await.unwrap();
+            client.write_all(b"ping").await.unwrap();
+            let mut buf = [0; 4];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"ping");
+            assert!(client.is_owner());
+            (client, server)
+        });
+        // Moved to another thread (it is Send), it can be neither used nor dropped there.
+        let (used, bound) = thread::spawn(move || {
+            assert!(!bound.is_owner());
+            let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = bound.get_ref().local_addr();
+            }));
+            (used.unwrap_err(), bound)
+        })
+        .join()
+        .unwrap();
+        assert!(
+            panic_message(used)
+                .contains("ThreadBound<solo_io::net::tcp::TcpStream> used on thread")
+        );
+        // Back home it unwraps; closing it is seen by the peer.
+        drop(bound.into_inner());
+        crate::block_on(async {
+            let mut rest = Vec::new();
+            peer.read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty());
+        });
+        let other = ThreadBound::new(std::rc::Rc::new(()));
+        let dropped = thread::spawn(move || drop(other)).join().unwrap_err();
+        let msg = panic_message(dropped);
+        assert!(
+            msg.contains("dropped on thread") && msg.contains("belongs to thread"),
+            "{msg}"
+        );
     }
 
     #[test]

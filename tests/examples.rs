@@ -518,6 +518,10 @@ mod ecosystem {
                 .unwrap_err();
             assert!(err.to_string().contains("404"), "{err}");
 
+            // A WebSocket behind an HTTP/1.1 upgrade: hyper's `Upgraded` through `SoloIo`.
+            let echoes = websocket_echo::client_at(addr, "/ws", &["up", "graded"]).await?;
+            assert_eq!(echoes, ["up", "graded"]);
+
             // Plain bytes on the wire: a keep-alive connection, two requests pipelined.
             let mut stream = TcpStream::connect(addr).await?;
             stream
@@ -530,8 +534,8 @@ mod ecosystem {
                 text.contains("\r\n\r\nHello, World!\nHTTP/1.1 200 OK\r\n"),
                 "{text}"
             );
-            // Six requests before these (the 404 counts too): this is the seventh.
-            assert!(text.ends_with("\r\n\r\nrequest 7 (Http1)\n"), "{text}");
+            // Seven requests before these (the 404 and the upgrade count too).
+            assert!(text.ends_with("\r\n\r\nrequest 8 (Http1)\n"), "{text}");
             Ok(())
         })
     }
