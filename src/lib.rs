@@ -47,7 +47,7 @@
 //! # With the ecosystem
 //!
 //! solo's streams speak `futures-io`, so crates written against those traits
-//! (async-tungstenite, futures-rustls, async-compression, ...) work on them as they are.
+//! (async-tungstenite, futures-rustls, ...) work on them as they are.
 //! The cargo feature `hyper` adds the module `solo::hyper`: hyper 1.x's executor, a timer on
 //! solo's wheel and the io adapter. Crates written against tokio's io traits (tokio-rustls,
 //! tokio-tungstenite) run over `tokio_util::compat`, which needs no tokio runtime:
