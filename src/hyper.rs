@@ -1,8 +1,8 @@
 //! Running [hyper] 1.x on solo (feature `hyper`): an executor, a timer on solo's wheel,
 //! and the io adapter.
 //!
-//! hyper brings its own runtime traits (`hyper::rt`); these three types implement them on
-//! the current thread's solo runtime:
+//! hyper brings its own runtime traits (`hyper::rt`); these types implement them on the
+//! current thread's solo runtime:
 //!
 //! - [`SoloExecutor`]: hyper's [`Executor`](::hyper::rt::Executor). It spawns with
 //!   [`solo::spawn`](crate::spawn) on the calling thread, so the futures hyper hands it
@@ -77,13 +77,16 @@
 //!
 //! # Why a hand-written io adapter
 //!
-//! smol-hyper's `FuturesIo` does the same job, and works on solo. This module has its
-//! own for three reasons. Speed: `FuturesIo` zero-fills the whole unfilled part of
-//! hyper's read buffer before every read (8 KiB and up, however few bytes arrive), where
+//! smol-hyper's `FuturesIo` (0.1) does the same job over `futures-io`, and solo's streams
+//! would work with it. This module has its own for three reasons. Work per read:
+//! `FuturesIo` zero-fills the whole unfilled part of hyper's read buffer before every
+//! read (8 KiB and up, however few bytes arrive) and then hands it over with `unsafe`;
 //! [`SoloIo`] reads into a per-thread scratch buffer, zeroed once, and copies only the
-//! bytes received, with no `unsafe` at all. Both directions: hyper's upgraded connections
-//! become `futures-io` streams for WebSocket crates. And dependencies: smol-hyper's
-//! default features bring async-io and async-executor, a second reactor and executor.
+//! bytes received, with no `unsafe` at all (both are cheap next to the kernel's TCP work,
+//! most of a request's cost in `cargo xtask bench`'s profiles; the point is to do no
+//! needless work). Both directions: hyper's upgraded connections become `futures-io` streams for
+//! WebSocket crates, which `FuturesIo` does not do. And dependencies: smol-hyper's default
+//! features bring async-io and async-executor, a second reactor and executor.
 //!
 //! [hyper]: https://docs.rs/hyper/1
 
