@@ -44,6 +44,16 @@
 //! .unwrap();
 //! ```
 //!
+//! # With the ecosystem
+//!
+//! solo's streams speak `futures-io`, so crates written against those traits
+//! (async-tungstenite, futures-rustls, ...) work on them as they are.
+//! The cargo feature `hyper` adds the module `solo::hyper`: hyper 1.x's executor, a timer on
+//! solo's wheel and the io adapter. Crates written against tokio's io traits (tokio-rustls,
+//! tokio-tungstenite) run over `tokio_util::compat`, which needs no tokio runtime:
+//! `stream.compat()` turns a solo stream into a tokio `AsyncRead + AsyncWrite`. The
+//! README's "With the ecosystem" table lists what runs and how.
+//!
 //! # The crates
 //!
 //! Each part is usable alone: [`solo_poll`] (the poller), [`solo_io`] (reactor, `Async`,
@@ -57,6 +67,8 @@ use std::future::Future;
 
 mod affinity;
 mod fd_limit;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod shard;

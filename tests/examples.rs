@@ -52,6 +52,26 @@ mod spawn_many;
 #[path = "../examples/hello-timer.rs"]
 mod hello_timer;
 
+#[cfg(feature = "ecosystem-examples")]
+#[allow(dead_code)]
+#[path = "../examples/hyper-server.rs"]
+mod hyper_server;
+
+#[cfg(feature = "ecosystem-examples")]
+#[allow(dead_code)]
+#[path = "../examples/hyper-client.rs"]
+mod hyper_client;
+
+#[cfg(feature = "ecosystem-examples")]
+#[allow(dead_code)]
+#[path = "../examples/websocket-echo.rs"]
+mod websocket_echo;
+
+#[cfg(feature = "ecosystem-examples")]
+#[allow(dead_code)]
+#[path = "../examples/tls-echo.rs"]
+mod tls_echo;
+
 /// Runs `test` on a fresh runtime, failing if it takes longer than a generous bound.
 fn run<T>(test: impl Future<Output = io::Result<T>>) -> T {
     solo::block_on(solo::timeout(Duration::from_secs(60), test)).unwrap()
@@ -470,4 +490,194 @@ fn hello_timer_ticks_while_the_file_is_read() {
     ))
     .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
+}
+
+/// The examples that use ecosystem crates: `cargo test -p solo --features ecosystem-examples`.
+#[cfg(feature = "ecosystem-examples")]
+mod ecosystem {
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use super::*;
+
+    use super::{hyper_client, hyper_server, tls_echo, websocket_echo};
+    use hyper_server::{HEADER_TIMEOUT, Protocol, State};
+
+    #[test]
+    fn hyper_serves_http1_and_http2_from_one_rc_state() {
+        run(async {
+            let (addr, _server) = start_server(|l| hyper_server::serve(l, HEADER_TIMEOUT)).await?;
+            let one = hyper_client::get_concurrently(addr, "/count", 1, false).await?;
+            assert_eq!(one, ["request 1 (Http1)\n"]);
+            let two = hyper_client::get_concurrently(addr, "/count", 1, true).await?;
+            assert_eq!(two, ["request 2 (Http2)\n"]);
+            let hello = hyper_client::get_concurrently(addr, "/", 2, true).await?;
+            assert_eq!(hello, ["Hello, World!\n"; 2]);
+            let err = hyper_client::get_concurrently(addr, "/nowhere", 1, false)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("404"), "{err}");
+
+            // A WebSocket behind an HTTP/1.1 upgrade: hyper's `Upgraded` through `SoloIo`.
+            let echoes = websocket_echo::client_at(addr, "/ws", &["up", "graded"]).await?;
+            assert_eq!(echoes, ["up", "graded"]);
+
+            // Plain bytes on the wire: a keep-alive connection, two requests pipelined.
+            let mut stream = TcpStream::connect(addr).await?;
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                .await?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text).await?;
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+            assert!(
+                text.contains("\r\n\r\nHello, World!\nHTTP/1.1 200 OK\r\n"),
+                "{text}"
+            );
+            // Seven requests before these (the 404 and the upgrade count too).
+            assert!(text.ends_with("\r\n\r\nrequest 8 (Http1)\n"), "{text}");
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn hyper_header_read_timeout_fires_on_solos_wheel() {
+        let timeout = Duration::from_secs(1);
+        run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let server = solo::spawn(async move {
+                let state = Rc::new(State::default());
+                let (stream, _) = listener.accept().await?;
+                let err = hyper_server::serve_connection(stream, state.clone(), timeout)
+                    .await
+                    .unwrap_err();
+                // A client that sends nothing at all: the protocol sniffing times out.
+                let (silent, _) = listener.accept().await?;
+                let sniff = hyper_server::serve_connection(silent, state, timeout).await;
+                io::Result::Ok((err, sniff.unwrap_err()))
+            });
+
+            // Once this future has yielded, `run`'s own timeout is on the wheel too.
+            solo::future::yield_now().await;
+            let base = solo::reactor::stats().timers;
+            let start = Instant::now();
+            let mut slow = TcpStream::connect(addr).await?;
+            // Half a request head, then nothing.
+            slow.write_all(b"GET / HTTP/1.1\r\nHost: slow\r\n").await?;
+            // Once the server has read it, hyper's header-read sleep is the one timer on
+            // this thread's wheel that was not there before (this sleep has fired, and
+            // the protocol sniffing's timeout has gone with the first bytes).
+            solo::Timer::after(timeout / 10).await;
+            assert_eq!(solo::reactor::stats().timers, base + 1);
+            // When it fires, hyper closes the connection (with no response).
+            let mut rest = Vec::new();
+            slow.read_to_end(&mut rest).await?;
+            assert!(start.elapsed() >= timeout, "{:?}", start.elapsed());
+            assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+
+            let silent = TcpStream::connect(addr).await?;
+            let mut rest = Vec::new();
+            (&silent).read_to_end(&mut rest).await?;
+            assert!(rest.is_empty());
+
+            let (err, sniffed) = server.await?;
+            let hyper_err = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<hyper::Error>())
+                .expect("a hyper error");
+            assert!(hyper_err.is_timeout(), "{hyper_err:?}");
+            assert_eq!(sniffed.kind(), io::ErrorKind::TimedOut, "{sniffed}");
+            // Fired timers leave the wheel.
+            assert_eq!(solo::reactor::stats().timers, base);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn hyper_client_sends_50_requests_from_50_tasks_at_once() {
+        run(async {
+            for http2 in [false, true] {
+                // A fresh server for each: `/together/N` counts every request it has seen.
+                let (addr, _server) =
+                    start_server(|l| hyper_server::serve(l, HEADER_TIMEOUT)).await?;
+                // The server answers none until all 50 are in its handler at once.
+                let path = format!("/together/{}", hyper_client::TASKS);
+                let bodies =
+                    hyper_client::get_concurrently(addr, &path, hyper_client::TASKS, http2).await?;
+                assert_eq!(bodies, vec!["50 together\n"; 50]);
+                let last = hyper_client::get_concurrently(addr, "/count", 1, http2).await?;
+                let protocol = if http2 {
+                    Protocol::Http2
+                } else {
+                    Protocol::Http1
+                };
+                assert_eq!(last, [format!("request 51 ({protocol:?})\n")]);
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn websocket_echoes_text_and_closes_cleanly() {
+        run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let server = solo::spawn(async move {
+                let (stream, _) = listener.accept().await?;
+                websocket_echo::echo(stream).await
+            });
+            let big = "x".repeat(200_000);
+            let sent = ["hello", "wörld ✓", big.as_str()];
+            let echoes = websocket_echo::client(addr, &sent).await?;
+            assert_eq!(echoes, sent);
+            assert_eq!(server.await?, 3);
+
+            // The accept loop serves clients side by side.
+            let (addr, _server) = start_server(websocket_echo::serve).await?;
+            let (a, b) = solo::future::try_zip(
+                websocket_echo::client(addr, &["a1", "a2"]),
+                websocket_echo::client(addr, &["b1"]),
+            )
+            .await?;
+            assert_eq!(a, ["a1", "a2"]);
+            assert_eq!(b, ["b1"]);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn tls_echoes_for_futures_rustls_and_tokio_rustls_clients() {
+        let tls = tls_echo::Tls::self_signed().unwrap();
+        assert!(tls.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        run(async {
+            let server_config = tls.server.clone();
+            let (addr, _server) = start_server(|l| tls_echo::serve(l, server_config)).await?;
+            let back = tls_echo::round_trip(tls.client.clone(), addr, b"hello, tls").await?;
+            assert_eq!(back, b"hello, tls");
+            // Many records each way, written and read at once.
+            let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+            assert_eq!(
+                tls_echo::round_trip(tls.client.clone(), addr, &big).await?,
+                big
+            );
+            // A tokio-io crate over tokio_util::compat, no tokio runtime.
+            let back =
+                tls_echo::round_trip_tokio_rustls(tls.client.clone(), addr, b"via compat").await?;
+            assert_eq!(back, b"via compat");
+
+            // A client that trusts another certificate (same name, another key) refuses
+            // this server.
+            let stranger = tls_echo::Tls::self_signed()?;
+            let err = tls_echo::round_trip(stranger.client, addr, b"x")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+            assert!(
+                err.to_string().contains("invalid peer certificate"),
+                "{err}"
+            );
+            Ok(())
+        })
+    }
 }

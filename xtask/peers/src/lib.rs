@@ -9,6 +9,10 @@
 //! - `peer-epoll`: a raw edge-triggered epoll loop with no runtime (Linux only), the
 //!   near-the-metal reference.
 //!
+//! The `hyper` family runs one hyper 1.x service ([`hyper_hello`]) on two runtimes:
+//! `solo-hyper` (solo, through `solo::hyper`) and `peer-tokio --mode hyper` (tokio's
+//! `current_thread`, through hyper-util's `TokioIo` and `TokioTimer`).
+//!
 //! Each takes `--mode http|echo --addr HOST:PORT` (`peer-tokio` also `--mode chat`). So that the comparison is fair they
 //! share everything that is not the runtime: the argument parser ([`Args`]), the listener
 //! (a 1,024-deep backlog, [`bind_listener`]), and the HTTP handling ([`serve_http`]): every
@@ -31,6 +35,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 
 pub mod chat;
+pub mod hyper_hello;
 
 /// The path that answers `Hello, World!`; every other path gets a 404.
 pub const PLAINTEXT_PATH: &str = "/plaintext";
@@ -71,9 +76,11 @@ pub enum Mode {
     Echo,
     /// solo-server's chat: `GET /chat/events` and `POST /chat/send` (see [`chat`]).
     Chat,
+    /// The same plaintext as `http`, served by hyper 1.x (see [`hyper_hello`]).
+    Hyper,
 }
 
-/// The command line every peer takes: `--mode http|echo|chat --addr HOST:PORT`.
+/// The command line every peer takes: `--mode http|echo|chat|hyper --addr HOST:PORT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Args {
     /// What to serve.
@@ -103,8 +110,11 @@ impl Args {
                         "http" => Mode::Http,
                         "echo" => Mode::Echo,
                         "chat" => Mode::Chat,
+                        "hyper" => Mode::Hyper,
                         other => {
-                            return Err(format!("unknown mode {other:?} (http, echo or chat)"));
+                            return Err(format!(
+                                "unknown mode {other:?} (http, echo, chat or hyper)"
+                            ));
                         }
                     })
                 }
@@ -116,7 +126,7 @@ impl Args {
             }
         }
         Ok(Args {
-            mode: mode.ok_or("missing --mode http|echo|chat")?,
+            mode: mode.ok_or("missing --mode http|echo|chat|hyper")?,
             addr: addr.ok_or("missing --addr HOST:PORT")?,
         })
     }
@@ -125,7 +135,9 @@ impl Args {
     /// with status 2.
     pub fn from_env_or_exit(program: &str) -> Args {
         Args::parse(std::env::args().skip(1)).unwrap_or_else(|e| {
-            eprintln!("{program}: {e}\nusage: {program} --mode http|echo|chat --addr HOST:PORT");
+            eprintln!(
+                "{program}: {e}\nusage: {program} --mode http|echo|chat|hyper --addr HOST:PORT"
+            );
             std::process::exit(2)
         })
     }

@@ -96,6 +96,11 @@ pub enum Family {
     Idle,
     /// Chat fan-out: Server-Sent Events subscribers, one poster at a fixed rate.
     Chat,
+    /// One hyper 1.x service on each runtime (solo, tokio), HTTP/1.1 keep-alive, one
+    /// request in flight per connection.
+    Hyper,
+    /// The same hyper service with 16 pipelined requests in flight per connection.
+    HyperPipelined,
 }
 
 impl Family {
@@ -105,7 +110,16 @@ impl Family {
             Family::Echo => Protocol::Echo,
             Family::Chat => Protocol::Chat,
             Family::Http | Family::HttpPipelined | Family::Idle => Protocol::Http,
+            Family::Hyper | Family::HyperPipelined => Protocol::Hyper,
         }
+    }
+
+    /// Whether its load is HTTP requests on `/plaintext` (keep-alive, maybe pipelined).
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            Family::Http | Family::HttpPipelined | Family::Hyper | Family::HyperPipelined
+        )
     }
 }
 
@@ -156,6 +170,22 @@ impl Workload {
             size: 0,
             rate: 0.0,
             description,
+        }
+    }
+
+    /// The `hyper` family: [`Workload::http`]'s load on the hyper servers.
+    fn hyper(conns: usize, depth: usize) -> Workload {
+        let http = Workload::http(conns, depth);
+        let family = if depth > 1 {
+            Family::HyperPipelined
+        } else {
+            Family::Hyper
+        };
+        Workload {
+            id: http.id.replacen("http", "hyper", 1),
+            family,
+            description: http.description.replacen("HTTP", "hyper (HTTP/1.1)", 1),
+            ..http
         }
     }
 
@@ -270,6 +300,8 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
             Workload::echo(16, ECHO_SIZE),
             Workload::idle(args.idle.unwrap_or(500)),
             Workload::chat(20, chat_load.unwrap_or(1_000.0), CHAT_SIZE),
+            Workload::hyper(16, 1),
+            Workload::hyper(16, PIPELINE),
         ];
         (p, w)
     } else if args.full {
@@ -293,6 +325,9 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
             Workload::chat(1_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
             Workload::chat(10_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
             Workload::chat(19_000, chat_load.unwrap_or(CHAT_EVENTS_PER_S), CHAT_SIZE),
+            Workload::hyper(100, 1),
+            Workload::hyper(1000, 1),
+            Workload::hyper(100, PIPELINE),
         ];
         (p, w)
     } else {
@@ -316,6 +351,8 @@ pub fn plan(args: &BenchArgs) -> Result<(Profile, Vec<Workload>), String> {
         let load = chat_load.unwrap_or(CHAT_EVENTS_PER_S);
         w.push(Workload::chat(1_000, load, CHAT_SIZE));
         w.push(Workload::chat(10_000, load, CHAT_SIZE));
+        w.push(Workload::hyper(100, 1));
+        w.push(Workload::hyper(100, PIPELINE));
         (p, w)
     };
     if args.idle == Some(0) {
@@ -349,7 +386,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
 
     // Availability per server and protocol, before anything is measured.
-    let mut unavailable: Vec<[Option<String>; 3]> = vec![[None, None, None]; specs.len()];
+    let mut unavailable: Vec<[Option<String>; 4]> = vec![[None, None, None, None]; specs.len()];
     let built = servers::build(&paths, &specs);
     sys::check_interrupt()?;
     if let Some((_, Err(e))) = built.iter().find(|(p, _)| *p == "solo-bench-peers") {
@@ -506,6 +543,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if workloads.iter().any(|w| w.family == Family::Chat) {
         notes.extend(chat_notes(&specs));
     }
+    if workloads
+        .iter()
+        .any(|w| matches!(w.family, Family::Hyper | Family::HyperPipelined))
+    {
+        notes.push(HYPER_NOTE.into());
+    }
     let report = Report {
         schema: 1,
         command: std::iter::once("cargo xtask".to_string())
@@ -525,13 +568,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         servers: specs
             .iter()
             .zip(&unavailable)
-            .map(|(s, [http, echo, chat])| ServerInfo {
+            .map(|(s, [http, echo, chat, hyper])| ServerInfo {
                 name: s.name.into(),
                 solo: s.solo,
                 cores: s.cores,
                 http_unavailable: http.clone(),
                 echo_unavailable: echo.clone(),
                 chat_unavailable: chat.clone(),
+                hyper_unavailable: hyper.clone(),
             })
             .collect(),
         workloads: workload_reports,
@@ -568,6 +612,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// What the reader of the hyper figures should know.
+const HYPER_NOTE: &str = "hyper: one hyper 1.x service (xtask/peers/src/hyper_hello.rs, the same \
+     response bytes) served by solo-hyper (solo: solo::hyper's SoloIo and SoloTimer) and by \
+     peer-tokio --mode hyper (tokio current_thread: hyper-util's TokioIo and TokioTimer); \
+     HTTP/1.1 keep-alive, the header-read timeout armed (hyper's 30 s default once a timer is \
+     set); req/CPU-s is the figure to compare";
 
 /// What the reader of the chat figures should know.
 fn chat_notes(specs: &[ServerSpec]) -> Vec<String> {
@@ -678,7 +729,9 @@ mod tests {
                 "echo-c100",
                 "idle-10000",
                 "chat-1000",
-                "chat-10000"
+                "chat-10000",
+                "hyper-c100",
+                "hyper-pipelined-c100"
             ]
         );
         assert_eq!(plan(&args).unwrap().0.rounds, 3);
@@ -830,6 +883,35 @@ mod tests {
             failed[0].starts_with("http-c16 tokio: round 1"),
             "{failed:?}"
         );
+    }
+
+    #[test]
+    fn the_hyper_family_is_the_http_load_on_the_hyper_servers() {
+        let (_, w) = plan(&BenchArgs {
+            only: vec![Family::Hyper, Family::HyperPipelined],
+            ..Default::default()
+        })
+        .unwrap();
+        let ids: Vec<_> = w.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["hyper-c100", "hyper-pipelined-c100"]);
+        assert_eq!((w[0].conns, w[0].depth), (100, 1));
+        assert_eq!((w[1].conns, w[1].depth), (100, PIPELINE));
+        assert!(w.iter().all(|w| w.family.protocol() == Protocol::Hyper));
+        assert!(w.iter().all(|w| w.family.is_http()));
+        assert!(!Family::Echo.is_http() && Family::HttpPipelined.is_http());
+        assert!(
+            w[1].description
+                .starts_with("hyper (HTTP/1.1) keep-alive, 100 connections"),
+            "{}",
+            w[1].description
+        );
+        let serving: Vec<_> = servers::select(&[])
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.launch(Protocol::Hyper).is_some())
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(serving, ["solo", "tokio"]);
     }
 
     #[test]

@@ -290,6 +290,8 @@ pub struct ServerInfo {
     pub echo_unavailable: Option<String>,
     /// `None` if its chat server is available, else why not.
     pub chat_unavailable: Option<String>,
+    /// `None` if its hyper server is available, else why not.
+    pub hyper_unavailable: Option<String>,
 }
 
 /// Everything one `cargo xtask bench` run measured.
@@ -560,7 +562,11 @@ pub fn unit(family: Family) -> &'static str {
     match family {
         Family::Echo => "msg/s",
         Family::Chat => "ev/s",
-        Family::Http | Family::HttpPipelined | Family::Idle => "req/s",
+        Family::Http
+        | Family::HttpPipelined
+        | Family::Idle
+        | Family::Hyper
+        | Family::HyperPipelined => "req/s",
     }
 }
 

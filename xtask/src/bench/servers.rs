@@ -31,11 +31,18 @@ pub enum Protocol {
     /// solo-server's chat: Server-Sent Events on `GET /chat/events`, messages posted to
     /// `POST /chat/send`.
     Chat,
+    /// HTTP/1.1 plaintext on `/plaintext`, served by one hyper service on each runtime.
+    Hyper,
 }
 
 impl Protocol {
     /// Every protocol, in the order of [`Protocol::index`].
-    pub const ALL: [Protocol; 3] = [Protocol::Http, Protocol::Echo, Protocol::Chat];
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Http,
+        Protocol::Echo,
+        Protocol::Chat,
+        Protocol::Hyper,
+    ];
 
     /// Its position in [`Protocol::ALL`].
     pub fn index(self) -> usize {
@@ -48,6 +55,7 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Echo => "echo",
             Protocol::Chat => "chat",
+            Protocol::Hyper => "hyper",
         }
     }
 }
@@ -101,6 +109,8 @@ pub struct ServerSpec {
     pub echo: Option<Launch>,
     /// The chat server, if there is one.
     pub chat: Option<Launch>,
+    /// The hyper server (the `hyper` family), if there is one.
+    pub hyper: Option<Launch>,
     /// CPUs it runs on, from [`SERVER_CPU`] on: 1, or more for a sharded server (which is
     /// started on CPU 0 and pins its shards itself, shard `k` to CPU `k`).
     pub cores: usize,
@@ -113,6 +123,7 @@ impl ServerSpec {
             Protocol::Http => self.http,
             Protocol::Echo => self.echo,
             Protocol::Chat => self.chat,
+            Protocol::Hyper => self.hyper,
         }
     }
 
@@ -131,7 +142,7 @@ pub const SOLO_NOMETRICS: &str = "solo-nometrics";
 /// The target directory (under cargo's) of [`Program::CargoNoDefaultFeatures`] builds.
 pub const NO_DEFAULT_FEATURES_DIR: &str = "no-default-features";
 
-const fn peer(name: &'static str, bin: &'static str, chat: bool) -> ServerSpec {
+const fn peer(name: &'static str, bin: &'static str, chat: bool, hyper: bool) -> ServerSpec {
     const PEERS: &str = "solo-bench-peers";
     ServerSpec {
         name,
@@ -158,6 +169,17 @@ const fn peer(name: &'static str, bin: &'static str, chat: bool) -> ServerSpec {
                     bin,
                 },
                 args: &["--mode", "chat", "--addr", "{addr}"],
+            })
+        } else {
+            None
+        },
+        hyper: if hyper {
+            Some(Launch {
+                program: Program::Cargo {
+                    package: PEERS,
+                    bin,
+                },
+                args: &["--mode", "hyper", "--addr", "{addr}"],
             })
         } else {
             None
@@ -192,6 +214,13 @@ pub const SERVERS: &[ServerSpec] = &[
             },
             args: &["--addr", "{addr}", "--quiet"],
         }),
+        hyper: Some(Launch {
+            program: Program::Cargo {
+                package: "solo-bench-peers",
+                bin: "solo-hyper",
+            },
+            args: &["--mode", "hyper", "--addr", "{addr}"],
+        }),
     },
     ServerSpec {
         name: SOLO_2SHARDS,
@@ -206,10 +235,11 @@ pub const SERVERS: &[ServerSpec] = &[
             },
             args: &["--addr", "{addr}", "--quiet", "--threads", "2"],
         }),
+        hyper: None,
     },
-    peer("tokio", "peer-tokio", true),
-    peer("smol", "peer-smol", false),
-    peer("epoll", "peer-epoll", false),
+    peer("tokio", "peer-tokio", true, true),
+    peer("smol", "peer-smol", false, false),
+    peer("epoll", "peer-epoll", false, false),
     ServerSpec {
         name: "node",
         solo: false,
@@ -226,6 +256,7 @@ pub const SERVERS: &[ServerSpec] = &[
             program: Program::Node { script: "chat.js" },
             args: &["--addr", "{addr}"],
         }),
+        hyper: None,
     },
     // solo-server without its `metrics` feature, only when named: `--servers
     // solo,solo-nometrics` measures what the runtime's metrics cost, side by side.
@@ -242,6 +273,7 @@ pub const SERVERS: &[ServerSpec] = &[
         }),
         echo: None,
         chat: None,
+        hyper: None,
     },
 ];
 
@@ -325,7 +357,7 @@ impl Paths {
 pub fn build(paths: &Paths, servers: &[ServerSpec]) -> Vec<(&'static str, Result<(), String>)> {
     let mut packages: Vec<&'static str> = Vec::new();
     for s in servers {
-        for launch in [s.http, s.echo, s.chat].into_iter().flatten() {
+        for launch in [s.http, s.echo, s.chat, s.hyper].into_iter().flatten() {
             if let Program::Cargo { package, .. } = launch.program {
                 if !packages.contains(&package) {
                     packages.push(package);
@@ -612,12 +644,36 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(chat, ["solo", SOLO_2SHARDS, "tokio", "node"]);
+        // The hyper family: one hyper service on solo and on tokio.
+        let hyper: Vec<_> = SERVERS
+            .iter()
+            .filter_map(|s| Some((s.name, s.hyper?.program)))
+            .collect();
+        assert_eq!(
+            hyper,
+            [
+                (
+                    "solo",
+                    Program::Cargo {
+                        package: "solo-bench-peers",
+                        bin: "solo-hyper"
+                    }
+                ),
+                (
+                    "tokio",
+                    Program::Cargo {
+                        package: "solo-bench-peers",
+                        bin: "peer-tokio"
+                    }
+                )
+            ]
+        );
         let mut names: Vec<_> = SERVERS.iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SERVERS.len());
         for s in SERVERS {
-            for l in [s.http, s.echo, s.chat].into_iter().flatten() {
+            for l in [s.http, s.echo, s.chat, s.hyper].into_iter().flatten() {
                 assert!(
                     l.args.contains(&"{addr}"),
                     "{} must be told where to listen",

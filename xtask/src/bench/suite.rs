@@ -109,7 +109,7 @@ pub fn measure(
     server.check_alive(&log).map_err(Failure::Run)?;
     drop(server);
     sample.round = round;
-    if let (Some(wrk_path), Family::Http | Family::HttpPipelined) = (ctx.wrk, w.family) {
+    if let (Some(wrk_path), true) = (ctx.wrk, w.family.is_http()) {
         match cross_check(ctx, spec, w, wrk_path) {
             Ok(rate) => sample.wrk_rate = Some(rate),
             Err(Failure::Interrupted) => return Err(Failure::Interrupted),

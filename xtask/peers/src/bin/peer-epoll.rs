@@ -261,7 +261,7 @@ mod linux {
                 let ok = match self.mode {
                     Mode::Echo => self.send(fd, n, true),
                     Mode::Http => self.answer(fd, n),
-                    Mode::Chat => unreachable!("refused in main"),
+                    Mode::Chat | Mode::Hyper => unreachable!("refused in main"),
                 };
                 if !ok {
                     return;

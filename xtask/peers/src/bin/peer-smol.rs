@@ -38,7 +38,7 @@ fn run(args: Args) -> io::Result<()> {
                         let _ = match args.mode {
                             Mode::Http => http(stream).await,
                             Mode::Echo => echo(stream).await,
-                            Mode::Chat => unreachable!("refused in main"),
+                            Mode::Chat | Mode::Hyper => unreachable!("refused in main"),
                         };
                     })
                     .detach();

@@ -1,6 +1,6 @@
 //! The tokio peer: a `current_thread` runtime, a task per connection, a 4 KiB read buffer.
 //!
-//! `peer-tokio --mode http|echo|chat --addr HOST:PORT`. Written the ordinary way a tokio
+//! `peer-tokio --mode http|echo|chat|hyper --addr HOST:PORT`. Written the ordinary way a tokio
 //! user would write it; only the listener (deeper backlog), the HTTP handling and the chat
 //! protocol's parsing and formatting are shared with the other peers.
 //!
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use solo_bench_peers::chat::{self, ChatRequest, HISTORY};
-use solo_bench_peers::{Args, MAX_REQUEST, Mode, serve_http};
+use solo_bench_peers::{Args, MAX_REQUEST, Mode, hyper_hello, serve_http};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -32,8 +32,8 @@ fn run(args: Args) -> io::Result<()> {
     solo_bench_peers::raise_fd_limit()?;
     let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.enable_io();
-    if args.mode == Mode::Chat {
-        // The keep-alive pings of the event streams.
+    if matches!(args.mode, Mode::Chat | Mode::Hyper) {
+        // The keep-alive pings of the event streams; hyper's header-read timeout.
         builder.enable_time();
     }
     let rt = builder.build()?;
@@ -50,6 +50,7 @@ fn run(args: Args) -> io::Result<()> {
                             Mode::Http => http(stream).await,
                             Mode::Echo => echo(stream).await,
                             Mode::Chat => chat(stream, hub).await,
+                            Mode::Hyper => hyper(stream).await,
                         };
                     });
                 }
@@ -63,6 +64,19 @@ fn run(args: Args) -> io::Result<()> {
             }
         }
     })
+}
+
+/// The `hyper` family: the shared hyper service with hyper-util's tokio adapters, the
+/// way a tokio user serves hyper.
+async fn hyper(stream: TcpStream) -> io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    hyper_hello::http1(TokioTimer::new())
+        .serve_connection(
+            TokioIo::new(stream),
+            hyper::service::service_fn(hyper_hello::handle),
+        )
+        .await
+        .map_err(io::Error::other)
 }
 
 async fn http(mut stream: TcpStream) -> io::Result<()> {
