@@ -187,7 +187,8 @@ fn worker() {
 #[cfg(unix)]
 mod fork {
     use std::cell::RefCell;
-    use std::sync::{MutexGuard, Once};
+    use std::sync::MutexGuard;
+    use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
     use super::{POOL, PoolState, lock};
 
@@ -197,24 +198,57 @@ mod fork {
             const { RefCell::new(None) };
     }
 
+    /// Where the registration stands: 0 not begun, 1 under way (by [`REGISTRAR`]), 2
+    /// done (or failed, which was said once).
+    pub(super) static STATE: AtomicU8 = AtomicU8::new(0);
+    /// The process that set [`STATE`] to 1.
+    pub(super) static REGISTRAR: AtomicI32 = AtomicI32::new(0);
+
     /// Registers the handlers, once per process.
+    ///
+    /// Not a `Once`: a fork while another thread is inside it would leave the child a
+    /// `Once` that never completes, and the child's first blocking job would hang. A
+    /// registration under way in another process is one a fork interrupted, before the
+    /// handlers took effect (`pthread_atfork` and `fork` exclude each other, and the
+    /// child handler marks the registration done): it is started again.
     pub(super) fn watch() {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            // SAFETY: three plain functions that stay valid for the life of the process.
-            // They lock and unlock the pool's mutex and write two counters: no pool thread
-            // holds that lock across anything that could wait for the forking thread.
-            let errno = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
-            if errno != 0 {
-                // Without them a fork child may find the lock held or count threads it
-                // does not have; the parent is unaffected. Say so once.
-                eprintln!(
-                    "solo-io: cannot register the blocking pool's fork handlers \
-                     (pthread_atfork: {}); a fork child may not use the pool",
-                    std::io::Error::from_raw_os_error(errno)
-                );
+        loop {
+            match STATE.load(Ordering::Acquire) {
+                2 => return,
+                0 => {
+                    // SAFETY: getpid has no preconditions.
+                    REGISTRAR.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+                    if STATE
+                        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        register();
+                        STATE.store(2, Ordering::Release);
+                    }
+                }
+                // SAFETY: getpid has no preconditions.
+                _ if REGISTRAR.load(Ordering::Relaxed) != unsafe { libc::getpid() } => {
+                    let _ = STATE.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed);
+                }
+                _ => std::thread::yield_now(),
             }
-        });
+        }
+    }
+
+    fn register() {
+        // SAFETY: three plain functions that stay valid for the life of the process.
+        // They lock and unlock the pool's mutex and write two counters: no pool thread
+        // holds that lock across anything that could wait for the forking thread.
+        let errno = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        if errno != 0 {
+            // Without them a fork child may find the lock held or count threads it
+            // does not have; the parent is unaffected. Say so once.
+            eprintln!(
+                "solo-io: cannot register the blocking pool's fork handlers \
+                 (pthread_atfork: {}); a fork child may not use the pool",
+                std::io::Error::from_raw_os_error(errno)
+            );
+        }
     }
 
     /// Before `fork`: take the lock, so that no pool thread holds it at the fork.
@@ -231,6 +265,8 @@ mod fork {
 
     /// After `fork`, in the child: no pool thread exists here; give the lock back.
     extern "C" fn child() {
+        // The handlers run, so they are registered here (see `watch`).
+        STATE.store(2, Ordering::Relaxed);
         let _ = HELD.try_with(|held| {
             if let Some(mut state) = held.borrow_mut().take() {
                 state.threads = 0;
@@ -297,5 +333,24 @@ pub mod testing {
     pub fn set_idle_timeout(timeout: Duration) {
         lock(&POOL.state).idle_timeout = timeout;
         POOL.work.notify_all();
+    }
+}
+
+#[cfg(all(test, unix))]
+mod fork_tests {
+    use std::sync::atomic::Ordering;
+
+    /// A fork child whose parent forked in the middle of the first registration finds
+    /// it "under way" by another process: it registers again instead of waiting.
+    #[test]
+    fn a_registration_interrupted_by_fork_is_started_again() {
+        super::fork::watch();
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        super::fork::REGISTRAR.store(me + 1, Ordering::Relaxed);
+        super::fork::STATE.store(1, Ordering::Release);
+        super::fork::watch();
+        assert_eq!(super::fork::STATE.load(Ordering::Acquire), 2);
+        assert_eq!(super::fork::REGISTRAR.load(Ordering::Relaxed), me);
     }
 }
