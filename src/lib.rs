@@ -65,13 +65,13 @@ pub use shard::shards;
 pub use solo_sync::{channel, lock};
 
 pub use solo_executor::{LocalExecutor, Task};
-pub use solo_io::{Async, Timer, Unblock, fs, net, signal, timeout, unblock};
+pub use solo_io::{Async, TimedOut, Timer, Unblock, fs, io_timeout, net, signal, timeout, unblock};
 pub use solo_lite::{future, io, pin, prelude, ready, stream};
 
 /// The reactor of the current thread: counters ([`reactor::stats`]) and the name of the
 /// poller backend.
 pub mod reactor {
-    pub use solo_io::reactor::{Stats, backend, stats};
+    pub use solo_io::reactor::{EnterGuard, Stats, backend, enter, stats};
 }
 
 thread_local! {

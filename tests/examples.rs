@@ -54,7 +54,7 @@ mod hello_timer;
 
 /// Runs `test` on a fresh runtime, failing if it takes longer than a generous bound.
 fn run<T>(test: impl Future<Output = io::Result<T>>) -> T {
-    solo::block_on(solo::timeout(Duration::from_secs(60), test)).unwrap()
+    solo::block_on(solo::io_timeout(Duration::from_secs(60), test)).unwrap()
 }
 
 /// A listener on a free loopback port, with the example's `serve` running on a task.

@@ -21,7 +21,11 @@
 //!   completions wake the loop, the way libuv serves Node's `fs`.
 //!
 //! Everything here belongs to the thread that created it: `Async<T>`, `Timer` and the
-//! socket types are not `Send`.
+//! socket types are not `Send`. And they wait on that thread's loop: await them inside
+//! [`block_on`] (or `solo::block_on`). Under another executor's `block_on`, where nothing
+//! would run the reactor, a task about to wait for I/O or a timer panics with a message
+//! naming the fix rather than hanging for ever (work on the pool, [`unblock`], completes
+//! anywhere).
 //!
 //! # Example
 //!
@@ -40,7 +44,7 @@
 //!
 //!     client.write_all(b"hello").await?;
 //!     let mut buf = [0; 5];
-//!     timeout(Duration::from_secs(5), server.read_exact(&mut buf)).await?;
+//!     timeout(Duration::from_secs(5), server.read_exact(&mut buf)).await??;
 //!     assert_eq!(&buf, b"hello");
 //!
 //!     Timer::after(Duration::from_millis(1)).await;
@@ -82,7 +86,7 @@ pub mod __fault {
 pub use blocking::{Unblock, Unblocked, unblock};
 pub use driver::{block_on, block_on_with};
 pub use sys::Source;
-pub use timer::{Timer, timeout};
+pub use timer::{TimedOut, Timer, io_timeout, timeout};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

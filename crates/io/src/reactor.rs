@@ -37,6 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -179,6 +180,9 @@ pub(crate) struct Reactor {
     /// Wakers collected during dispatch, woken after every borrow has ended. Reused.
     to_wake: RefCell<Vec<Waker>>,
     stats: Cell<Stats>,
+    /// Loops driving this reactor now: `block_on` calls, and executors holding an
+    /// [`EnterGuard`]. Read only where a task is about to wait (see `assert_driven`).
+    driving: Cell<usize>,
 }
 
 thread_local! {
@@ -200,6 +204,7 @@ impl Reactor {
             crowd: RefCell::new(HashMap::new()),
             to_wake: RefCell::new(Vec::new()),
             stats: Cell::new(Stats::default()),
+            driving: Cell::new(0),
         })
     }
 
@@ -314,6 +319,7 @@ impl Reactor {
             }
             (ReadyState::Unknown | ReadyState::NotReady, _) => {}
         }
+        self.assert_driven();
         match &side.waker {
             None => side.waker = Some(cx.waker().clone()),
             Some(w) if w.will_wake(cx.waker()) => {}
@@ -389,6 +395,18 @@ impl Reactor {
     }
 
     // ------------------------------------------------------------------ driving
+
+    /// Panics, naming the fix, if no loop drives this reactor: a task about to wait for
+    /// an event or a timer here would never be woken (another executor's `block_on`
+    /// sleeps on its own, and nothing would run this reactor). Called only where a task
+    /// is about to wait, never when a source or timer is ready: one `Cell` read on the
+    /// way to sleep.
+    #[inline]
+    pub(crate) fn assert_driven(&self) {
+        if self.driving.get() == 0 {
+            not_driven();
+        }
+    }
 
     /// Fires expired timers, waits for I/O (at most `timeout`, and not past the next
     /// timer), dispatches the events, and wakes every task that became ready.
@@ -539,6 +557,20 @@ fn interest_of(state: &SourceState) -> Interest {
     i
 }
 
+/// The panic of [`Reactor::assert_driven`].
+#[cold]
+#[inline(never)]
+fn not_driven() -> ! {
+    panic!(
+        "solo-io: a socket, timer or other solo-io source was awaited on a thread where \
+         solo-io's loop is not running, so nothing would ever wake it (this would hang). \
+         Run the future with solo::block_on (or solo_io::block_on), not with another \
+         executor's block_on such as futures_lite::future::block_on or \
+         solo_lite::future::block_on; a custom executor holds solo_io::reactor::enter() \
+         while it runs and calls solo_io::reactor::park when idle"
+    )
+}
+
 fn not_registered() -> io::Error {
     io::Error::other("solo-io: source is not registered with this thread's reactor")
 }
@@ -549,6 +581,51 @@ fn not_registered() -> io::Error {
 /// wakes the thread blocked in its poller.
 pub fn notifier() -> Notifier {
     Reactor::with(Reactor::notifier)
+}
+
+/// Declares that a loop drives this thread's reactor until the guard is dropped: the
+/// caller promises to call [`park`] whenever its tasks wait.
+///
+/// Awaiting a socket or timer of solo-io makes the task wait for this thread's reactor,
+/// which only runs when someone parks it. [`block_on`](crate::block_on) (and the `solo`
+/// crate's) hold this guard while they run; outside any such loop, a task about to wait
+/// on solo-io panics with a message that names the fix, instead of hanging for ever. An
+/// executor of your own that drives the reactor with [`park`] takes the guard itself.
+/// Guards nest; each belongs to its thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use std::time::Duration;
+///
+/// // A tiny hand-rolled loop: poll, and park the reactor while the future waits.
+/// let _loop = solo_io::reactor::enter();
+/// let mut timer = pin!(solo_io::Timer::after(Duration::from_millis(1)));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// while timer.as_mut().poll(&mut cx).is_pending() {
+///     solo_io::reactor::park(None).unwrap();
+/// }
+/// ```
+pub fn enter() -> EnterGuard {
+    Reactor::with(|r| r.driving.set(r.driving.get() + 1));
+    EnterGuard {
+        _not_send: PhantomData,
+    }
+}
+
+/// The guard of [`enter`]: a loop drives this thread's reactor while it lives.
+#[derive(Debug)]
+#[must_use = "the reactor counts as driven only while the guard lives"]
+pub struct EnterGuard {
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        Reactor::try_with(|r| r.driving.set(r.driving.get().saturating_sub(1)));
+    }
 }
 
 /// Drives this thread's reactor once: fires due timers, waits for I/O for at most
