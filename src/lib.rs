@@ -65,7 +65,9 @@ pub use shard::shards;
 pub use solo_sync::{channel, lock};
 
 pub use solo_executor::{LocalExecutor, Task};
-pub use solo_io::{Async, TimedOut, Timer, Unblock, fs, io_timeout, net, signal, timeout, unblock};
+pub use solo_io::{
+    Async, TimedOut, Timer, Unblock, fs, io_timeout, net, process, signal, timeout, unblock,
+};
 pub use solo_lite::{future, io, pin, prelude, ready, stream};
 
 /// The reactor of the current thread: counters ([`reactor::stats`]) and the name of the

@@ -68,6 +68,7 @@ mod driver;
 mod fault;
 pub mod fs;
 pub mod net;
+pub mod process;
 pub mod reactor;
 pub mod signal;
 mod sys;

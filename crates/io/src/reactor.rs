@@ -228,6 +228,22 @@ impl Reactor {
 
     /// Registers `source` and returns its key.
     pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
+        self.register_with(|poller, key| {
+            if self.edge {
+                poller.add(source, key, Interest::BOTH, Mode::Edge)
+            } else {
+                poller.add(source, key, Interest::NONE, Mode::Oneshot)
+            }
+        })
+    }
+
+    /// Registers a source with `add`, which gives it to the poller under the key it is
+    /// passed: a descriptor ([`register`](Reactor::register)), or something that is not
+    /// one (a kqueue process filter). Returns the key.
+    pub(crate) fn register_with(
+        &self,
+        add: impl FnOnce(&Poller, usize) -> io::Result<()>,
+    ) -> io::Result<usize> {
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
         let index = entry.key();
@@ -239,12 +255,7 @@ impl Reactor {
         let generation = self.next_generation.get().wrapping_add(1) & GEN_MASK;
         self.next_generation.set(generation);
         let key = index | ((generation as usize) << INDEX_BITS);
-        if self.edge {
-            self.poller.add(source, key, Interest::BOTH, Mode::Edge)?;
-        } else {
-            self.poller
-                .add(source, key, Interest::NONE, Mode::Oneshot)?;
-        }
+        add(&self.poller, key)?;
         entry.insert(SourceState {
             generation,
             read: Side::new(),
@@ -255,6 +266,16 @@ impl Reactor {
 
     /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
     pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        self.deregister_with(key, |poller| poller.delete(source))
+    }
+
+    /// [`deregister`](Reactor::deregister) of a source registered with
+    /// [`register_with`](Reactor::register_with): `delete` takes it from the poller.
+    pub(crate) fn deregister_with(
+        &self,
+        key: usize,
+        delete: impl FnOnce(&Poller) -> io::Result<()>,
+    ) -> io::Result<()> {
         let index = key & INDEX_MASK;
         let removed = {
             let mut sources = self.sources.borrow_mut();
@@ -263,7 +284,7 @@ impl Reactor {
                 _ => None,
             }
         };
-        let result = self.poller.delete(source);
+        let result = delete(&self.poller);
         if let Some(state) = removed {
             // The crowd's lists leave the map before anyone is woken (no borrow is held
             // while a waker runs).
@@ -297,6 +318,21 @@ impl Reactor {
         source: impl AsSource,
         cx: &mut Context<'_>,
         public: bool,
+    ) -> Poll<io::Result<()>> {
+        self.poll_ready_with(key, dir, cx, public, |poller, key, interest, mode| {
+            poller.modify(source, key, interest, mode)
+        })
+    }
+
+    /// [`poll_ready`](Reactor::poll_ready) with `modify` to re-arm the source (for one
+    /// registered with [`register_with`](Reactor::register_with)).
+    pub(crate) fn poll_ready_with(
+        &self,
+        key: usize,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        public: bool,
+        modify: impl FnOnce(&Poller, usize, Interest, Mode) -> io::Result<()>,
     ) -> Poll<io::Result<()>> {
         let mut sources = self.sources.borrow_mut();
         let state = match sources.get_mut(key & INDEX_MASK) {
@@ -338,11 +374,11 @@ impl Reactor {
         let armed = if !self.edge {
             // Oneshot: arm for every direction that has a waiter.
             let interest = interest_of(state);
-            self.poller.modify(source, key, interest, Mode::Oneshot)
+            modify(&self.poller, key, interest, Mode::Oneshot)
         } else if rearm {
             // Ask the OS again: re-registering makes epoll/kqueue re-evaluate and deliver
             // an event if the source is ready now.
-            self.poller.modify(source, key, Interest::BOTH, Mode::Edge)
+            modify(&self.poller, key, Interest::BOTH, Mode::Edge)
         } else {
             Ok(())
         };
