@@ -129,10 +129,12 @@ fn environment_arguments_and_directory_reach_the_child() {
 #[test]
 fn piped_stdin_stdout_and_stderr_carry_bytes_both_ways() {
     block_on(async {
-        // The child reads every line we send and echoes it, upper-cased on stderr.
+        // The child reads every line we send and echoes it, upper-cased on stderr (on
+        // Windows, `more` echoes its input once it has all of it, then a word goes to
+        // stderr).
         let mut child = shell(
             "while read line; do echo \"got $line\"; echo \"$line\" | tr a-z A-Z >&2; done",
-            "findstr \"^\"",
+            "more & echo DONE 1>&2",
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -142,16 +144,15 @@ fn piped_stdin_stdout_and_stderr_carry_bytes_both_ways() {
         let mut stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
 
-        // A conversation: one line, then its answer, then the next.
+        // A conversation on Unix: one line, then its answer, then the next.
+        let mut got = Vec::new();
         for word in ["alpha", "beta"] {
             stdin.write_all(format!("{word}\n").as_bytes()).await?;
             stdin.flush().await?;
-            let expect = if cfg!(windows) {
-                word.to_string()
-            } else {
-                format!("got {word}")
-            };
-            let mut got = Vec::new();
+            if cfg!(windows) {
+                continue;
+            }
+            let expect = format!("got {word}");
             while !text(&got).contains(&expect) {
                 let mut buf = [0u8; 64];
                 let n = io_timeout(GUARD, stdout.read(&mut buf)).await?;
@@ -163,12 +164,15 @@ fn piped_stdin_stdout_and_stderr_carry_bytes_both_ways() {
         stdin.close().await?;
         let err = stdin.write_all(b"late").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
-        let mut rest = Vec::new();
-        io_timeout(GUARD, stdout.read_to_end(&mut rest)).await?;
+        io_timeout(GUARD, stdout.read_to_end(&mut got)).await?;
         let mut errs = Vec::new();
         io_timeout(GUARD, stderr.read_to_end(&mut errs)).await?;
         if cfg!(unix) {
+            assert_eq!(text(&got), "got alpha\ngot beta\n");
             assert_eq!(text(&errs), "ALPHA\nBETA\n");
+        } else {
+            assert_eq!(text(&got), "alpha\nbeta\n");
+            assert_eq!(text(&errs).trim_end(), "DONE");
         }
         let status = io_timeout(GUARD, child.status()).await?;
         assert!(status.success(), "{status:?}");
@@ -183,7 +187,9 @@ fn output_collects_large_outputs_of_both_streams_without_deadlock() {
         // Far more than a pipe holds, on both streams, so neither may wait for the other.
         let out = shell(
             "head -c 300000 /dev/zero; head -c 200000 /dev/zero >&2; head -c 300000 /dev/zero",
-            "for /L %i in (1,1,3000) do @echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789& @echo 01234567890123456789012345678901234567890123456789012345678901234567890123456789 1>&2",
+            "(for /L %i in (1,1,2000) do @echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789) & \
+             (for /L %i in (1,1,3000) do @echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 1>&2) & \
+             (for /L %i in (1,1,1000) do @echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789)",
         )
         .output()
         .await?;
@@ -343,10 +349,7 @@ fn a_pipe_becomes_the_next_childs_stdin() {
             .stdout(Stdio::piped())
             .spawn()?;
         let stdout = first.stdout.take().unwrap().into_stdio().await?;
-        let out = shell("tr a-z A-Z", "findstr piped")
-            .stdin(stdout)
-            .output()
-            .await?;
+        let out = shell("tr a-z A-Z", "more").stdin(stdout).output().await?;
         let expect = if cfg!(windows) {
             "piped along"
         } else {
