@@ -62,6 +62,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod async_io;
+mod async_net;
 mod blocking;
 mod driver;
 #[cfg(solo_fault_injection)]

@@ -282,7 +282,7 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
                 format!("cannot connect to {path:?}: the listener's backlog is full"),
             )
         } else {
-            e
+            io::Error::new(e.kind(), format!("cannot connect to {path:?}: {e}"))
         }
     })?;
     Ok(UnixStream::from(fd))
