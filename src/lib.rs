@@ -15,6 +15,10 @@
 //!   and [`raise_fd_limit`] lifts the process's descriptor limit to its hard limit.
 //! - [`channel`] and [`lock`] (from [`solo-sync`](solo_sync)): channels between tasks of
 //!   one thread and between shards, and async locks.
+//! - From [`solo-io`](solo_io): [`net`], [`fs`], [`process`] (child processes, reaped
+//!   without a helper thread), [`signal`], [`Timer`], [`timeout`] (any future) and
+//!   [`io_timeout`], [`unblock`]. Awaiting these under another executor's `block_on`
+//!   panics with the fix instead of hanging.
 //!
 //! # Example
 //!

@@ -26,9 +26,8 @@ pub(crate) struct KqueueWatch {
 }
 
 enum State {
-    /// The filter is registered under `key`; `armed` once readiness was cleared, so that
-    /// readiness now means the exit was reported.
-    Watching { key: usize, armed: bool },
+    /// The filter is registered under `key`.
+    Watching { key: usize },
     /// The exit was reported (or the child was gone already): retry `waitpid`.
     Exited {
         retry: Option<Timer>,
@@ -39,7 +38,7 @@ enum State {
 impl KqueueWatch {
     pub(crate) fn new(pid: u32) -> io::Result<KqueueWatch> {
         let state = match Reactor::with(|r| r.register_with(|p, key| p.add_process(pid, key))) {
-            Ok(key) => State::Watching { key, armed: false },
+            Ok(key) => State::Watching { key },
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::Exited {
                 retry: None,
                 delay: Duration::ZERO,
@@ -59,15 +58,13 @@ impl KqueueWatch {
                 return Poll::Ready(Ok(status));
             }
             match &mut self.state {
-                State::Watching { key, armed } => {
+                State::Watching { key } => {
                     let key = *key;
-                    if !*armed {
-                        Reactor::with(|r| r.clear_ready(key, Direction::Read, false));
-                        *armed = true;
-                    }
-                    // A process filter is never re-armed: it fires once.
+                    // Confirmed readiness (`readable()`'s): ready only once the filter's
+                    // event arrived, whenever that was. A process filter fires once and
+                    // has nothing to re-arm, hence the `modify` that does nothing.
                     ready!(Reactor::with(|r| {
-                        r.poll_ready_with(key, Direction::Read, cx, false, |_, _, _, _| Ok(()))
+                        r.poll_ready_with(key, Direction::Read, cx, true, |_, _, _, _| Ok(()))
                     }))?;
                     self.unwatch();
                     self.state = State::Exited {
