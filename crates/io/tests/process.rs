@@ -552,3 +552,101 @@ fn statuses_of_many_children_awaited_one_by_one() {
     })
     .unwrap();
 }
+
+#[test]
+fn stdin_and_stderr_pipes_become_other_childrens_streams() {
+    block_on(async {
+        // A child's stdin pipe as another child's stdout: the second writes to the first.
+        let mut reader = shell("cat", "more")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let into_reader = reader.stdin.take().unwrap().into_stdio().await?;
+        let writer = shell("echo into the pipe", "echo into the pipe")
+            .stdout(into_reader)
+            .status()
+            .await?;
+        assert!(writer.success());
+        let out = io_timeout(GUARD, reader.output()).await?;
+        assert_eq!(text(&out.stdout).trim_end(), "into the pipe");
+
+        // A child's stderr pipe as another child's stdin.
+        let mut noisy = shell("echo err >&2", "echo err 1>&2")
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = noisy.stderr.take().unwrap().into_stdio().await?;
+        let out = shell("tr a-z A-Z", "more").stdin(stderr).output().await?;
+        let expect = if cfg!(windows) { "err" } else { "ERR" };
+        assert_eq!(text(&out.stdout).trim_end(), expect);
+        assert!(io_timeout(GUARD, noisy.status()).await?.success());
+
+        // A closed stdin cannot be handed on.
+        let mut child = shell("cat >/dev/null", "more >NUL")
+            .stdin(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.close().await?;
+        let err = stdin.into_stdio().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(io_timeout(GUARD, child.status()).await?.success());
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_std_command_and_its_system_options_carry_over() {
+    block_on(async {
+        // From a `std` command: what was set on it stays.
+        let mut std_cmd = std::process::Command::new(if cfg!(windows) { "cmd" } else { "sh" });
+        std_cmd.args(if cfg!(windows) {
+            ["/C", "echo from std"]
+        } else {
+            ["-c", "echo from std"]
+        });
+        let out = Command::from(std_cmd).output().await?;
+        assert_eq!(text(&out.stdout).trim_end(), "from std");
+
+        // The system-specific options of std's CommandExt, through `as_std_mut`.
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "echo $0"]);
+            cmd.as_std_mut().arg0("renamed");
+            let out = cmd.output().await?;
+            assert_eq!(text(&out.stdout).trim_end(), "renamed");
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::process::CommandExt;
+            const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+            let mut cmd = shell("", "exit 6");
+            cmd.as_std_mut().creation_flags(CREATE_NO_WINDOW);
+            assert_eq!(cmd.status().await?.code(), Some(6));
+        }
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn read_pipes_expose_their_descriptors() {
+    use std::os::fd::{AsFd, AsRawFd};
+    block_on(async {
+        let mut child = shell("echo hi; echo there >&2", "")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        assert!(stdout.as_raw_fd() >= 0 && stderr.as_raw_fd() >= 0);
+        assert_eq!(stdout.as_fd().as_raw_fd(), stdout.as_raw_fd());
+        assert_ne!(stdout.as_raw_fd(), stderr.as_raw_fd());
+        assert!(format!("{child:?}").contains("Child"));
+        assert!(io_timeout(GUARD, child.status()).await?.success());
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
