@@ -37,7 +37,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use solo_executor::{LocalExecutor, Task};
-use solo_io::{Async, block_on, io_timeout, timeout};
+use solo_io::{Async, block_on, io_timeout};
 use solo_lite::future::{poll_once, yield_now};
 use solo_lite::io::AsyncReadExt;
 
@@ -873,7 +873,7 @@ fn cross_thread_wakes_are_never_lost() {
         assert_eq!(got, (0..200u8).collect::<Vec<_>>());
         let mut sum = 0;
         for t in tasks {
-            sum += timeout(Duration::from_secs(60), t)
+            sum += solo_io::timeout(Duration::from_secs(60), t)
                 .await
                 .expect("a blocking-pool completion was lost");
         }
