@@ -107,7 +107,7 @@ fn main() -> io::Result<()> {
     }
     solo::block_on(async {
         let start = Instant::now();
-        let bodies = solo::timeout(
+        let bodies = solo::io_timeout(
             Duration::from_secs(30),
             get_concurrently(addr, &path, TASKS, use_http2),
         )

@@ -91,7 +91,7 @@ pub async fn serve_connection(
 ) -> io::Result<Protocol> {
     let _ = stream.set_nodelay(true);
     // A client that sends nothing at all is dropped after the header timeout too.
-    let first = solo::timeout(header_timeout, sniff(&mut stream)).await?;
+    let first = solo::io_timeout(header_timeout, sniff(&mut stream)).await?;
     let protocol = if first == PREFACE {
         Protocol::Http2
     } else {

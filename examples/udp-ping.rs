@@ -37,7 +37,7 @@ pub async fn ping(socket: &UdpSocket, peer: SocketAddr, seq: u32) -> io::Result<
     let msg = format!("ping {seq}");
     let start = Instant::now();
     socket.send_to(msg.as_bytes(), peer).await?;
-    solo::timeout(PONG_TIMEOUT, async {
+    solo::io_timeout(PONG_TIMEOUT, async {
         let mut buf = [0; 1500];
         loop {
             let (n, from) = socket.recv_from(&mut buf).await?;

@@ -15,6 +15,10 @@
 //!   and [`raise_fd_limit`] lifts the process's descriptor limit to its hard limit.
 //! - [`channel`] and [`lock`] (from [`solo-sync`](solo_sync)): channels between tasks of
 //!   one thread and between shards, and async locks.
+//! - From [`solo-io`](solo_io): [`net`], [`fs`], [`process`] (child processes, reaped
+//!   without a helper thread), [`signal`], [`Timer`], [`timeout`] (any future) and
+//!   [`io_timeout`], [`unblock`]. Awaiting these under another executor's `block_on`
+//!   panics with the fix instead of hanging.
 //!
 //! # Example
 //!
@@ -81,13 +85,15 @@ pub use shard::shards;
 pub use solo_sync::{channel, lock};
 
 pub use solo_executor::{LocalExecutor, Task};
-pub use solo_io::{Async, Timer, Unblock, fs, net, signal, timeout, unblock};
+pub use solo_io::{
+    Async, TimedOut, Timer, Unblock, fs, io_timeout, net, process, signal, timeout, unblock,
+};
 pub use solo_lite::{future, io, pin, prelude, ready, stream};
 
 /// The reactor of the current thread: counters ([`reactor::stats`]) and the name of the
 /// poller backend.
 pub mod reactor {
-    pub use solo_io::reactor::{Stats, backend, stats};
+    pub use solo_io::reactor::{EnterGuard, Stats, backend, enter, stats};
 }
 
 thread_local! {

@@ -28,7 +28,7 @@ fn sigint_stops_new_jobs_and_waits_for_running_ones() {
     assert_eq!(disposition(libc::SIGINT), libc::SIG_DFL);
     let (tick, job_time) = (Duration::from_millis(10), Duration::from_millis(300));
     let start = Instant::now();
-    let summary = solo::block_on(solo::timeout(Duration::from_secs(60), async {
+    let summary = solo::block_on(solo::io_timeout(Duration::from_secs(60), async {
         // Listening before anything raises: until then SIGINT would end the process.
         let signals = Signals::new([Signal::Interrupt, Signal::Terminate])?;
         assert_ne!(disposition(libc::SIGINT), libc::SIG_DFL);

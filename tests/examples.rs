@@ -74,7 +74,7 @@ mod tls_echo;
 
 /// Runs `test` on a fresh runtime, failing if it takes longer than a generous bound.
 fn run<T>(test: impl Future<Output = io::Result<T>>) -> T {
-    solo::block_on(solo::timeout(Duration::from_secs(60), test)).unwrap()
+    solo::block_on(solo::io_timeout(Duration::from_secs(60), test)).unwrap()
 }
 
 /// A listener on a free loopback port, with the example's `serve` running on a task.

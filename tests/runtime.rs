@@ -20,7 +20,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `test` on this thread's runtime, bounded by [`LIMIT`].
 fn run<T>(test: impl Future<Output = io::Result<T>>) -> T {
-    solo::block_on(solo::timeout(LIMIT, test)).unwrap()
+    solo::block_on(solo::io_timeout(LIMIT, test)).unwrap()
 }
 
 /// CPU time (user and system) this thread has used.
@@ -224,7 +224,7 @@ fn shards_share_one_port_with_reuseport() {
                 let listener = listener?;
                 let mut accepted = 0;
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    match solo::timeout(Duration::from_millis(20), listener.accept()).await {
+                    match solo::io_timeout(Duration::from_millis(20), listener.accept()).await {
                         Ok((mut stream, _)) => {
                             stream.write_all(&[i as u8]).await?;
                             accepted += 1;

@@ -36,6 +36,8 @@ fn main() {
             n as u64,
             &mut [
                 contender("solo", || {
+                    // Polled by hand, like tokio's below inside `enter()`.
+                    let _loop = solo::reactor::enter();
                     let mut timers: Vec<solo::Timer> =
                         (0..n).map(|i| solo::Timer::after(deadline(i))).collect();
                     for t in &mut timers {

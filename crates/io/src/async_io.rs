@@ -33,6 +33,15 @@ use crate::sys::{self, Source};
 /// cleared only when an operation reports `WouldBlock`. A read and a write may wait at the
 /// same time (from two tasks); two tasks waiting for the *same* direction take turns.
 ///
+/// # The loop must run
+///
+/// Waiting happens on this thread's reactor, which runs only inside
+/// [`block_on`](crate::block_on) (or `solo::block_on`, or an executor holding
+/// [`reactor::enter`](crate::reactor::enter)). An operation that must wait on a thread
+/// where no such loop runs, under another executor's `block_on` say, panics with a
+/// message naming the fix instead of hanging; one that finds the source ready completes
+/// anywhere.
+///
 /// # Dropping
 ///
 /// Dropping the handle deregisters the source (then closes it, by dropping `T`);

@@ -107,6 +107,8 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// assert!(ticks.get() >= 1);
 /// ```
 pub fn block_on_with<T>(fut: impl Future<Output = T>, mut tick: impl FnMut() -> bool) -> T {
+    // Sources and timers may wait: this loop parks the reactor for them.
+    let _driving = reactor::enter();
     let mut fut = std::pin::pin!(fut);
     let (main_waker, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
         let main_waker = Arc::new(MainWaker {

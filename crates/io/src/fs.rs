@@ -447,6 +447,136 @@ impl std::os::unix::fs::OpenOptionsExt for OpenOptions {
     }
 }
 
+/// Options for creating a directory; the async twin of [`std::fs::DirBuilder`].
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::fs::DirBuilder;
+///
+/// # solo_io::block_on(async {
+/// let dir = std::env::temp_dir().join(format!("solo-dirbuilder-doc-{}", std::process::id()));
+/// DirBuilder::new().recursive(true).create(dir.join("a/b")).await?;
+/// assert!(dir.join("a/b").is_dir());
+/// # solo_io::fs::remove_dir_all(&dir).await?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DirBuilder {
+    recursive: bool,
+    /// Unix permission bits (before the umask); `None`: the system's default, 0o777.
+    #[cfg(unix)]
+    mode: Option<u32>,
+}
+
+impl DirBuilder {
+    /// Options that create one directory (not its parents) with default permissions.
+    pub fn new() -> DirBuilder {
+        DirBuilder::default()
+    }
+
+    /// Whether missing parent directories are created too (and an existing directory is
+    /// not an error), as [`create_dir_all`] does.
+    pub fn recursive(&mut self, recursive: bool) -> &mut DirBuilder {
+        self.recursive = recursive;
+        self
+    }
+
+    /// Creates the directory `path` with these options, on the pool.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::DirBuilder::create`] (for example `AlreadyExists` without
+    /// `recursive`, `NotFound` for a missing parent), naming the path.
+    pub fn create(&self, path: impl AsRef<Path>) -> Unblocked<io::Result<()>> {
+        let path = path.as_ref().to_owned();
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(self.recursive);
+        #[cfg(unix)]
+        if let Some(mode) = self.mode {
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
+        }
+        unblock(move || {
+            builder
+                .create(&path)
+                .map_err(|e| path_error("create_dir", &path, e))
+        })
+    }
+}
+
+#[cfg(unix)]
+impl std::os::unix::fs::DirBuilderExt for DirBuilder {
+    /// Sets the permission bits of the directories created (before the process's umask;
+    /// the default is 0o777).
+    fn mode(&mut self, mode: u32) -> &mut DirBuilder {
+        self.mode = Some(mode);
+        self
+    }
+}
+
+/// Unix-only file system operations.
+#[cfg(unix)]
+pub mod unix {
+    use std::io;
+    use std::path::Path;
+
+    pub use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+    /// Creates a symbolic link `link` that points to `original` (which need not exist; a
+    /// relative `original` is relative to `link`'s directory). See
+    /// [`std::os::unix::fs::symlink`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use solo_io::fs;
+    ///
+    /// # solo_io::block_on(async {
+    /// let dir = std::env::temp_dir().join(format!("solo-symlink-doc-{}", std::process::id()));
+    /// fs::create_dir_all(&dir).await?;
+    /// fs::write(dir.join("target.txt"), "hi").await?;
+    /// fs::unix::symlink("target.txt", dir.join("link.txt")).await?;
+    /// assert_eq!(fs::read_to_string(dir.join("link.txt")).await?, "hi");
+    /// # fs::remove_dir_all(&dir).await?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+        super::on_paths("symlink", original.as_ref(), link.as_ref(), |a, b| {
+            std::os::unix::fs::symlink(a, b)
+        })
+        .await
+    }
+}
+
+/// Windows-only file system operations.
+#[cfg(windows)]
+pub mod windows {
+    use std::io;
+    use std::path::Path;
+
+    /// Creates a symbolic link `link` to the file `original`. See
+    /// [`std::os::windows::fs::symlink_file`]: Windows allows it to administrators, and to
+    /// everyone in developer mode; otherwise it fails (`PermissionDenied`, OS error 1314).
+    pub async fn symlink_file(
+        original: impl AsRef<Path>,
+        link: impl AsRef<Path>,
+    ) -> io::Result<()> {
+        super::on_paths("symlink_file", original.as_ref(), link.as_ref(), |a, b| {
+            std::os::windows::fs::symlink_file(a, b)
+        })
+        .await
+    }
+
+    /// Creates a symbolic link `link` to the directory `original`. See
+    /// [`std::os::windows::fs::symlink_dir`] and [`symlink_file`] for who may.
+    pub async fn symlink_dir(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+        super::on_paths("symlink_dir", original.as_ref(), link.as_ref(), |a, b| {
+            std::os::windows::fs::symlink_dir(a, b)
+        })
+        .await
+    }
+}
+
 /// An open file: [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`] on the blocking pool.
 ///
 /// Reads and writes are buffered (64 KiB) the way [`Unblock`] buffers them, and the

@@ -21,7 +21,11 @@
 //!   completions wake the loop, the way libuv serves Node's `fs`.
 //!
 //! Everything here belongs to the thread that created it: `Async<T>`, `Timer` and the
-//! socket types are not `Send`.
+//! socket types are not `Send`. And they wait on that thread's loop: await them inside
+//! [`block_on`] (or `solo::block_on`). Under another executor's `block_on`, where nothing
+//! would run the reactor, a task about to wait for I/O or a timer panics with a message
+//! naming the fix rather than hanging for ever (work on the pool, [`unblock`], completes
+//! anywhere).
 //!
 //! # `fork`
 //!
@@ -65,7 +69,7 @@
 //!
 //!     client.write_all(b"hello").await?;
 //!     let mut buf = [0; 5];
-//!     timeout(Duration::from_secs(5), server.read_exact(&mut buf)).await?;
+//!     timeout(Duration::from_secs(5), server.read_exact(&mut buf)).await??;
 //!     assert_eq!(&buf, b"hello");
 //!
 //!     Timer::after(Duration::from_millis(1)).await;
@@ -83,6 +87,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod async_io;
+mod async_net;
 mod blocking;
 mod driver;
 #[cfg(solo_fault_injection)]
@@ -91,6 +96,7 @@ pub mod fs;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod net;
+pub mod process;
 pub mod reactor;
 pub mod signal;
 mod sys;
@@ -109,7 +115,7 @@ pub mod __fault {
 pub use blocking::{Unblock, Unblocked, unblock};
 pub use driver::{block_on, block_on_with};
 pub use sys::Source;
-pub use timer::{Timer, timeout};
+pub use timer::{TimedOut, Timer, io_timeout, timeout};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

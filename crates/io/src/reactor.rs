@@ -37,6 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -110,14 +111,24 @@ impl Side {
     }
 }
 
+/// A registered source's descriptor (nothing off Unix, where nothing is registered again).
+#[cfg(unix)]
+type Fd = std::os::fd::RawFd;
+#[cfg(not(unix))]
+type Fd = ();
+/// The [`Fd`] of a source that is not a descriptor.
+#[cfg(unix)]
+const NO_FD: Fd = -1;
+#[cfg(not(unix))]
+const NO_FD: Fd = ();
+
 /// A registered source, stored in the reactor's slab.
 #[derive(Debug)]
 struct SourceState {
     generation: u32,
     /// The descriptor, to register it again with the poller a `fork` child re-creates
     /// (it fills what was padding: the entry stays 56 bytes).
-    #[cfg(unix)]
-    fd: std::os::fd::RawFd,
+    fd: Fd,
     read: Side,
     write: Side,
 }
@@ -186,6 +197,9 @@ pub(crate) struct Reactor {
     /// Loop utilisation, events per wait, timer lag (feature `metrics`).
     #[cfg(feature = "metrics")]
     metrics: RefCell<crate::metrics::Counters>,
+    /// Loops driving this reactor now: `block_on` calls, and executors holding an
+    /// [`EnterGuard`]. Read only where a task is about to wait (see `assert_driven`).
+    driving: Cell<usize>,
 }
 
 thread_local! {
@@ -210,6 +224,7 @@ impl Reactor {
             stats: Cell::new(Stats::default()),
             #[cfg(feature = "metrics")]
             metrics: RefCell::new(crate::metrics::Counters::new(now)),
+            driving: Cell::new(0),
         })
     }
 
@@ -233,9 +248,47 @@ impl Reactor {
 
     /// Registers `source` and returns its key.
     pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
-        self.ensure_own_poller()?;
         #[cfg(unix)]
         let fd = std::os::fd::AsRawFd::as_raw_fd(&source.as_source());
+        #[cfg(not(unix))]
+        let fd = NO_FD;
+        self.register_inner(fd, |poller, key| {
+            if self.edge {
+                poller.add(source, key, Interest::BOTH, Mode::Edge)
+            } else {
+                poller.add(source, key, Interest::NONE, Mode::Oneshot)
+            }
+        })
+    }
+
+    /// Registers a source with `add`, which gives it to the poller under the key it is
+    /// passed: something that is not a descriptor (a kqueue process filter). Returns the
+    /// key. A `fork` child does not register it again with its own poller (a process
+    /// filter there would watch a process that is not its child).
+    #[cfg_attr(
+        not(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) fn register_with(
+        &self,
+        add: impl FnOnce(&Poller, usize) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        self.register_inner(NO_FD, add)
+    }
+
+    fn register_inner(
+        &self,
+        fd: Fd,
+        add: impl FnOnce(&Poller, usize) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        self.ensure_own_poller()?;
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
         let index = entry.key();
@@ -247,15 +300,9 @@ impl Reactor {
         let generation = self.next_generation.get().wrapping_add(1) & GEN_MASK;
         self.next_generation.set(generation);
         let key = index | ((generation as usize) << INDEX_BITS);
-        if self.edge {
-            self.poller.add(source, key, Interest::BOTH, Mode::Edge)?;
-        } else {
-            self.poller
-                .add(source, key, Interest::NONE, Mode::Oneshot)?;
-        }
+        add(&self.poller, key)?;
         entry.insert(SourceState {
             generation,
-            #[cfg(unix)]
             fd,
             read: Side::new(),
             write: Side::new(),
@@ -265,6 +312,16 @@ impl Reactor {
 
     /// Removes `source` from the poller and the slab, waking anyone still waiting on it.
     pub(crate) fn deregister(&self, key: usize, source: impl AsSource) -> io::Result<()> {
+        self.deregister_with(key, |poller| poller.delete(source))
+    }
+
+    /// [`deregister`](Reactor::deregister) of a source registered with
+    /// [`register_with`](Reactor::register_with): `delete` takes it from the poller.
+    pub(crate) fn deregister_with(
+        &self,
+        key: usize,
+        delete: impl FnOnce(&Poller) -> io::Result<()>,
+    ) -> io::Result<()> {
         // In a fork child, never delete from the parent's poller.
         self.ensure_own_poller()?;
         let index = key & INDEX_MASK;
@@ -275,7 +332,7 @@ impl Reactor {
                 _ => None,
             }
         };
-        let result = self.poller.delete(source);
+        let result = delete(&self.poller);
         if let Some(state) = removed {
             // The crowd's lists leave the map before anyone is woken (no borrow is held
             // while a waker runs).
@@ -310,6 +367,21 @@ impl Reactor {
         cx: &mut Context<'_>,
         public: bool,
     ) -> Poll<io::Result<()>> {
+        self.poll_ready_with(key, dir, cx, public, |poller, key, interest, mode| {
+            poller.modify(source, key, interest, mode)
+        })
+    }
+
+    /// [`poll_ready`](Reactor::poll_ready) with `modify` to re-arm the source (for one
+    /// registered with [`register_with`](Reactor::register_with)).
+    pub(crate) fn poll_ready_with(
+        &self,
+        key: usize,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        public: bool,
+        modify: impl FnOnce(&Poller, usize, Interest, Mode) -> io::Result<()>,
+    ) -> Poll<io::Result<()>> {
         if let Err(e) = self.ensure_own_poller() {
             return Poll::Ready(Err(e));
         }
@@ -334,6 +406,7 @@ impl Reactor {
             }
             (ReadyState::Unknown | ReadyState::NotReady, _) => {}
         }
+        self.assert_driven();
         match &side.waker {
             None => side.waker = Some(cx.waker().clone()),
             Some(w) if w.will_wake(cx.waker()) => {}
@@ -352,11 +425,11 @@ impl Reactor {
         let armed = if !self.edge {
             // Oneshot: arm for every direction that has a waiter.
             let interest = interest_of(state);
-            self.poller.modify(source, key, interest, Mode::Oneshot)
+            modify(&self.poller, key, interest, Mode::Oneshot)
         } else if rearm {
             // Ask the OS again: re-registering makes epoll/kqueue re-evaluate and deliver
             // an event if the source is ready now.
-            self.poller.modify(source, key, Interest::BOTH, Mode::Edge)
+            modify(&self.poller, key, Interest::BOTH, Mode::Edge)
         } else {
             Ok(())
         };
@@ -421,6 +494,9 @@ impl Reactor {
         let sources = self.sources.borrow();
         let mut first_error = None;
         for (index, state) in sources.iter() {
+            if state.fd == NO_FD {
+                continue;
+            }
             let key = index | ((state.generation as usize) << INDEX_BITS);
             // SAFETY: a registered source's descriptor stays open while it is registered:
             // `Async` deregisters before it closes the descriptor.
@@ -481,6 +557,18 @@ impl Reactor {
     }
 
     // ------------------------------------------------------------------ driving
+
+    /// Panics, naming the fix, if no loop drives this reactor: a task about to wait for
+    /// an event or a timer here would never be woken (another executor's `block_on`
+    /// sleeps on its own, and nothing would run this reactor). Called only where a task
+    /// is about to wait, never when a source or timer is ready: one `Cell` read on the
+    /// way to sleep.
+    #[inline]
+    pub(crate) fn assert_driven(&self) {
+        if self.driving.get() == 0 {
+            not_driven();
+        }
+    }
 
     /// Fires expired timers, waits for I/O (at most `timeout`, and not past the next
     /// timer), dispatches the events, and wakes every task that became ready.
@@ -682,6 +770,20 @@ fn interest_of(state: &SourceState) -> Interest {
     i
 }
 
+/// The panic of [`Reactor::assert_driven`].
+#[cold]
+#[inline(never)]
+fn not_driven() -> ! {
+    panic!(
+        "solo-io: a socket, timer or other solo-io source was awaited on a thread where \
+         solo-io's loop is not running, so nothing would ever wake it (this would hang). \
+         Run the future with solo::block_on (or solo_io::block_on), not with another \
+         executor's block_on such as futures_lite::future::block_on or \
+         solo_lite::future::block_on; a custom executor holds solo_io::reactor::enter() \
+         while it runs and calls solo_io::reactor::park when idle"
+    )
+}
+
 fn not_registered() -> io::Error {
     io::Error::other("solo-io: source is not registered with this thread's reactor")
 }
@@ -692,6 +794,51 @@ fn not_registered() -> io::Error {
 /// wakes the thread blocked in its poller.
 pub fn notifier() -> Notifier {
     Reactor::with(Reactor::notifier)
+}
+
+/// Declares that a loop drives this thread's reactor until the guard is dropped: the
+/// caller promises to call [`park`] whenever its tasks wait.
+///
+/// Awaiting a socket or timer of solo-io makes the task wait for this thread's reactor,
+/// which only runs when someone parks it. [`block_on`](crate::block_on) (and the `solo`
+/// crate's) hold this guard while they run; outside any such loop, a task about to wait
+/// on solo-io panics with a message that names the fix, instead of hanging for ever. An
+/// executor of your own that drives the reactor with [`park`] takes the guard itself.
+/// Guards nest; each belongs to its thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use std::time::Duration;
+///
+/// // A tiny hand-rolled loop: poll, and park the reactor while the future waits.
+/// let _loop = solo_io::reactor::enter();
+/// let mut timer = pin!(solo_io::Timer::after(Duration::from_millis(1)));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// while timer.as_mut().poll(&mut cx).is_pending() {
+///     solo_io::reactor::park(None).unwrap();
+/// }
+/// ```
+pub fn enter() -> EnterGuard {
+    Reactor::with(|r| r.driving.set(r.driving.get() + 1));
+    EnterGuard {
+        _not_send: PhantomData,
+    }
+}
+
+/// The guard of [`enter`]: a loop drives this thread's reactor while it lives.
+#[derive(Debug)]
+#[must_use = "the reactor counts as driven only while the guard lives"]
+pub struct EnterGuard {
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        Reactor::try_with(|r| r.driving.set(r.driving.get().saturating_sub(1)));
+    }
 }
 
 /// Drives this thread's reactor once: fires due timers, waits for I/O for at most

@@ -26,6 +26,14 @@ use crate::wheel::TimerKey;
 /// cancels it. Like [`Async`](crate::Async), a timer belongs to its thread and is not
 /// `Send`.
 ///
+/// # Panics
+///
+/// Waiting for a timer on a thread where solo-io's loop is not running (say, under
+/// another executor's `block_on`) panics with a message naming the fix
+/// ([`block_on`](crate::block_on), `solo::block_on`, or [`reactor::enter`](crate::reactor::enter)
+/// for an executor of your own), where it would otherwise hang: nothing would ever fire
+/// it. A timer that is already due completes anywhere.
+///
 /// # Examples
 ///
 /// ```
@@ -158,9 +166,16 @@ impl Timer {
             return Poll::Pending;
         };
         let fired = Reactor::with(|r| match self.key {
-            Some(key) => !r.timer_pending(key, cx.waker()),
+            Some(key) => {
+                let pending = r.timer_pending(key, cx.waker());
+                if pending {
+                    r.assert_driven();
+                }
+                !pending
+            }
             None if r.now() >= deadline => true,
             None => {
+                r.assert_driven();
                 self.key = Some(r.insert_timer(deadline, cx.waker()));
                 false
             }
@@ -212,13 +227,54 @@ impl Stream for Timer {
     }
 }
 
-/// Runs `fut`, failing with [`io::ErrorKind::TimedOut`] if it does not complete within
-/// `duration`.
+/// Runs `fut` for at most `duration`: its output, or [`TimedOut`] if the time ran out
+/// first (`fut` is then dropped, cancelling it).
+///
+/// Works with any future. [`TimedOut`] converts into an [`io::Error`] of kind
+/// [`io::ErrorKind::TimedOut`], so in a function returning `io::Result` a timed I/O
+/// operation reads `timeout(d, op).await??`; [`io_timeout`] is the one-`?` form for
+/// futures of `io::Result`.
 ///
 /// # Examples
 ///
 /// ```
-/// use solo_io::{timeout, Timer};
+/// use solo_io::{TimedOut, Timer, timeout};
+/// use std::time::Duration;
+///
+/// solo_io::block_on(async {
+///     let quick = async { 7 };
+///     assert_eq!(timeout(Duration::from_secs(5), quick).await, Ok(7));
+///
+///     let slow = Timer::after(Duration::from_secs(60));
+///     let err: TimedOut = timeout(Duration::from_millis(5), slow).await.unwrap_err();
+///     assert_eq!(err.duration(), Duration::from_millis(5));
+///     let err = std::io::Error::from(err);
+///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// });
+/// ```
+pub async fn timeout<F: Future>(duration: Duration, fut: F) -> Result<F::Output, TimedOut> {
+    let mut fut = std::pin::pin!(fut);
+    let mut timer = Timer::after(duration);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match timer.poll_tick(cx) {
+            Poll::Ready(_) => Poll::Ready(Err(TimedOut { duration })),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Runs a future of `io::Result` for at most `duration`, failing with an error of kind
+/// [`io::ErrorKind::TimedOut`] if the time runs out first: [`timeout`] with the two
+/// errors merged.
+///
+/// # Examples
+///
+/// ```
+/// use solo_io::{Timer, io_timeout};
 /// use std::io;
 /// use std::time::Duration;
 ///
@@ -227,27 +283,43 @@ impl Stream for Timer {
 ///         Timer::after(Duration::from_secs(60)).await;
 ///         io::Result::Ok(())
 ///     };
-///     let err = timeout(Duration::from_millis(5), slow).await.unwrap_err();
+///     let err = io_timeout(Duration::from_millis(5), slow).await.unwrap_err();
 ///     assert_eq!(err.kind(), io::ErrorKind::TimedOut);
 /// });
 /// ```
-pub async fn timeout<T>(
+pub async fn io_timeout<T>(
     duration: Duration,
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    let mut fut = std::pin::pin!(fut);
-    let mut timer = Timer::after(duration);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(res) = fut.as_mut().poll(cx) {
-            return Poll::Ready(res);
-        }
-        match timer.poll_tick(cx) {
-            Poll::Ready(_) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("operation timed out after {duration:?}"),
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
+    timeout(duration, fut).await?
+}
+
+/// The error of [`timeout`]: the future did not complete in time.
+///
+/// Converts into an [`io::Error`] of kind [`io::ErrorKind::TimedOut`] (so `?` works in
+/// functions returning `io::Result`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimedOut {
+    duration: Duration,
+}
+
+impl TimedOut {
+    /// The time limit that passed.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+}
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "operation timed out after {:?}", self.duration)
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+impl From<TimedOut> for io::Error {
+    fn from(e: TimedOut) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, e)
+    }
 }

@@ -7,7 +7,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use solo_executor::LocalExecutor;
-use solo_io::{Async, Timer, block_on, timeout};
+use solo_io::{Async, Timer, block_on, io_timeout};
 use solo_lite::future;
 
 const GUARD: Duration = Duration::from_secs(20);
@@ -27,7 +27,7 @@ fn raw_wouldblock_then_readable_loop_neither_spins_nor_hangs() {
                 Ok(_) => accepted += 1,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     waits += 1;
-                    timeout(GUARD, listener.readable()).await.unwrap();
+                    io_timeout(GUARD, listener.readable()).await.unwrap();
                 }
                 Err(e) => panic!("{e}"),
             }
@@ -37,7 +37,7 @@ fn raw_wouldblock_then_readable_loop_neither_spins_nor_hangs() {
             "readable() spun: {waits} waits for 3 connections"
         );
         // Now nothing is pending: readable() must really wait (not return the stale cache).
-        let waited = timeout(Duration::from_millis(30), listener.readable()).await;
+        let waited = io_timeout(Duration::from_millis(30), listener.readable()).await;
         assert_eq!(waited.unwrap_err().kind(), io::ErrorKind::TimedOut);
         assert!(solo_io::reactor::stats().polls > polls_before);
     });
@@ -49,12 +49,12 @@ fn partial_raw_read_then_readable_completes() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         let a = Async::new(a).unwrap();
         (&b).write_all(b"0123456789").unwrap();
-        timeout(GUARD, a.readable()).await.unwrap();
+        io_timeout(GUARD, a.readable()).await.unwrap();
         let mut buf = [0u8; 4];
         assert_eq!(a.get_ref().read(&mut buf).unwrap(), 4);
         // Data is left; with edge-triggered registration no new event will come, so this
         // relies on readable() re-checking with the OS.
-        timeout(GUARD, a.readable()).await.unwrap();
+        io_timeout(GUARD, a.readable()).await.unwrap();
         let mut rest = [0u8; 16];
         assert_eq!(a.get_ref().read(&mut rest).unwrap(), 6);
     });
@@ -68,7 +68,7 @@ fn read_with_and_write_with_on_a_socket_pair() {
         let n = a.write_with(|s| (&*s).write(b"ping")).await.unwrap();
         assert_eq!(n, 4);
         let mut buf = [0u8; 4];
-        timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf)))
+        io_timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf)))
             .await
             .unwrap();
         assert_eq!(&buf, b"ping");
@@ -103,7 +103,7 @@ fn a_stale_event_for_a_swapped_descriptor_is_dropped() {
         // The fresh source was not woken or marked by the stale event: it still works.
         (&fresh_peer).write_all(b"y").unwrap();
         let mut buf = [0u8; 1];
-        timeout(GUARD, fresh.read_with(|s| (&*s).read(&mut buf)))
+        io_timeout(GUARD, fresh.read_with(|s| (&*s).read(&mut buf)))
             .await
             .unwrap();
         assert_eq!(&buf, b"y");

@@ -27,7 +27,7 @@ use common::tcp_pair;
 use solo_executor::LocalExecutor;
 use solo_io::__fault::{self as fault, Fault, Op, Rule};
 use solo_io::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use solo_io::{Async, Timer, block_on, timeout};
+use solo_io::{Async, Timer, block_on, io_timeout};
 use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
 use solo_lite::stream::StreamExt;
 use solo_lite::{AsyncRead, AsyncWrite};
@@ -83,7 +83,7 @@ fn eintr_on_read_is_retried_transparently() {
         fault::inject(Rule::on(id(&s), Op::Read, err(libc::EINTR)).times(3));
         let polls = solo_io::reactor::stats().polls;
         let mut buf = [0u8; 5];
-        timeout(GUARD, s.read_exact(&mut buf)).await.unwrap();
+        io_timeout(GUARD, s.read_exact(&mut buf)).await.unwrap();
         assert_eq!(&buf, b"hello");
         assert_eq!(fault::counts().errors, 3, "every EINTR was injected");
         assert_eq!(fault::pending(), 0);
@@ -102,7 +102,7 @@ fn eintr_on_write_is_retried_transparently() {
     run(async |_| {
         let (mut s, mut peer) = tcp_pair().await;
         fault::inject(Rule::on(id(&s), Op::Write, err(libc::EINTR)).times(3));
-        timeout(GUARD, s.write_all(b"hello")).await.unwrap();
+        io_timeout(GUARD, s.write_all(b"hello")).await.unwrap();
         assert_eq!(fault::counts().errors, 3);
         let mut buf = [0u8; 5];
         peer.read_exact(&mut buf).unwrap();
@@ -117,7 +117,7 @@ fn eintr_on_accept_is_retried_transparently() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         fault::inject(Rule::on(id(&listener), Op::Read, err(libc::EINTR)).times(3));
-        let (_s, _) = timeout(GUARD, listener.accept()).await.unwrap();
+        let (_s, _) = io_timeout(GUARD, listener.accept()).await.unwrap();
         assert_eq!(fault::counts().errors, 3);
         // The Unix listener goes through the same chokepoint.
         let path =
@@ -126,7 +126,7 @@ fn eintr_on_accept_is_retried_transparently() {
         let unix = UnixListener::bind(&path).unwrap();
         let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
         fault::inject(Rule::on(id(&unix), Op::Read, err(libc::EINTR)).times(2));
-        timeout(GUARD, unix.accept()).await.unwrap();
+        io_timeout(GUARD, unix.accept()).await.unwrap();
         assert_eq!(fault::counts().errors, 5);
         std::fs::remove_file(&path).unwrap();
     });
@@ -142,7 +142,7 @@ fn eintr_in_read_with_and_write_with_is_retried() {
         let n = a.write_with(|s| (&*s).write(b"ping")).await.unwrap();
         assert_eq!(n, 4);
         let mut buf = [0u8; 4];
-        timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf)))
+        io_timeout(GUARD, b.read_with(|s| (&*s).read(&mut buf)))
             .await
             .unwrap();
         assert_eq!(&buf, b"ping");
@@ -185,10 +185,10 @@ fn signal_storm_during_park_neither_ends_waits_early_nor_loses_events() {
             let start = Instant::now();
             Timer::after(Duration::from_millis(300)).await;
             let slept = start.elapsed();
-            let quiet = timeout(Duration::from_millis(150), a.readable()).await;
+            let quiet = io_timeout(Duration::from_millis(150), a.readable()).await;
             b.write_all(b"x").unwrap();
             let mut buf = [0u8; 1];
-            timeout(GUARD, a.read_with(|s| (&*s).read(&mut buf)))
+            io_timeout(GUARD, a.read_with(|s| (&*s).read(&mut buf)))
                 .await
                 .unwrap();
             (slept, quiet.map_err(|e| e.kind()))
@@ -246,7 +246,7 @@ fn spurious_eagain_on_read_sleeps_until_the_next_edge_then_completes() {
             let s = s.clone();
             async move {
                 let mut buf = [0u8; 6];
-                timeout(GUARD, (&*s).read_exact(&mut buf))
+                io_timeout(GUARD, (&*s).read_exact(&mut buf))
                     .await
                     .map(|()| buf)
             }
@@ -283,7 +283,7 @@ fn spurious_eagain_on_write_sleeps_until_the_next_edge_then_completes() {
         fault::inject(Rule::on(id(&*a), Op::Write, err(libc::EAGAIN)));
         let writer = ex.spawn({
             let a = a.clone();
-            async move { timeout(GUARD, (&*a).write_all(b"second")).await }
+            async move { io_timeout(GUARD, (&*a).write_all(b"second")).await }
         });
         let polls = solo_io::reactor::stats().polls;
         Timer::after(Duration::from_millis(100)).await;
@@ -295,11 +295,11 @@ fn spurious_eagain_on_write_sleeps_until_the_next_edge_then_completes() {
         );
         assert!(solo_io::reactor::stats().polls - polls < 10);
         let mut buf = [0u8; 5];
-        timeout(GUARD, (&b).read_exact(&mut buf)).await.unwrap();
+        io_timeout(GUARD, (&b).read_exact(&mut buf)).await.unwrap();
         assert_eq!(&buf, b"first");
         writer.await.unwrap();
         let mut buf = [0u8; 6];
-        timeout(GUARD, (&b).read_exact(&mut buf)).await.unwrap();
+        io_timeout(GUARD, (&b).read_exact(&mut buf)).await.unwrap();
         assert_eq!(&buf, b"second");
     });
 }
@@ -314,7 +314,7 @@ fn spurious_eagain_on_accept_sleeps_until_the_next_connection() {
         let _c1 = std::net::TcpStream::connect(addr).unwrap();
         settle().await;
         fault::inject(Rule::on(id(&listener), Op::Read, err(libc::EAGAIN)));
-        let first = timeout(Duration::from_millis(100), listener.accept()).await;
+        let first = io_timeout(Duration::from_millis(100), listener.accept()).await;
         assert_eq!(first.unwrap_err().kind(), io::ErrorKind::TimedOut);
         assert_eq!(
             fault::ops_on(id(&listener)).0,
@@ -322,8 +322,8 @@ fn spurious_eagain_on_accept_sleeps_until_the_next_connection() {
             "no retry without an event"
         );
         let _c2 = std::net::TcpStream::connect(addr).unwrap();
-        timeout(GUARD, listener.accept()).await.unwrap();
-        timeout(GUARD, listener.accept()).await.unwrap();
+        io_timeout(GUARD, listener.accept()).await.unwrap();
+        io_timeout(GUARD, listener.accept()).await.unwrap();
     });
 }
 
@@ -337,9 +337,9 @@ fn raw_loop_after_spurious_readiness_rechecks_and_finds_the_data() {
         let a = Async::new(a).unwrap();
         b.write_all(b"queued").unwrap();
         settle().await;
-        timeout(GUARD, a.readable()).await.unwrap();
+        io_timeout(GUARD, a.readable()).await.unwrap();
         // The caller's operation "fails" spuriously (an EAGAIN it saw, not the reactor).
-        timeout(GUARD, a.readable()).await.unwrap();
+        io_timeout(GUARD, a.readable()).await.unwrap();
         let mut buf = [0u8; 6];
         assert_eq!(a.get_ref().read(&mut buf).unwrap(), 6);
         assert_eq!(&buf, b"queued");
@@ -363,17 +363,17 @@ fn enomem_and_econnreset_surface_with_their_kinds_and_do_not_poison_the_source()
         for (op, code, kind) in cases {
             fault::inject(Rule::on(id(&s), op, err(code)));
             let e = match op {
-                Op::Read => timeout(GUARD, s.read(&mut [0u8; 16])).await.unwrap_err(),
-                Op::Write => timeout(GUARD, s.write(b"x")).await.unwrap_err(),
+                Op::Read => io_timeout(GUARD, s.read(&mut [0u8; 16])).await.unwrap_err(),
+                Op::Write => io_timeout(GUARD, s.write(b"x")).await.unwrap_err(),
             };
             assert_eq!(e.kind(), kind, "{op:?} {code}: {e}");
             assert_eq!(e.raw_os_error(), Some(code));
         }
         // The failures were reported once each; the socket still works both ways.
         let mut buf = [0u8; 4];
-        timeout(GUARD, s.read_exact(&mut buf)).await.unwrap();
+        io_timeout(GUARD, s.read_exact(&mut buf)).await.unwrap();
         assert_eq!(&buf, b"data");
-        timeout(GUARD, s.write_all(b"back")).await.unwrap();
+        io_timeout(GUARD, s.write_all(b"back")).await.unwrap();
         peer.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"back");
     });
@@ -384,14 +384,14 @@ fn errors_surface_through_read_with_and_datagrams() {
     run(async |_| {
         let (a, b) = solo_io::net::UnixDatagram::pair().unwrap();
         fault::inject(Rule::on(id(&a), Op::Write, err(libc::ENOBUFS)));
-        let e = timeout(GUARD, a.send(b"dgram")).await.unwrap_err();
+        let e = io_timeout(GUARD, a.send(b"dgram")).await.unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS));
         fault::inject(Rule::on(id(&b), Op::Read, err(libc::ENOMEM)));
-        timeout(GUARD, a.send(b"dgram")).await.unwrap();
-        let e = timeout(GUARD, b.recv(&mut [0u8; 8])).await.unwrap_err();
+        io_timeout(GUARD, a.send(b"dgram")).await.unwrap();
+        let e = io_timeout(GUARD, b.recv(&mut [0u8; 8])).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
         let mut buf = [0u8; 8];
-        assert_eq!(timeout(GUARD, b.recv(&mut buf)).await.unwrap(), 5);
+        assert_eq!(io_timeout(GUARD, b.recv(&mut buf)).await.unwrap(), 5);
     });
 }
 
@@ -403,7 +403,7 @@ fn econnreset_and_econnaborted_on_accept_are_skipped() {
         let _c = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         fault::inject(Rule::on(id(&listener), Op::Read, err(libc::ECONNRESET)));
         fault::inject(Rule::on(id(&listener), Op::Read, err(libc::ECONNABORTED)));
-        timeout(GUARD, listener.accept()).await.unwrap();
+        io_timeout(GUARD, listener.accept()).await.unwrap();
         assert_eq!(fault::counts().errors, 2);
     });
 }
@@ -434,7 +434,7 @@ fn emfile_on_accept_backs_off_keeps_serving_others_and_recovers() {
         let _waiting = std::net::TcpStream::connect(addr).unwrap();
         let acceptor = ex.spawn({
             let listener = listener.clone();
-            async move { timeout(GUARD, listener.accept()).await.map(|_| ()) }
+            async move { io_timeout(GUARD, listener.accept()).await.map(|_| ()) }
         });
         let mut peer = TcpStream::try_from(peer).unwrap();
         let window = Instant::now();
@@ -442,7 +442,7 @@ fn emfile_on_accept_backs_off_keeps_serving_others_and_recovers() {
         while window.elapsed() < Duration::from_millis(400) {
             peer.write_all(b"ping").await.unwrap();
             let mut buf = [0u8; 4];
-            timeout(GUARD, peer.read_exact(&mut buf)).await.unwrap();
+            io_timeout(GUARD, peer.read_exact(&mut buf)).await.unwrap();
             assert_eq!(&buf, b"ping");
             echoes += 1;
             Timer::after(Duration::from_millis(5)).await;
@@ -476,7 +476,7 @@ fn enomem_and_enfile_on_accept_back_off_then_succeed() {
             fault::inject(Rule::on(id(&listener), Op::Read, err(code)).times(2));
         }
         let start = Instant::now();
-        timeout(GUARD, listener.accept()).await.unwrap();
+        io_timeout(GUARD, listener.accept()).await.unwrap();
         assert_eq!(fault::counts().errors, 6);
         // Six back-offs: 1 + 2 + 4 + 8 + 16 + 32 ms at least (never early).
         assert!(start.elapsed() >= Duration::from_millis(63));
@@ -494,7 +494,7 @@ fn poll_accept_surfaces_emfile() {
             .await
             .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
-        timeout(GUARD, std::future::poll_fn(|cx| listener.poll_accept(cx)))
+        io_timeout(GUARD, std::future::poll_fn(|cx| listener.poll_accept(cx)))
             .await
             .unwrap();
     });
@@ -517,7 +517,7 @@ fn unix_incoming_does_not_spin_under_emfile() {
         fault::inject(Rule::on(id(&listener), Op::Read, err(libc::EMFILE)).times(u64::MAX));
         let errors = Cell::new(0u64);
         let mut incoming = listener.incoming();
-        let served = timeout(Duration::from_millis(300), async {
+        let served = io_timeout(Duration::from_millis(300), async {
             while let Some(next) = incoming.next().await {
                 match next {
                     Ok(_) => return Ok(()),
@@ -574,15 +574,15 @@ fn short_writes_across_1mib_lose_and_reorder_no_byte() {
                     let bufs = [IoSlice::new(x), IoSlice::new(y)];
                     let write =
                         std::future::poll_fn(|cx| Pin::new(&mut s).poll_write_vectored(cx, &bufs));
-                    timeout(GUARD, write).await.unwrap()
+                    io_timeout(GUARD, write).await.unwrap()
                 } else {
-                    timeout(GUARD, s.write(&data[off..])).await.unwrap()
+                    io_timeout(GUARD, s.write(&data[off..])).await.unwrap()
                 };
                 assert!(n > 0);
                 off += n;
             }
             s.close().await.unwrap();
-            let got = timeout(GUARD, reader).await.unwrap();
+            let got = io_timeout(GUARD, reader).await.unwrap();
             assert_eq!(got.len(), MIB);
             assert_eq!(checksum(&got), checksum(&data));
             assert!(got == data);
@@ -600,12 +600,12 @@ fn single_byte_writes_then_the_rest() {
         let (mut s, peer) = UnixStream::pair().unwrap();
         let reader = ex.spawn(async move {
             let mut buf = [0u8; 8];
-            timeout(GUARD, (&peer).read_exact(&mut buf))
+            io_timeout(GUARD, (&peer).read_exact(&mut buf))
                 .await
                 .map(|()| buf)
         });
         fault::inject(Rule::on(id(&s), Op::Write, Fault::Short(1)).times(3));
-        timeout(GUARD, s.write_all(b"abcdefgh")).await.unwrap();
+        io_timeout(GUARD, s.write_all(b"abcdefgh")).await.unwrap();
         assert_eq!(fault::counts().shortened, 3);
         assert_eq!(&reader.await.unwrap(), b"abcdefgh");
     });
@@ -622,7 +622,7 @@ fn short_read_with_data_left_is_completed_by_the_next_edge() {
             let s = s.clone();
             async move {
                 let mut buf = [0u8; 12];
-                timeout(GUARD, (&*s).read_exact(&mut buf))
+                io_timeout(GUARD, (&*s).read_exact(&mut buf))
                     .await
                     .map(|()| buf)
             }
@@ -647,7 +647,9 @@ fn short_reads_after_hangup_drain_to_eof() {
         let reader = ex.spawn(async move {
             let mut got = Vec::new();
             let mut s = s;
-            timeout(GUARD, s.read_to_end(&mut got)).await.map(|_| got)
+            io_timeout(GUARD, s.read_to_end(&mut got))
+                .await
+                .map(|_| got)
         });
         settle().await;
         peer.write_all(b"0123456789").unwrap();
@@ -677,7 +679,7 @@ fn short_read_with_data_left_and_a_quiet_peer_still_delivers() {
             let s = s.clone();
             async move {
                 let mut buf = [0u8; 8];
-                timeout(Duration::from_secs(3), (&*s).read_exact(&mut buf))
+                io_timeout(Duration::from_secs(3), (&*s).read_exact(&mut buf))
                     .await
                     .map(|()| buf)
             }
@@ -722,9 +724,9 @@ fn short_reads_across_1mib_lose_and_reorder_no_byte() {
                     let read = std::future::poll_fn(|cx| {
                         Pin::new(&mut s).poll_read_vectored(cx, &mut bufs)
                     });
-                    timeout(Duration::from_secs(5), read).await
+                    io_timeout(Duration::from_secs(5), read).await
                 } else {
-                    timeout(Duration::from_secs(5), s.read(&mut buf)).await
+                    io_timeout(Duration::from_secs(5), s.read(&mut buf)).await
                 };
                 let n = n.unwrap_or_else(|e| panic!("stalled after {} bytes: {e}", got.len()));
                 if n == 0 {

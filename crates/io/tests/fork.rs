@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::GUARD;
 use solo_io::net::{TcpListener, TcpStream};
-use solo_io::{Timer, timeout, unblock};
+use solo_io::{Timer, io_timeout, timeout, unblock};
 use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Forks; runs `child` in the child and `_exit`s with 0 if it returns `Ok`, 1 (after one
@@ -73,7 +73,7 @@ async fn exit_code(pid: libc::pid_t) -> i32 {
 
 /// `fut`, or a `TimedOut` error after [`GUARD`].
 async fn within<T>(fut: impl Future<Output = T>) -> std::io::Result<T> {
-    timeout(GUARD, async { Ok(fut.await) }).await
+    Ok(timeout(GUARD, fut).await?)
 }
 
 /// Turns an error into the child's report.
@@ -95,10 +95,10 @@ fn client(addr: std::net::SocketAddr, ask: &'static [u8]) -> std::thread::JoinHa
 
 /// Accepts one connection, reads the 5-byte question, answers `reply` and closes.
 async fn serve_one(listener: &TcpListener, reply: &[u8]) -> std::io::Result<Vec<u8>> {
-    let (mut stream, _): (TcpStream, _) = timeout(GUARD, listener.accept()).await?;
+    let (mut stream, _): (TcpStream, _) = io_timeout(GUARD, listener.accept()).await?;
     let mut question = [0; 5];
-    timeout(GUARD, stream.read_exact(&mut question)).await?;
-    timeout(GUARD, stream.write_all(reply)).await?;
+    io_timeout(GUARD, stream.read_exact(&mut question)).await?;
+    io_timeout(GUARD, stream.write_all(reply)).await?;
     Ok(question.to_vec())
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use solo_executor::LocalExecutor;
-use solo_io::{Timer, block_on, fs, timeout};
+use solo_io::{Timer, block_on, fs, io_timeout};
 use solo_lite::stream::StreamExt;
 
 const SIZE: usize = 64 * 1024 * 1024;
@@ -56,7 +56,7 @@ fn reading_64_mib_does_not_stop_a_ticking_timer() {
                 }
             }
         });
-        let read = timeout(Duration::from_secs(120), fs::read(&path))
+        let read = io_timeout(Duration::from_secs(120), fs::read(&path))
             .await
             .unwrap();
         drop(ticker);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{GUARD, block_on};
 use solo_io::metrics::{self, EVENTS_PER_WAIT_BUCKETS};
 use solo_io::net::{TcpListener, TcpStream};
-use solo_io::{Timer, reactor, timeout, unblock};
+use solo_io::{Timer, io_timeout, reactor, unblock};
 use solo_lite::io::AsyncReadExt;
 
 #[test]
@@ -78,9 +78,11 @@ fn waits_are_counted_by_events() {
             std::thread::sleep(Duration::from_millis(50));
             s.write_all(b"ping").unwrap();
         });
-        let (mut stream, _): (TcpStream, _) = timeout(GUARD, listener.accept()).await.unwrap();
+        let (mut stream, _): (TcpStream, _) = io_timeout(GUARD, listener.accept()).await.unwrap();
         let mut buf = [0; 4];
-        timeout(GUARD, stream.read_exact(&mut buf)).await.unwrap();
+        io_timeout(GUARD, stream.read_exact(&mut buf))
+            .await
+            .unwrap();
         writer.join().unwrap();
         assert_eq!(reactor::metrics().sources, 2);
     });

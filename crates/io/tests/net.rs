@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use solo_executor::LocalExecutor;
 use solo_io::net::{TcpListener, TcpStream, UdpSocket};
-use solo_io::{Timer, block_on, timeout};
+use solo_io::{Timer, block_on, io_timeout, timeout};
 use solo_lite::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Hang guard for every await that talks to a peer.
@@ -54,7 +54,7 @@ fn echo_1000_concurrent_connections_on_one_thread() {
                         let msg = format!("client {i} round {r}");
                         s.write_all(msg.as_bytes()).await.unwrap();
                         let mut back = vec![0; msg.len()];
-                        timeout(GUARD, s.read_exact(&mut back)).await.unwrap();
+                        io_timeout(GUARD, s.read_exact(&mut back)).await.unwrap();
                         assert_eq!(back, msg.as_bytes());
                     }
                 })
@@ -107,10 +107,7 @@ fn read_and_write_wait_on_one_socket_from_two_tasks() {
 
         // Wake the reader; it must not disturb the waiting writer.
         (&client).write_all(b"hello").await.unwrap();
-        assert_eq!(
-            &timeout(GUARD, async { Ok(reader.await) }).await.unwrap(),
-            b"hello"
-        );
+        assert_eq!(&timeout(GUARD, reader).await.unwrap(), b"hello");
 
         // Drain so the writer finishes.
         let drain = async {
@@ -121,7 +118,7 @@ fn read_and_write_wait_on_one_socket_from_two_tasks() {
             }
             io::Result::Ok(total)
         };
-        let total = timeout(GUARD, drain).await.unwrap();
+        let total = io_timeout(GUARD, drain).await.unwrap();
         assert!(total >= 8 * 1024 * 1024);
         writer.await;
     }));
@@ -139,7 +136,9 @@ fn peer_writes_then_closes_all_bytes_arrive_before_eof() {
         client.write_all(&data).await.unwrap();
         drop(client);
         let mut got = Vec::new();
-        timeout(GUARD, server.read_to_end(&mut got)).await.unwrap();
+        io_timeout(GUARD, server.read_to_end(&mut got))
+            .await
+            .unwrap();
         assert_eq!(got.len(), data.len());
         assert!(got == data);
     });
@@ -156,7 +155,9 @@ fn half_close_gives_eof_and_the_other_direction_still_works() {
         client.write_all(b"request").await.unwrap();
         client.close().await.unwrap(); // shutdown(Write)
         let mut req = Vec::new();
-        timeout(GUARD, server.read_to_end(&mut req)).await.unwrap();
+        io_timeout(GUARD, server.read_to_end(&mut req))
+            .await
+            .unwrap();
         assert_eq!(req, b"request");
         // Reading again after EOF keeps returning 0 (no spin, no error).
         let mut buf = [0u8; 8];
@@ -164,7 +165,9 @@ fn half_close_gives_eof_and_the_other_direction_still_works() {
         server.write_all(b"response").await.unwrap();
         server.shutdown(Shutdown::Both).unwrap();
         let mut resp = Vec::new();
-        timeout(GUARD, client.read_to_end(&mut resp)).await.unwrap();
+        io_timeout(GUARD, client.read_to_end(&mut resp))
+            .await
+            .unwrap();
         assert_eq!(resp, b"response");
     });
 }
@@ -179,7 +182,7 @@ fn timeout_on_a_stalled_read() {
         let (mut server, _) = listener.accept().await.unwrap();
         let start = std::time::Instant::now();
         let mut buf = [0u8; 1];
-        let err = timeout(Duration::from_millis(50), server.read(&mut buf))
+        let err = io_timeout(Duration::from_millis(50), server.read(&mut buf))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -195,7 +198,9 @@ fn connect_to_a_closed_port_is_refused() {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let err = timeout(GUARD, TcpStream::connect(addr)).await.unwrap_err();
+        let err = io_timeout(GUARD, TcpStream::connect(addr))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
     });
 }
@@ -205,7 +210,7 @@ fn connect_by_host_name_resolves_on_the_pool() {
     run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let client = timeout(GUARD, TcpStream::connect(("localhost", port))).await;
+        let client = io_timeout(GUARD, TcpStream::connect(("localhost", port))).await;
         // "localhost" may resolve to ::1 first; the IPv4 address is tried next.
         let client = client.unwrap();
         assert_eq!(client.peer_addr().unwrap().port(), port);
@@ -229,7 +234,7 @@ fn peek_nodelay_and_addresses() {
         assert!(client.nodelay().unwrap());
         client.write_all(b"abc").await.unwrap();
         let mut buf = [0u8; 3];
-        assert_eq!(timeout(GUARD, server.peek(&mut buf)).await.unwrap(), 3);
+        assert_eq!(io_timeout(GUARD, server.peek(&mut buf)).await.unwrap(), 3);
         server.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"abc");
     });
@@ -256,7 +261,7 @@ fn vectored_writes_arrive_in_order() {
         assert_eq!(n, 14);
         drop(client);
         let mut got = String::new();
-        timeout(GUARD, server.read_to_string(&mut got))
+        io_timeout(GUARD, server.read_to_string(&mut got))
             .await
             .unwrap();
         assert_eq!(got, "head body tail");
@@ -274,7 +279,7 @@ fn incoming_stream_and_std_conversions() {
         let _b = std::net::TcpStream::connect(addr).unwrap();
         let mut incoming = listener.incoming();
         for _ in 0..2 {
-            let s = timeout(GUARD, async { incoming.next().await.unwrap() })
+            let s = io_timeout(GUARD, async { incoming.next().await.unwrap() })
                 .await
                 .unwrap();
             let std_stream = s.into_std().unwrap();
@@ -293,13 +298,13 @@ fn udp_round_trip_connected_and_not() {
         let b_addr = b.local_addr().unwrap();
         a.send_to(b"one", b_addr).await.unwrap();
         let mut buf = [0u8; 16];
-        let (n, from) = timeout(GUARD, b.recv_from(&mut buf)).await.unwrap();
+        let (n, from) = io_timeout(GUARD, b.recv_from(&mut buf)).await.unwrap();
         assert_eq!((&buf[..n], from), (&b"one"[..], a.local_addr().unwrap()));
 
         a.connect(b_addr).await.unwrap();
         b.connect(a.local_addr().unwrap()).await.unwrap();
         b.send(b"two").await.unwrap();
-        assert_eq!(timeout(GUARD, a.peek(&mut buf)).await.unwrap(), 3);
+        assert_eq!(io_timeout(GUARD, a.peek(&mut buf)).await.unwrap(), 3);
         let n = a.recv(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"two");
     });
@@ -315,12 +320,14 @@ fn unix_stream_and_datagram_round_trips() {
         let path = dir.join("s.sock");
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).unwrap();
-        let mut client = timeout(GUARD, UnixStream::connect(&path)).await.unwrap();
+        let mut client = io_timeout(GUARD, UnixStream::connect(&path)).await.unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
         client.write_all(b"over unix").await.unwrap();
         client.close().await.unwrap();
         let mut got = Vec::new();
-        timeout(GUARD, server.read_to_end(&mut got)).await.unwrap();
+        io_timeout(GUARD, server.read_to_end(&mut got))
+            .await
+            .unwrap();
         assert_eq!(got, b"over unix");
 
         let missing = dir.join("missing.sock");
@@ -330,7 +337,7 @@ fn unix_stream_and_datagram_round_trips() {
         let (a, b) = UnixDatagram::pair().unwrap();
         a.send(b"dgram").await.unwrap();
         let mut buf = [0u8; 16];
-        let n = timeout(GUARD, b.recv(&mut buf)).await.unwrap();
+        let n = io_timeout(GUARD, b.recv(&mut buf)).await.unwrap();
         assert_eq!(&buf[..n], b"dgram");
 
         let (mut x, mut y) = UnixStream::pair().unwrap();
@@ -409,7 +416,7 @@ with_sendfile! {
             let (server, _) = listener.accept().await.unwrap();
             let (mut offset, mut calls) = (START as u64, 0);
             loop {
-                let sent = timeout(GUARD, server.sendfile(&file, offset, SIZE))
+                let sent = io_timeout(GUARD, server.sendfile(&file, offset, SIZE))
                     .await
                     .unwrap();
                 if sent == 0 {
@@ -445,7 +452,7 @@ with_sendfile! {
             drop(client);
             let mut offset = 0;
             let error = loop {
-                match timeout(GUARD, server.sendfile(&file, offset, 1 << 20)).await {
+                match io_timeout(GUARD, server.sendfile(&file, offset, 1 << 20)).await {
                     Ok(0) => panic!("the file ended before the error"),
                     Ok(n) => offset += n as u64,
                     Err(e) if e.kind() == io::ErrorKind::TimedOut => {

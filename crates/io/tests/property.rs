@@ -37,7 +37,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use solo_executor::{LocalExecutor, Task};
-use solo_io::{Async, block_on, timeout};
+use solo_io::{Async, block_on, io_timeout};
 use solo_lite::future::{poll_once, yield_now};
 use solo_lite::io::AsyncReadExt;
 
@@ -371,7 +371,7 @@ impl<'e, 'x> Model<'e, 'x> {
                 let mut buf = vec![0u8; len];
                 if pending > 0 || s.peer.is_none() {
                     s.quiet = false;
-                    let n = timeout(guard, s.io.read(&mut buf)).await.map_err(|e| {
+                    let n = io_timeout(guard, s.io.read(&mut buf)).await.map_err(|e| {
                         format!(
                             "source {}: read with {pending} bytes pending{} did not complete: {e}",
                             s.seen.uid,
@@ -418,7 +418,7 @@ impl<'e, 'x> Model<'e, 'x> {
                 let pending = s.sent - s.seen.received.get();
                 if pending > 0 || s.peer.is_none() {
                     s.quiet = false;
-                    timeout(guard, a.readable()).await.map_err(|e| {
+                    io_timeout(guard, a.readable()).await.map_err(|e| {
                         format!(
                             "source {}: readable() with {pending} bytes pending did not complete: {e}",
                             s.seen.uid
@@ -558,7 +558,7 @@ impl<'e, 'x> Model<'e, 'x> {
                     || (s.seen.received.get() == s.sent && (s.peer.is_some() || s.seen.eof.get()))
             })
         };
-        if timeout(self.guard, async {
+        if io_timeout(self.guard, async {
             self.progress.until(caught_up).await;
             Ok(())
         })
@@ -868,17 +868,17 @@ fn cross_thread_wakes_are_never_lost() {
                 got.extend_from_slice(&buf[..n]);
             }
         };
-        timeout(Duration::from_secs(60), read_all).await.unwrap();
+        io_timeout(Duration::from_secs(60), read_all).await.unwrap();
         writer.join().unwrap();
         assert_eq!(got, (0..200u8).collect::<Vec<_>>());
         let mut sum = 0;
         for t in tasks {
-            sum += timeout(Duration::from_secs(60), async { Ok(t.await) })
+            sum += solo_io::timeout(Duration::from_secs(60), t)
                 .await
                 .expect("a blocking-pool completion was lost");
         }
         for w in waits {
-            timeout(Duration::from_secs(60), async {
+            io_timeout(Duration::from_secs(60), async {
                 w.await;
                 Ok(())
             })

@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::tcp_pair;
 use solo_executor::LocalExecutor;
 use solo_io::net::{UdpSocket, UnixStream};
-use solo_io::{Timer, block_on, timeout};
+use solo_io::{Timer, block_on, io_timeout};
 use solo_lite::io::AsyncReadExt;
 
 /// Hang guard for what must complete.
@@ -48,7 +48,7 @@ fn short_read_after_hangup_still_sees_eof() {
             let mut got = Vec::new();
             let mut buf = [0u8; 64];
             loop {
-                let n = timeout(STRANDED, s.read(&mut buf))
+                let n = io_timeout(STRANDED, s.read(&mut buf))
                     .await
                     .map_err(|e| format!("EOF hidden after {} bytes: {e}", got.len()))?;
                 if n == 0 {
@@ -90,7 +90,7 @@ fn short_read_at_tcp_urgent_mark_does_not_strand_the_rest() {
             let s = s.clone();
             async move {
                 let mut buf = [0u8; 10];
-                timeout(STRANDED, (&*s).read_exact(&mut buf))
+                io_timeout(STRANDED, (&*s).read_exact(&mut buf))
                     .await
                     .map(|()| buf)
             }
@@ -167,7 +167,7 @@ fn short_read_at_unix_descriptor_boundary_does_not_strand_the_rest() {
             let s = s.clone();
             async move {
                 let mut buf = [0u8; 10];
-                timeout(STRANDED, (&*s).read_exact(&mut buf))
+                io_timeout(STRANDED, (&*s).read_exact(&mut buf))
                     .await
                     .map(|()| buf)
             }
@@ -227,7 +227,7 @@ fn two_tasks_waiting_on_one_direction_do_not_spin() {
                 .unwrap();
         }
         for t in tasks {
-            assert_eq!(timeout(GUARD, t).await.unwrap(), 4);
+            assert_eq!(io_timeout(GUARD, t).await.unwrap(), 4);
         }
         assert!(quiet < 100, "{quiet} polls of two idle waiters in 200 ms");
     }));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use solo_io::signal::{Signal, Signals};
-use solo_io::{Timer, block_on, timeout};
+use solo_io::{Timer, block_on, io_timeout, timeout};
 use solo_lite::stream::StreamExt;
 
 fn disposition(sig: libc::c_int) -> libc::sighandler_t {
@@ -36,7 +36,7 @@ fn signals_wake_the_waiting_future_and_dispositions_are_restored() {
             raise(libc::SIGUSR1);
             std::future::pending::<std::io::Result<Option<Signal>>>().await
         };
-        let got = timeout(
+        let got = io_timeout(
             Duration::from_secs(20),
             solo_lite::future::or(waiter, sender),
         )
@@ -45,14 +45,14 @@ fn signals_wake_the_waiting_future_and_dispositions_are_restored() {
 
         // Delivered before we poll: not lost.
         raise(libc::SIGUSR2);
-        let got = timeout(Duration::from_secs(20), async { Ok(signals.next().await) }).await;
+        let got = timeout(Duration::from_secs(20), signals.next()).await;
         assert_eq!(got.unwrap(), Some(Signal::User2));
 
         // A second listener for the same signal also hears it.
         let mut other = Signals::new([Signal::User1]).unwrap();
         raise(libc::SIGUSR1);
-        let a = timeout(Duration::from_secs(20), async { Ok(signals.next().await) }).await;
-        let b = timeout(Duration::from_secs(20), async { Ok(other.next().await) }).await;
+        let a = timeout(Duration::from_secs(20), signals.next()).await;
+        let b = timeout(Duration::from_secs(20), other.next()).await;
         assert_eq!(
             (a.unwrap(), b.unwrap()),
             (Some(Signal::User1), Some(Signal::User1))

@@ -188,3 +188,84 @@ fn dropping_a_registered_timer_cancels_it() {
         assert_eq!(solo_io::reactor::stats().timers, before);
     });
 }
+
+#[test]
+fn timeout_bounds_any_future() {
+    block_on(async {
+        // Not an io::Result: the output comes back as is.
+        assert_eq!(
+            solo_io::timeout(Duration::from_secs(20), async { "done" }).await,
+            Ok("done")
+        );
+        // An io::Result is not merged: its own error stays inside.
+        let inner = async { std::io::Result::<()>::Err(std::io::ErrorKind::NotFound.into()) };
+        let out = solo_io::timeout(Duration::from_secs(20), inner)
+            .await
+            .unwrap();
+        assert_eq!(out.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+
+        // Timing out drops (cancels) the future and says after how long.
+        let dropped = Rc::new(RefCell::new(false));
+        struct SetOnDrop(Rc<RefCell<bool>>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                *self.0.borrow_mut() = true;
+            }
+        }
+        let guard = SetOnDrop(dropped.clone());
+        let slow = async move {
+            let _guard = guard;
+            Timer::after(Duration::from_secs(3600)).await;
+        };
+        let start = Instant::now();
+        let err = solo_io::timeout(Duration::from_millis(5), slow)
+            .await
+            .unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(5));
+        assert!(*dropped.borrow());
+        assert_eq!(err.duration(), Duration::from_millis(5));
+        assert_eq!(err.to_string(), "operation timed out after 5ms");
+    });
+}
+
+#[test]
+fn timed_out_converts_into_an_io_error() {
+    let err = block_on(solo_io::timeout(
+        Duration::from_millis(1),
+        future::pending::<()>(),
+    ))
+    .unwrap_err();
+    let io_err = std::io::Error::from(err);
+    assert_eq!(io_err.kind(), std::io::ErrorKind::TimedOut);
+    assert_eq!(io_err.to_string(), "operation timed out after 1ms");
+    let inner = io_err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<solo_io::TimedOut>());
+    assert_eq!(inner, Some(&err));
+
+    // `?` converts it in a function returning io::Result; `??` for a timed I/O future.
+    async fn timed_read() -> std::io::Result<u8> {
+        let op = async { std::io::Result::Ok(7u8) };
+        let n = solo_io::timeout(Duration::from_secs(20), op).await??;
+        solo_io::timeout(Duration::from_millis(1), future::pending::<()>()).await?;
+        Ok(n)
+    }
+    let err = block_on(timed_read()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+}
+
+#[test]
+fn io_timeout_merges_the_two_errors() {
+    block_on(async {
+        let ok = solo_io::io_timeout(Duration::from_secs(20), async { Ok(3) }).await;
+        assert_eq!(ok.unwrap(), 3);
+        let inner = async { std::io::Result::<()>::Err(std::io::ErrorKind::NotFound.into()) };
+        let err = solo_io::io_timeout(Duration::from_secs(20), inner).await;
+        assert_eq!(err.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        let slow = future::pending::<std::io::Result<()>>();
+        let err = solo_io::io_timeout(Duration::from_millis(2), slow).await;
+        let err = err.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(err.to_string(), "operation timed out after 2ms");
+    });
+}

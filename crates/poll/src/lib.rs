@@ -14,6 +14,9 @@
 //! | other Unixes, or any Unix built with `--cfg solo_poll_force_poll` | `poll` | oneshot, level | pipe | nanoseconds where `ppoll` exists, else whole milliseconds rounded up |
 //! | Windows | `iocp` (sockets through AFD polls, the technique of wepoll) | oneshot, level | `PostQueuedCompletionStatus` | 100 ns with a high-resolution waitable timer (Windows 10 1803+), else whole milliseconds rounded up |
 //!
+//! Beside descriptors, the kqueue backend watches processes for their exit
+//! ([`os`]`::kqueue`).
+//!
 //! # Example
 //!
 //! A readiness loop over loopback TCP: accept a connection, then read what the client sent
@@ -202,6 +205,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
 mod fork;
+pub mod os;
 mod sys;
 
 #[cfg(unix)]

@@ -84,17 +84,9 @@ impl TcpListener {
     /// Polls for one connection, without the backoff of [`accept`](TcpListener::accept):
     /// resource errors are returned to the caller.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            match std::task::ready!(self.inner.poll_op(Direction::Read, cx, sys::tcp_accept)) {
-                Ok((stream, addr)) => {
-                    return Poll::Ready(
-                        Async::new_nonblocking(stream).map(|inner| (TcpStream { inner }, addr)),
-                    );
-                }
-                Err(e) if sys::is_transient_accept_error(&e) => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        self.inner
+            .poll_accept(cx)
+            .map(|res| res.map(|(inner, addr)| (TcpStream { inner }, addr)))
     }
 
     fn poll_accept_backoff(
@@ -188,11 +180,7 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let inner = Async::new_nonblocking(sys::tcp_connect(&addr)?)?;
-        inner.writable().await?;
-        if let Some(e) = inner.get_ref().take_error()? {
-            return Err(e);
-        }
+        let inner = Async::<std::net::TcpStream>::connect(addr).await?;
         Ok(TcpStream { inner })
     }
 
@@ -298,6 +286,17 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.get_ref().nodelay()
+    }
+
+    /// Sets the time-to-live of the packets it sends (`IP_TTL`: the most routers they
+    /// may cross).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live of the packets it sends (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
     }
 
     /// Shuts down the read half, the write half, or both.

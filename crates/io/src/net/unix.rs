@@ -12,8 +12,6 @@ use futures_core::Stream;
 
 use super::Backoff;
 use crate::async_io::Async;
-use crate::reactor::Direction;
-use crate::sys;
 
 /// A Unix-domain stream listener.
 ///
@@ -68,15 +66,9 @@ impl UnixListener {
     /// Polls for one connection, without the backoff of
     /// [`accept`](UnixListener::accept): resource errors are returned to the caller.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        loop {
-            match std::task::ready!(self.inner.poll_op(Direction::Read, cx, |l| l.accept())) {
-                Ok((stream, addr)) => {
-                    return Poll::Ready(UnixStream::try_from(stream).map(|s| (s, addr)));
-                }
-                Err(e) if sys::is_transient_accept_error(&e) => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        self.inner
+            .poll_accept(cx)
+            .map(|res| res.map(|(inner, addr)| (UnixStream { inner }, addr)))
     }
 
     /// A stream of incoming connections, with the same backoff as
@@ -144,15 +136,7 @@ impl fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let path = path.as_ref();
-        let inner = Async::new_nonblocking(sys::unix_connect(path)?)?;
-        inner.writable().await?;
-        if let Some(e) = inner.get_ref().take_error()? {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("cannot connect to {path:?}: {e}"),
-            ));
-        }
+        let inner = Async::<net::UnixStream>::connect(path).await?;
         Ok(UnixStream { inner })
     }
 
@@ -261,6 +245,17 @@ impl UnixDatagram {
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
+    }
+
+    /// The address of the connected peer (see [`connect`](UnixDatagram::connect)).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Shuts down the read half, the write half, or both: a shut-down half fails (or, for
+    /// reading, returns 0 bytes) from then on.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
     }
 
     /// The `std` socket (non-blocking).

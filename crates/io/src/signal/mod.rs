@@ -37,6 +37,11 @@ mod imp;
 #[path = "windows.rs"]
 mod imp;
 
+/// `SIGCHLD`, for the reaping of child processes where there is neither a pidfd nor
+/// kqueue; crate-private, not a [`Signal`] to listen for.
+#[cfg(unix)]
+pub(crate) use imp::ChildSignal;
+
 /// A signal that [`Signals`] can wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -3,13 +3,19 @@
 //! The handler only touches atomics and calls `send(2)`, both async-signal-safe. Listener
 //! bookkeeping (installing and restoring dispositions) takes a `Mutex`, never in the
 //! handler.
+//!
+//! Beside the public [`Signal`]s there is one private slot, `SIGCHLD` ([`ChildSignal`]):
+//! the reaping of child processes where the OS offers neither a pidfd nor kqueue. It
+//! differs in one way: the handler the application had for `SIGCHLD` (if it had one) is
+//! still called, after ours, so listening does not steal the signal.
 
+use std::ffi::c_void;
 use std::io::{self, Read};
 use std::mem;
 use std::os::fd::{IntoRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use super::Signal;
@@ -19,39 +25,48 @@ use crate::reactor::Direction;
 /// At most this many listeners exist at once in a process.
 const SLOTS: usize = 64;
 
+/// The signals by index: the public [`Signal`]s (`Signal::index`), then `SIGCHLD`.
+const SIGNOS: [libc::c_int; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGCHLD,
+];
+/// The index of `SIGCHLD` (not a public [`Signal`]).
+const CHILD: usize = 6;
+const _: () = assert!(CHILD == Signal::ALL.len() && SIGNOS.len() == CHILD + 1);
+
+/// The application's `SIGCHLD` handler while ours is installed (0: none to call), and
+/// whether it takes `siginfo` (`SA_SIGINFO`): the handler calls it after its own work.
+static CHILD_CHAIN: AtomicUsize = AtomicUsize::new(0);
+static CHILD_CHAIN_SIGINFO: AtomicBool = AtomicBool::new(false);
+
 /// Write ends of the listeners' socket pairs (`-1`: free), read by the handler.
 static WAKE_FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
 /// Which signals each slot listens for (bit per `Signal::index`).
 static WAKE_MASKS: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
 /// Deliveries per signal since the process started listening.
-static DELIVERIES: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+static DELIVERIES: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
 /// Handlers running right now; a listener waits for zero before closing its socket.
 static IN_HANDLER: AtomicUsize = AtomicUsize::new(0);
 
 /// Per-signal listener counts and the dispositions to restore, changed under a lock.
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    listeners: [0; 6],
-    previous: [None; 6],
+    listeners: [0; 7],
+    previous: [None; 7],
 });
 
 struct Registry {
-    listeners: [usize; 6],
-    previous: [Option<libc::sigaction>; 6],
+    listeners: [usize; 7],
+    previous: [Option<libc::sigaction>; 7],
 }
 
-fn signo(s: Signal) -> libc::c_int {
-    match s {
-        Signal::Interrupt => libc::SIGINT,
-        Signal::Terminate => libc::SIGTERM,
-        Signal::Hangup => libc::SIGHUP,
-        Signal::Quit => libc::SIGQUIT,
-        Signal::User1 => libc::SIGUSR1,
-        Signal::User2 => libc::SIGUSR2,
-    }
-}
-
-fn from_signo(n: libc::c_int) -> Option<Signal> {
-    Signal::ALL.into_iter().find(|s| signo(*s) == n)
+/// The index (in `SIGNOS`) of signal number `n`.
+fn index_of(n: libc::c_int) -> Option<usize> {
+    SIGNOS.iter().position(|s| *s == n)
 }
 
 pub(super) fn check_supported(_: Signal) -> io::Result<()> {
@@ -62,15 +77,15 @@ pub(super) fn deliveries(s: Signal) -> u64 {
     DELIVERIES[s.index()].load(Ordering::Acquire)
 }
 
-extern "C" fn handler(n: libc::c_int) {
+extern "C" fn handler(n: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
     IN_HANDLER.fetch_add(1, Ordering::SeqCst);
     // Keep errno intact for the code we interrupted.
     let saved = io::Error::last_os_error().raw_os_error();
-    if let Some(s) = from_signo(n) {
-        DELIVERIES[s.index()].fetch_add(1, Ordering::AcqRel);
+    if let Some(index) = index_of(n) {
+        DELIVERIES[index].fetch_add(1, Ordering::AcqRel);
         for (fd, mask) in WAKE_FDS.iter().zip(&WAKE_MASKS) {
             let fd = fd.load(Ordering::Acquire);
-            if fd >= 0 && mask.load(Ordering::Acquire) & (1 << s.index()) != 0 {
+            if fd >= 0 && mask.load(Ordering::Acquire) & (1 << index) != 0 {
                 let byte = 1u8;
                 // SAFETY: `send` is async-signal-safe; `fd` stays open until
                 // `IN_HANDLER` drops to zero (see `Listener::drop`); a full socket just
@@ -86,10 +101,33 @@ extern "C" fn handler(n: libc::c_int) {
             }
         }
     }
+    if index_of(n) == Some(CHILD) {
+        chain_child(n, info, context);
+    }
     if let Some(e) = saved {
         set_errno(e);
     }
     IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Calls the application's own `SIGCHLD` handler, if it had one when ours was installed.
+fn chain_child(n: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    let previous = CHILD_CHAIN.load(Ordering::Acquire);
+    if previous == 0 {
+        return;
+    }
+    if CHILD_CHAIN_SIGINFO.load(Ordering::Acquire) {
+        // SAFETY: `previous` is the `sa_sigaction` of the disposition the kernel gave us,
+        // installed with `SA_SIGINFO`, so it is a function of this signature; we pass it
+        // the arguments the kernel passed us.
+        let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
+            unsafe { mem::transmute::<usize, _>(previous) };
+        f(n, info, context);
+    } else {
+        // SAFETY: as above, for a handler installed without `SA_SIGINFO`.
+        let f: extern "C" fn(libc::c_int) = unsafe { mem::transmute::<usize, _>(previous) };
+        f(n);
+    }
 }
 
 #[cfg(not(target_vendor = "apple"))]
@@ -123,27 +161,43 @@ fn set_errno(e: libc::c_int) {
 /// Installs `handler` for every signal in `mask` that has no listener yet.
 fn install(mask: u64) -> io::Result<()> {
     let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    for s in Signal::ALL {
-        if mask & (1 << s.index()) == 0 {
+    for (i, &signo) in SIGNOS.iter().enumerate() {
+        if mask & (1 << i) == 0 {
             continue;
         }
-        if reg.listeners[s.index()] == 0 {
+        if reg.listeners[i] == 0 {
             // SAFETY: all-zero is a valid `sigaction` (empty mask, no flags).
             let mut new: libc::sigaction = unsafe { mem::zeroed() };
-            new.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            new.sa_flags = libc::SA_RESTART;
+            new.sa_sigaction = handler
+                as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void)
+                as libc::sighandler_t;
+            new.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
             // SAFETY: as above.
             let mut old: libc::sigaction = unsafe { mem::zeroed() };
+            if i == CHILD {
+                // The handler to chain to, before ours can run: read the current one.
+                // SAFETY: a null new action only reads the disposition into `old`.
+                if unsafe { libc::sigaction(signo, std::ptr::null(), &mut old) } == 0 {
+                    let f = old.sa_sigaction;
+                    let callable = f != libc::SIG_DFL && f != libc::SIG_IGN;
+                    CHILD_CHAIN_SIGINFO
+                        .store(old.sa_flags & libc::SA_SIGINFO != 0, Ordering::Release);
+                    CHILD_CHAIN.store(if callable { f } else { 0 }, Ordering::Release);
+                }
+            }
             // SAFETY: valid pointers to live structs; the handler is async-signal-safe.
-            if unsafe { libc::sigaction(signo(s), &new, &mut old) } != 0 {
+            if unsafe { libc::sigaction(signo, &new, &mut old) } != 0 {
                 let err = io::Error::last_os_error();
+                if i == CHILD {
+                    CHILD_CHAIN.store(0, Ordering::Release);
+                }
                 drop(reg);
-                uninstall(mask & ((1 << s.index()) - 1));
+                uninstall(mask & ((1 << i) - 1));
                 return Err(err);
             }
-            reg.previous[s.index()] = Some(old);
+            reg.previous[i] = Some(old);
         }
-        reg.listeners[s.index()] += 1;
+        reg.listeners[i] += 1;
     }
     Ok(())
 }
@@ -152,15 +206,19 @@ fn install(mask: u64) -> io::Result<()> {
 /// signals nobody listens to any more.
 fn uninstall(mask: u64) {
     let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    for s in Signal::ALL {
-        if mask & (1 << s.index()) == 0 || reg.listeners[s.index()] == 0 {
+    for (i, &signo) in SIGNOS.iter().enumerate() {
+        if mask & (1 << i) == 0 || reg.listeners[i] == 0 {
             continue;
         }
-        reg.listeners[s.index()] -= 1;
-        if reg.listeners[s.index()] == 0 {
-            if let Some(old) = reg.previous[s.index()].take() {
+        reg.listeners[i] -= 1;
+        if reg.listeners[i] == 0 {
+            if let Some(old) = reg.previous[i].take() {
                 // SAFETY: restores a disposition the OS gave us earlier.
-                unsafe { libc::sigaction(signo(s), &old, std::ptr::null_mut()) };
+                unsafe { libc::sigaction(signo, &old, std::ptr::null_mut()) };
+            }
+            if i == CHILD {
+                // Our handler is gone: nothing will chain any more.
+                CHILD_CHAIN.store(0, Ordering::Release);
             }
         }
     }
@@ -219,6 +277,24 @@ impl Drop for Listener {
     fn drop(&mut self) {
         uninstall(self.mask);
         release(self.slot);
+    }
+}
+
+/// A listener for `SIGCHLD`, for the reaping of child processes (see the module docs).
+pub(crate) struct ChildSignal(Listener);
+
+impl ChildSignal {
+    /// Starts listening on this thread's reactor; the application's own `SIGCHLD`
+    /// handler, if any, keeps being called.
+    pub(crate) fn new() -> io::Result<ChildSignal> {
+        Listener::new(1 << CHILD).map(ChildSignal)
+    }
+
+    /// Ready when a `SIGCHLD` may have arrived since the last call (check the children
+    /// again); pending, with the waker registered, otherwise. Several tasks may wait at
+    /// once: all are woken.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_wakeup(cx)
     }
 }
 

@@ -41,6 +41,13 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONBIO, &on) }).map(drop)
 }
 
+/// Takes the descriptor out of non-blocking mode (for one handed to another process).
+pub(crate) fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let off: libc::c_int = 0;
+    // SAFETY: as in `set_nonblocking`.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONBIO, &off) }).map(drop)
+}
+
 /// A new socket, non-blocking and close-on-exec (and, on Apple platforms, with
 /// `SO_NOSIGPIPE`, since they lack `MSG_NOSIGNAL`).
 fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
@@ -275,7 +282,7 @@ pub(crate) fn unix_connect(path: &Path) -> io::Result<UnixStream> {
                 format!("cannot connect to {path:?}: the listener's backlog is full"),
             )
         } else {
-            e
+            io::Error::new(e.kind(), format!("cannot connect to {path:?}: {e}"))
         }
     })?;
     Ok(UnixStream::from(fd))

@@ -19,8 +19,7 @@ pub const GUARD: Duration = Duration::from_secs(20);
 
 /// Runs `fut` to completion on this thread's reactor; panics after [`HANG_GUARD`].
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    let guarded = solo_io::timeout(HANG_GUARD, async { Ok(fut.await) });
-    solo_io::block_on(guarded).expect("block_on: hang")
+    solo_io::block_on(solo_io::timeout(HANG_GUARD, fut)).expect("block_on: hang")
 }
 
 /// Waits (really, sleeping) until `cond` holds; panics after [`HANG_GUARD`].
@@ -43,7 +42,7 @@ pub async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>>
 pub async fn tcp_pair() -> (TcpStream, std::net::TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (stream, _) = solo_io::timeout(GUARD, listener.accept()).await.unwrap();
+    let (stream, _) = solo_io::io_timeout(GUARD, listener.accept()).await.unwrap();
     (stream, peer)
 }
 

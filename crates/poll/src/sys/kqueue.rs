@@ -28,6 +28,11 @@
 //!   polling#265). Where the kernel refuses `EVFILT_USER` (older NetBSD and OpenBSD), the
 //!   read end of a pipe is registered with `EV_CLEAR` instead and drained by the waiter.
 //! - **Timeouts.** `kevent` takes a `timespec`: exact to the nanosecond plus timer slack.
+//! - **Processes** (`crate::os::kqueue`). An `EVFILT_PROC` filter with `NOTE_EXIT` on a
+//!   pid, outside the descriptor table (a pid is not a descriptor, and its number may
+//!   equal one): the kernel reports the exit once and deletes the filter, so there is
+//!   nothing to gate or re-arm. [`process_exit`] makes the event readable and hung up.
+//!   `ESRCH` on `EV_ADD` means the process has exited already (libuv meets the same).
 
 use crate::{Event, Interest, Mode};
 
@@ -161,6 +166,26 @@ pub(crate) fn translate(filter: Filter, key: usize, eof: bool, failed: bool) -> 
         hangup: eof,
         error: failed,
     }
+}
+
+/// The event for a process's exit (an `EVFILT_PROC` filter with `NOTE_EXIT`, registered
+/// under `key`): readable and hung up, so that a reactor treats it like a descriptor
+/// whose peer left. The kernel deletes the filter as it reports it: one event per
+/// registration.
+pub(crate) fn process_exit(key: usize) -> Event {
+    Event {
+        key,
+        readable: true,
+        writable: false,
+        hangup: true,
+        error: false,
+    }
+}
+
+/// Whether a failed `EV_DELETE` of a process filter may be ignored: the filter is gone
+/// (`ENOENT`: it fired, which deletes it) or so is the process (`ESRCH`).
+pub(crate) fn process_gone(errno: i32) -> bool {
+    errno == libc::ENOENT || errno == libc::ESRCH
 }
 
 /// Appends `ev`, or merges it into the last event if that one has the same key (kqueue
@@ -436,6 +461,52 @@ mod os {
             Ok(())
         }
 
+        /// Watches for the exit of process `pid`, reported once under `key` (see
+        /// `crate::os::kqueue`). `EV_ONESHOT` is explicit: some kernels imply it for
+        /// `NOTE_EXIT`, all accept it.
+        pub(crate) fn add_process(&self, pid: u32, key: usize) -> io::Result<()> {
+            let ev = kevent(
+                pid as usize,
+                libc::EVFILT_PROC,
+                libc::EV_ADD | libc::EV_ENABLE | libc::EV_ONESHOT | libc::EV_RECEIPT,
+                libc::NOTE_EXIT,
+                key,
+            );
+            let op = Op::Add {
+                mode: Mode::Oneshot,
+                key,
+            };
+            submit(self.kq.as_fd(), &[ev], &[op]).map_err(|e| {
+                if e.raw_os_error() == Some(libc::ESRCH) {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!(
+                            "solo-poll: no process {pid} to watch (it has exited already, \
+                             or never existed)"
+                        ),
+                    )
+                } else {
+                    e
+                }
+            })
+        }
+
+        /// Stops watching process `pid`; a filter that already fired (or a process that
+        /// is gone) is not an error.
+        pub(crate) fn delete_process(&self, pid: u32) -> io::Result<()> {
+            let ev = kevent(
+                pid as usize,
+                libc::EVFILT_PROC,
+                libc::EV_DELETE | libc::EV_RECEIPT,
+                0,
+                0,
+            );
+            match submit(self.kq.as_fd(), &[ev], &[Op::Delete]) {
+                Err(e) if e.raw_os_error().is_some_and(super::process_gone) => Ok(()),
+                res => res,
+            }
+        }
+
         pub(crate) fn modify(
             &self,
             fd: BorrowedFd<'_>,
@@ -494,6 +565,11 @@ mod os {
                         drain(read.as_fd())?;
                     }
                     woken |= self.notified.consume();
+                    continue;
+                }
+                if ev.filter == libc::EVFILT_PROC {
+                    // A process exited (the only process event registered).
+                    out.push(super::process_exit(key));
                     continue;
                 }
                 let filter = if ev.filter == libc::EVFILT_READ {
@@ -792,6 +868,14 @@ mod tests {
             translate(Filter::Read, 3, false, false)
         ));
         assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn process_exit_reads_as_a_hang_up() {
+        let e = process_exit(9);
+        assert!(e.key == 9 && e.readable && e.hangup && !e.writable && !e.error);
+        assert!(process_gone(libc::ENOENT) && process_gone(libc::ESRCH));
+        assert!(!process_gone(libc::EBADF));
     }
 
     #[test]
