@@ -36,6 +36,13 @@ fn a_timer_under_solo_lites_block_on_panics_naming_the_fix() {
 }
 
 #[test]
+fn a_timer_under_futures_lites_block_on_panics_naming_the_fix() {
+    expect_not_driven(|| {
+        futures_lite::future::block_on(Timer::after(Duration::from_secs(3600)));
+    });
+}
+
+#[test]
 fn a_timeout_under_another_block_on_panics() {
     expect_not_driven(|| {
         let never = std::future::pending::<()>();
