@@ -115,12 +115,26 @@ impl Side {
 #[cfg(unix)]
 type Fd = std::os::fd::RawFd;
 #[cfg(not(unix))]
-type Fd = ();
+type Fd = NoFd;
+/// Off Unix a source keeps no descriptor (nothing is registered again).
+#[cfg(not(unix))]
+#[derive(Debug, Clone, Copy)]
+struct NoFd;
 /// The [`Fd`] of a source that is not a descriptor.
 #[cfg(unix)]
 const NO_FD: Fd = -1;
 #[cfg(not(unix))]
-const NO_FD: Fd = ();
+const NO_FD: Fd = NoFd;
+
+/// The [`Fd`] of `source`.
+#[cfg(unix)]
+fn fd_of(source: &impl AsSource) -> Fd {
+    std::os::fd::AsRawFd::as_raw_fd(&source.as_source())
+}
+#[cfg(not(unix))]
+fn fd_of(_: &impl AsSource) -> Fd {
+    NO_FD
+}
 
 /// A registered source, stored in the reactor's slab.
 #[derive(Debug)]
@@ -128,6 +142,7 @@ struct SourceState {
     generation: u32,
     /// The descriptor, to register it again with the poller a `fork` child re-creates
     /// (it fills what was padding: the entry stays 56 bytes).
+    #[cfg_attr(not(unix), allow(dead_code))]
     fd: Fd,
     read: Side,
     write: Side,
@@ -248,11 +263,7 @@ impl Reactor {
 
     /// Registers `source` and returns its key.
     pub(crate) fn register(&self, source: impl AsSource) -> io::Result<usize> {
-        #[cfg(unix)]
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&source.as_source());
-        #[cfg(not(unix))]
-        let fd = NO_FD;
-        self.register_inner(fd, |poller, key| {
+        self.register_inner(fd_of(&source), |poller, key| {
             if self.edge {
                 poller.add(source, key, Interest::BOTH, Mode::Edge)
             } else {

@@ -59,11 +59,11 @@ pub mod kqueue {
     impl PollerKqueueExt for Poller {
         fn add_process(&self, pid: u32, key: usize) -> io::Result<()> {
             self.check(key, crate::Mode::Oneshot)?;
-            self.sys.add_process(pid, key)
+            self.own()?.add_process(pid, key)
         }
 
         fn delete_process(&self, pid: u32) -> io::Result<()> {
-            self.sys.delete_process(pid)
+            self.own()?.delete_process(pid)
         }
     }
 
