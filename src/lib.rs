@@ -107,6 +107,29 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
+#[cfg(solo_sim)]
+thread_local! {
+    /// Under simulation: the executor of the simulated host whose code runs now.
+    static SIM_EXECUTOR: std::cell::RefCell<Option<std::rc::Rc<LocalExecutor<'static>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The simulation harness's hook (only with `--cfg solo_sim`; used by `solo-sim`).
+#[cfg(solo_sim)]
+#[doc(hidden)]
+pub mod __sim {
+    use super::{LocalExecutor, SIM_EXECUTOR};
+    use std::rc::Rc;
+
+    /// Makes [`spawn`](crate::spawn) use `ex` (the running simulated host's executor);
+    /// returns the previous one.
+    pub fn set_executor(
+        ex: Option<Rc<LocalExecutor<'static>>>,
+    ) -> Option<Rc<LocalExecutor<'static>>> {
+        SIM_EXECUTOR.with(|s| std::mem::replace(&mut *s.borrow_mut(), ex))
+    }
+}
+
 /// Decrements `DEPTH` even when the future panics.
 struct Running;
 
@@ -167,6 +190,11 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// detector (see [`metrics`](mod@metrics)).
 #[cfg_attr(feature = "metrics", track_caller)]
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
+    // Under simulation, a task spawned by a simulated host's code is that host's.
+    #[cfg(solo_sim)]
+    if let Some(ex) = SIM_EXECUTOR.with(|s| s.borrow().clone()) {
+        return ex.spawn(fut);
+    }
     if DEPTH.with(Cell::get) == 0 {
         panic!(
             "solo::spawn called outside solo::block_on: there is no runtime on this thread \

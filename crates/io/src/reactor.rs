@@ -211,6 +211,9 @@ impl Reactor {
     fn new() -> io::Result<Reactor> {
         let poller = Poller::new()?;
         let edge = poller.supports_edge();
+        #[cfg(solo_sim)]
+        let now = crate::sim::instant();
+        #[cfg(not(solo_sim))]
         let now = Instant::now();
         Ok(Reactor {
             poller: Arc::new(poller),
@@ -241,7 +244,22 @@ impl Reactor {
 
     /// The clock. The one place the reactor reads time (a seam for a virtual clock).
     pub(crate) fn now(&self) -> Instant {
+        #[cfg(solo_sim)]
+        return crate::sim::instant();
+        #[cfg(not(solo_sim))]
         Instant::now()
+    }
+
+    /// The next timer's deadline (simulation: where the clock may jump).
+    #[cfg(solo_sim)]
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        self.timers.borrow_mut().next_deadline()
+    }
+
+    /// Fires the timers due at `now` (simulation).
+    #[cfg(solo_sim)]
+    pub(crate) fn fire_timers_sim(&self, now: Instant) -> usize {
+        self.fire_timers(now)
     }
 
     // ----------------------------------------------------------------- sources
@@ -283,7 +301,28 @@ impl Reactor {
         self.register_inner(NO_FD, add)
     }
 
+    #[cfg_attr(solo_sim, allow(clippy::needless_return))]
     fn register_inner(
+        &self,
+        fd: Fd,
+        add: impl FnOnce(&Poller, usize) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        #[cfg(solo_sim)]
+        {
+            let _ = (fd, add);
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "solo-io simulation (--cfg solo_sim): a real OS source (descriptor, socket, \
+                 pipe, child process or signal) cannot be registered; only the simulated \
+                 network (solo_io::net) and timers run under simulation",
+            ));
+        }
+        #[cfg(not(solo_sim))]
+        self.register_os(fd, add)
+    }
+
+    #[cfg(not(solo_sim))]
+    fn register_os(
         &self,
         fd: Fd,
         add: impl FnOnce(&Poller, usize) -> io::Result<()>,
@@ -574,7 +613,21 @@ impl Reactor {
     /// timer), dispatches the events, and wakes every task that became ready.
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
+    #[cfg_attr(solo_sim, allow(clippy::needless_return))]
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        // Under simulation no OS wait: deliver, fire timers, jump the clock when idle.
+        #[cfg(solo_sim)]
+        {
+            let woken = crate::sim::park(self, timeout);
+            self.wake_collected();
+            return woken;
+        }
+        #[cfg(not(solo_sim))]
+        self.park_os(timeout)
+    }
+
+    #[cfg(not(solo_sim))]
+    fn park_os(&self, timeout: Option<Duration>) -> io::Result<usize> {
         // The first park in a fork child may wake tasks (jobs lost with the pool's threads):
         // it must not block before they run.
         let timeout = if self.ensure_own_poller()? {

@@ -1,0 +1,356 @@
+//! The harness's basic promises: virtual time, the same trace for the same seed, TCP and
+//! UDP between hosts, refusals of real descriptors. Built only with `--cfg solo_sim`.
+#![cfg(solo_sim)]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use solo::io::{AsyncReadExt, AsyncWriteExt};
+use solo::net::{TcpListener, TcpStream, UdpSocket};
+use solo_sim::{NetConfig, Outcome, Sim};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[test]
+fn an_hour_of_idle_timeout_passes_in_virtual_time() {
+    let mut sim = Sim::new(1);
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    sim.host("a", move || {
+        let f = f.clone();
+        async move {
+            solo::Timer::after(HOUR).await;
+            f.set(true);
+        }
+    });
+    assert_eq!(sim.run(2 * HOUR), Outcome::Finished);
+    assert!(fired.get());
+    assert!(
+        sim.now() >= HOUR && sim.now() < HOUR + Duration::from_millis(10),
+        "{:?}",
+        sim.now()
+    );
+}
+
+#[test]
+fn timeout_of_an_idle_read_fires_in_virtual_time() {
+    let mut sim = Sim::new(2);
+    sim.host("server", || async {
+        let l = TcpListener::bind("0.0.0.0:7").await.unwrap();
+        let (_idle, _) = l.accept().await.unwrap();
+        solo::Timer::after(2 * HOUR).await;
+    });
+    sim.host("client", || async {
+        let mut s = TcpStream::connect("server:7").await.unwrap();
+        let mut buf = [0; 1];
+        let r = solo::timeout(HOUR, s.read(&mut buf)).await;
+        assert!(r.is_err(), "the read should time out: {r:?}");
+    });
+    sim.run_until(3 * HOUR, |s| s.is_finished("client"));
+    assert!(sim.is_finished("client"));
+    assert!(sim.now() >= HOUR);
+}
+
+/// An echo over TCP and a burst of datagrams; returns the trace hash and what arrived.
+fn echo_and_datagrams(seed: u64) -> (u64, Vec<u8>, usize) {
+    let mut sim = Sim::new(seed);
+    let echoed = Rc::new(RefCell::new(Vec::new()));
+    let datagrams = Rc::new(Cell::new(0));
+    sim.host("server", || async {
+        let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+        let u = UdpSocket::bind("0.0.0.0:53").await.unwrap();
+        solo::spawn(async move {
+            let mut buf = [0; 64];
+            loop {
+                let (n, from) = u.recv_from(&mut buf).await.unwrap();
+                u.send_to(&buf[..n], from).await.unwrap();
+            }
+        })
+        .detach();
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            solo::spawn(async move {
+                let mut buf = vec![0; 4096];
+                loop {
+                    let n = s.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    s.write_all(&buf[..n]).await.unwrap();
+                }
+            })
+            .detach();
+        }
+    });
+    let (e, d) = (echoed.clone(), datagrams.clone());
+    sim.host("client", move || {
+        let (e, d) = (e.clone(), d.clone());
+        async move {
+            let mut s = TcpStream::connect("server:80").await.unwrap();
+            let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+            let (mut r, mut w) = solo::io::split(&mut s);
+            let (_, got) = solo::future::zip(
+                async {
+                    w.write_all(&data).await.unwrap();
+                },
+                async {
+                    let mut got = vec![0; data.len()];
+                    r.read_exact(&mut got).await.unwrap();
+                    got
+                },
+            )
+            .await;
+            assert_eq!(got, data);
+            *e.borrow_mut() = got;
+            let u = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            for i in 0..100u8 {
+                u.send_to(&[i], "server:53").await.unwrap();
+            }
+            let mut buf = [0; 8];
+            while solo::timeout(Duration::from_secs(1), u.recv_from(&mut buf))
+                .await
+                .is_ok()
+            {
+                d.set(d.get() + 1);
+            }
+        }
+    });
+    let outcome = sim.run_until(HOUR, |s| s.is_finished("client"));
+    assert_eq!(outcome, Outcome::Condition);
+    let hash = sim.trace_hash();
+    let received = echoed.borrow().len();
+    (hash, vec![received as u8], datagrams.get())
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace() {
+    let a = echo_and_datagrams(11);
+    let b = echo_and_datagrams(11);
+    assert_eq!(a, b);
+    // On a fresh thread too (its virtual clock starts elsewhere relative to the wheel).
+    let fresh = std::thread::spawn(|| echo_and_datagrams(11))
+        .join()
+        .unwrap();
+    assert_eq!(a, fresh);
+    // The default network loses 1% of datagrams each way: most come back, not all need to.
+    assert!(a.2 > 80 && a.2 <= 100, "{} datagrams came back", a.2);
+    let c = echo_and_datagrams(12);
+    assert_ne!(a.0, c.0, "another seed, another trace");
+}
+
+#[test]
+fn udp_loss_and_reordering_follow_the_config() {
+    let config = NetConfig {
+        udp_loss_ppm: 200_000,
+        udp_jitter: Duration::from_millis(20),
+        ..NetConfig::default()
+    };
+    let mut sim = Sim::with_config(5, config);
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let o = order.clone();
+    sim.host("rx", move || {
+        let o = o.clone();
+        async move {
+            let u = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+            let mut buf = [0; 4];
+            loop {
+                let (n, _) = u.recv_from(&mut buf).await.unwrap();
+                o.borrow_mut()
+                    .push(u32::from_le_bytes(buf[..n].try_into().unwrap()));
+            }
+        }
+    });
+    sim.host("tx", || async {
+        let u = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        for i in 0..1000u32 {
+            u.send_to(&i.to_le_bytes(), "rx:9").await.unwrap();
+            solo::Timer::after(Duration::from_millis(1)).await;
+        }
+    });
+    sim.run_for(Duration::from_secs(10));
+    let order = order.borrow();
+    let stats = sim.net_stats();
+    assert_eq!(stats.udp_sent, 1000);
+    assert_eq!(stats.udp_delivered as usize, order.len());
+    assert!(
+        (700..900).contains(&order.len()),
+        "{} of 1000 arrived",
+        order.len()
+    );
+    let inversions = order.windows(2).filter(|w| w[0] > w[1]).count();
+    assert!(
+        inversions > 0,
+        "20 ms of jitter at 1 ms spacing must reorder some"
+    );
+}
+
+#[test]
+fn a_partition_holds_tcp_until_it_heals_and_loses_syns() {
+    let config = NetConfig {
+        connect_timeout: Duration::from_secs(2),
+        ..NetConfig::default()
+    };
+    let mut sim = Sim::with_config(3, config);
+    let got = Rc::new(RefCell::new(Vec::<(Duration, u8)>::new()));
+    let g = got.clone();
+    sim.host("server", move || {
+        let g = g.clone();
+        async move {
+            let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut b = [0; 1];
+            while s.read(&mut b).await.unwrap() == 1 {
+                g.borrow_mut().push((solo_io::sim::now(), b[0]));
+            }
+        }
+    });
+    let late = Rc::new(RefCell::new(None));
+    let l2 = late.clone();
+    sim.host("client", move || {
+        let l2 = l2.clone();
+        async move {
+            let mut s = TcpStream::connect("server:80").await.unwrap();
+            for i in 0..20u8 {
+                s.write_all(&[i]).await.unwrap();
+                solo::Timer::after(Duration::from_millis(100)).await;
+            }
+            // Connecting across the partition: the SYN is lost, the connect times out.
+            solo::Timer::after(Duration::from_secs(20)).await;
+            *l2.borrow_mut() = Some(TcpStream::connect("server:80").await.map(drop));
+        }
+    });
+    sim.at(
+        Duration::from_millis(500),
+        solo_sim::Fault::Partition("client".into(), "server".into()),
+    )
+    .at(
+        Duration::from_secs(10),
+        solo_sim::Fault::Heal("client".into(), "server".into()),
+    )
+    .at(
+        Duration::from_secs(15),
+        solo_sim::Fault::Partition("client".into(), "server".into()),
+    );
+    sim.run(Duration::from_secs(60));
+    let got = got.borrow();
+    let bytes: Vec<u8> = got.iter().map(|(_, b)| *b).collect();
+    assert_eq!(
+        bytes,
+        (0..20).collect::<Vec<u8>>(),
+        "in order, nothing lost"
+    );
+    // What was sent during the partition arrived after it healed.
+    assert!(
+        got.iter()
+            .filter(|(t, _)| *t >= Duration::from_secs(10))
+            .count()
+            >= 10
+    );
+    assert!(sim.net_stats().tcp_held > 0);
+    let late = late.borrow_mut().take().expect("the client finished");
+    assert_eq!(late.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+}
+
+#[test]
+fn a_crashed_host_resets_its_peers_and_restarts_from_main() {
+    let mut sim = Sim::new(4);
+    let starts = Rc::new(Cell::new(0));
+    let s2 = starts.clone();
+    sim.host("server", move || {
+        s2.set(s2.get() + 1);
+        async move {
+            let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            loop {
+                let (mut s, _) = l.accept().await.unwrap();
+                solo::spawn(async move {
+                    let mut b = [0; 16];
+                    while let Ok(n @ 1..) = s.read(&mut b).await {
+                        let _ = s.write_all(&b[..n]).await;
+                    }
+                })
+                .detach();
+            }
+        }
+    });
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e2 = errors.clone();
+    sim.host("client", move || {
+        let e2 = e2.clone();
+        async move {
+            let mut s = TcpStream::connect("server:80").await.unwrap();
+            let mut b = [0; 1];
+            // Echoes until the crash; the next write is answered by a reset.
+            let err = loop {
+                solo::Timer::after(Duration::from_millis(100)).await;
+                if let Err(e) = s.write_all(b"x").await {
+                    break e;
+                }
+                if let Err(e) = s.read_exact(&mut b).await {
+                    break e;
+                }
+            };
+            e2.borrow_mut().push(err.kind());
+            // After the restart a new connection works again.
+            loop {
+                solo::Timer::after(Duration::from_millis(100)).await;
+                if let Ok(mut s) = TcpStream::connect("server:80").await {
+                    s.write_all(b"y").await.unwrap();
+                    s.read_exact(&mut b).await.unwrap();
+                    assert_eq!(&b, b"y");
+                    return;
+                }
+            }
+        }
+    });
+    sim.at(
+        Duration::from_secs(1),
+        solo_sim::Fault::Crash("server".into()),
+    )
+    .at(
+        Duration::from_secs(3),
+        solo_sim::Fault::Restart("server".into()),
+    );
+    assert_eq!(
+        sim.run_until(Duration::from_secs(10), |s| s.is_finished("client")),
+        Outcome::Condition
+    );
+    assert_eq!(starts.get(), 2);
+    assert_eq!(
+        errors.borrow().as_slice(),
+        &[std::io::ErrorKind::ConnectionReset]
+    );
+    assert!(sim.now() >= Duration::from_secs(3));
+}
+
+#[test]
+fn a_real_descriptor_is_refused_with_a_clear_error() {
+    let mut sim = Sim::new(6);
+    let err = Rc::new(RefCell::new(None));
+    let e2 = err.clone();
+    sim.host("a", move || {
+        let e2 = e2.clone();
+        async move {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            *e2.borrow_mut() = solo::Async::new(std_listener).err();
+        }
+    });
+    sim.run(HOUR);
+    let err = err.borrow_mut().take().expect("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    assert!(err.to_string().contains("simulation"), "{err}");
+}
+
+#[test]
+fn a_host_panic_fails_the_run_with_its_message() {
+    let r = std::panic::catch_unwind(|| {
+        let mut sim = Sim::new(8);
+        sim.host("a", || async {
+            solo::Timer::after(Duration::from_secs(5)).await;
+            panic!("boom");
+        });
+        sim.run(HOUR);
+    });
+    let msg = solo_sim::panic_message(&*r.unwrap_err());
+    assert!(msg.contains("\"a\"") && msg.contains("boom"), "{msg}");
+}
