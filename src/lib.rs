@@ -114,6 +114,11 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// The simulated world (only with `--cfg solo_sim`): see `solo_io::sim` and the
+/// `solo-sim` crate.
+#[cfg(solo_sim)]
+pub use solo_io::sim;
+
 /// The simulation harness's hook (only with `--cfg solo_sim`; used by `solo-sim`).
 #[cfg(solo_sim)]
 #[doc(hidden)]

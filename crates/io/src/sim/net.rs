@@ -1,8 +1,9 @@
 //! `net::{TcpListener, TcpStream, UdpSocket}` under simulation: handles to endpoints of
 //! the world (`super::World`), with the same names and async methods as the OS-backed
-//! types. Options that only the OS has (TTL, multicast, `sendfile`, `into_std`) are not
-//! here: code that uses them does not compile under `--cfg solo_sim`, which says clearly
-//! what the simulation does not model.
+//! types. Options that only the OS has (TTL, multicast, `get_ref`) are not here: code that
+//! uses them does not compile under `--cfg solo_sim`, which says clearly what the
+//! simulation does not model. `sendfile` (callers have a fallback for systems without
+//! it), `into_std` and the conversions from `std` sockets fail with `Unsupported`.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -16,6 +17,16 @@ use futures_core::Stream;
 use super::{Conn, End, Listener, Seg, Udp, World, tag, with};
 use crate::net::AsyncToSocketAddrs;
 use crate::net::each_addr;
+
+fn real_socket(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "solo-io simulation (--cfg solo_sim): {what}: a simulated socket has no OS socket, \
+             and an OS socket cannot join the simulated network"
+        ),
+    )
+}
 
 fn gone() -> io::Error {
     io::Error::new(
@@ -124,6 +135,38 @@ impl TcpListener {
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.addr)
+    }
+
+    /// Fails with `Unsupported`: a simulated listener has no OS socket.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Err(real_socket("TcpListener::into_std"))
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// Fails with `Unsupported`: a real socket cannot join the simulated network.
+    fn try_from(_: std::net::TcpListener) -> io::Result<TcpListener> {
+        Err(real_socket("TcpListener::try_from(std::net::TcpListener)"))
+    }
+}
+
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// Fails with `Unsupported`: a real socket cannot join the simulated network.
+    fn try_from(_: std::net::TcpStream) -> io::Result<TcpStream> {
+        Err(real_socket("TcpStream::try_from(std::net::TcpStream)"))
+    }
+}
+
+impl TryFrom<std::net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
+
+    /// Fails with `Unsupported`: a real socket cannot join the simulated network.
+    fn try_from(_: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        Err(real_socket("UdpSocket::try_from(std::net::UdpSocket)"))
     }
 }
 
@@ -251,6 +294,33 @@ impl TcpStream {
             Poll::Pending => Poll::Pending,
         })
         .await
+    }
+
+    /// Fails with `Unsupported` (as on systems without `sendfile`): callers fall back to
+    /// reading the file and writing it.
+    pub async fn sendfile(
+        &self,
+        _file: &std::fs::File,
+        _offset: u64,
+        _count: usize,
+    ) -> io::Result<usize> {
+        Err(real_socket("TcpStream::sendfile"))
+    }
+
+    /// The polling form of [`sendfile`](TcpStream::sendfile): `Unsupported`.
+    pub fn poll_sendfile(
+        &self,
+        _cx: &mut Context<'_>,
+        _file: &std::fs::File,
+        _offset: u64,
+        _count: usize,
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(real_socket("TcpStream::sendfile")))
+    }
+
+    /// Fails with `Unsupported`: a simulated stream has no OS socket.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Err(real_socket("TcpStream::into_std"))
     }
 
     /// Reads without removing what was read.
