@@ -451,15 +451,21 @@ pub fn seeds(default_count: u64) -> Vec<u64> {
     (0..count).collect()
 }
 
-/// Runs `test` once per seed of [`seeds`]`(default_count)`. On a failure it prints the
-/// seed and the command that replays it, then fails with the same panic.
+/// Runs `test` once per seed of [`seeds`]`(default_count)`. Every failing seed is printed
+/// with the command that replays it (a line starting `solo-sim: FAILED seed`); after the
+/// last seed, the test fails naming them all.
 pub fn check(name: &str, default_count: u64, mut test: impl FnMut(u64)) {
+    let mut failed = Vec::new();
     for seed in seeds(default_count) {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| test(seed))) {
             eprintln!("{}", replay_message(name, seed, &panic_message(&*payload)));
-            panic::resume_unwind(payload);
+            failed.push(seed);
         }
     }
+    assert!(
+        failed.is_empty(),
+        "solo-sim: {name} failed with the seeds {failed:?}"
+    );
 }
 
 /// Runs `test` on each seed and returns the first that fails, with its panic message
@@ -479,7 +485,7 @@ pub fn find_failure(
 /// command, with `SOLO_SIM_SEED` set).
 pub fn replay_message(name: &str, seed: u64, message: &str) -> String {
     format!(
-        "solo-sim: {name} failed with seed {seed}: {message}\n\
+        "solo-sim: FAILED seed {seed} of {name}: {message}\n\
          solo-sim: replay exactly this run: SOLO_SIM_SEED={seed} with the same command, e.g.\n    \
          SOLO_SIM_SEED={seed} RUSTFLAGS=\"--cfg solo_sim\" CARGO_TARGET_DIR=target/sim \
          cargo test -p <package> --test <file> -- {name}"
