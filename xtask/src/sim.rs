@@ -3,7 +3,8 @@
 //!
 //! Everything runs in the simulation build (`RUSTFLAGS="--cfg solo_sim"`, also for
 //! doctests) in its own target directory, `target/sim`, so the normal build is not
-//! invalidated. The seeded tests (solo-sim's and solo-server's `sim_chat`) read
+//! invalidated. The seeded tests (solo-sim's, solo-server's `sim_chat` and
+//! `sim_chat_shards`) read
 //! `SOLO_SIM_SEEDS` (how many seeds) or `SOLO_SIM_SEED` (one seed); each failing seed is
 //! printed by the test as a line `solo-sim: FAILED seed N of <test>: <message>` with the
 //! command that replays it.
@@ -61,7 +62,18 @@ pub fn commands(root: &Path, args: &SimArgs) -> Vec<Command> {
         return vec![cargo(root, &run)];
     }
     let mut sim = cargo(root, &["test", "-p", "solo-sim"]);
-    let mut chat = cargo(root, &["test", "-p", "solo-server", "--test", "sim_chat"]);
+    let mut chat = cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "solo-server",
+            "--test",
+            "sim_chat",
+            "--test",
+            "sim_chat_shards",
+        ],
+    );
     for cmd in [&mut sim, &mut chat] {
         match args.seed {
             Some(seed) => {
@@ -138,7 +150,18 @@ mod tests {
             assert!(dir.ends_with("target/sim"), "{dir}");
         }
         let chat: Vec<_> = cmds[1].get_args().collect();
-        assert_eq!(chat, ["test", "-p", "solo-server", "--test", "sim_chat"]);
+        assert_eq!(
+            chat,
+            [
+                "test",
+                "-p",
+                "solo-server",
+                "--test",
+                "sim_chat",
+                "--test",
+                "sim_chat_shards"
+            ]
+        );
     }
 
     #[test]

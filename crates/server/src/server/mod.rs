@@ -122,11 +122,67 @@ pub fn run(config: Config) -> Result<(), StartError> {
 /// A [`StartError`] if the static root cannot be served.
 pub async fn serve(config: Config, listener: TcpListener) -> Result<(), StartError> {
     let common = Common::new(config)?;
-    let node = solo::shard::Shard::single();
-    let shard = Rc::new(Shard::new(&common, node.mesh().clone()));
-    solo::spawn(mesh::run(shard.clone(), node)).detach();
-    accept_loop(&shard, &listener).await;
+    serve_node(&common, solo::shard::Shard::single(), &listener).await;
     Ok(())
+}
+
+/// Serves `listener` as the shard `node` of a mesh, until the future is dropped.
+async fn serve_node(common: &Common, node: solo::shard::Shard<Note>, listener: &TcpListener) {
+    let shard = Rc::new(Shard::new(common, node.mesh().clone()));
+    solo::spawn(mesh::run(shard.clone(), node)).detach();
+    accept_loop(&shard, listener).await;
+}
+
+/// Under simulation (`--cfg solo_sim`): the `n` shards of one server as values instead of
+/// threads, each to be served on a simulated host of its own
+/// ([`SimulatedShard::serve`]); they form one service over the mesh, as with
+/// `--threads n` (one chat, numbered by shard 0).
+///
+/// # Errors
+///
+/// A [`StartError`] if the static root cannot be served.
+#[cfg(solo_sim)]
+pub fn simulated_shards(config: Config, n: usize) -> Result<Vec<SimulatedShard>, StartError> {
+    let common = Arc::new(Common::new(config)?);
+    Ok(solo::shard::simulated::<Note>(n)
+        .into_iter()
+        .map(|(node, jobs)| SimulatedShard {
+            common: common.clone(),
+            node,
+            jobs,
+        })
+        .collect())
+}
+
+/// One shard of [`simulated_shards`].
+#[cfg(solo_sim)]
+pub struct SimulatedShard {
+    common: Arc<Common>,
+    node: solo::shard::Shard<Note>,
+    jobs: solo::shard::JobRunner,
+}
+
+#[cfg(solo_sim)]
+impl fmt::Debug for SimulatedShard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatedShard")
+            .field("id", &self.node.id())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(solo_sim)]
+impl SimulatedShard {
+    /// The shard's index in the mesh.
+    pub fn id(&self) -> usize {
+        self.node.id()
+    }
+
+    /// Serves `listener` as this shard until the future is dropped.
+    pub async fn serve(self, listener: TcpListener) {
+        solo::spawn(self.jobs).detach();
+        serve_node(&self.common, self.node, &listener).await;
+    }
 }
 
 impl Common {

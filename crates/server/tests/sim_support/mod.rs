@@ -46,7 +46,8 @@ pub const SCENARIO: Scenario = Scenario {
     faults: 6,
 };
 
-fn splitmix(state: &mut u64) -> u64 {
+/// A seeded generator for the faults' times (splitmix64).
+pub fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -54,7 +55,8 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-async fn post(stream: &mut TcpStream, text: &str) -> io::Result<()> {
+/// Posts `text` to the chat over `stream` and waits for the `204`.
+pub async fn post(stream: &mut TcpStream, text: &str) -> io::Result<()> {
     let req = format!(
         "POST /chat/send HTTP/1.1\r\nHost: chat\r\nContent-Type: text/plain\r\n\
          Content-Length: {}\r\n\r\n{text}",
@@ -83,9 +85,16 @@ async fn read_head(stream: &mut TcpStream, rest: &mut Vec<u8>) -> io::Result<Str
     }
 }
 
-/// One connection to `/chat/events`: appends each message to `log` until the stream ends.
+/// One connection to `/chat/events` of `server:80`: appends each message to `log` until the
+/// stream ends.
 async fn subscribe(log: &Log) -> io::Result<()> {
-    let mut stream = TcpStream::connect("server:80").await?;
+    subscribe_to("server:80", log).await
+}
+
+/// One connection to `/chat/events` of `addr` (with the `Last-Event-ID` of `log`'s last
+/// message): appends each message to `log` until the stream ends.
+pub async fn subscribe_to(addr: &str, log: &Log) -> io::Result<()> {
+    let mut stream = TcpStream::connect(addr).await?;
     let last = log.borrow().seen.last().map(|(id, _)| *id);
     let last = last.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
     let req = format!("GET /chat/events HTTP/1.1\r\nHost: chat\r\n{last}\r\n");
