@@ -8,8 +8,8 @@
 //!   moves only when the loop has nothing to run: `park` then jumps it to the next timer
 //!   deadline or network delivery, whichever is first. An hour of idle timeout passes in
 //!   one step.
-//! - **Network.** [`net::TcpListener`](crate::net::TcpListener),
-//!   [`net::TcpStream`](crate::net::TcpStream) and [`net::UdpSocket`](crate::net::UdpSocket)
+//! - **Network.** [`net::TcpListener`],
+//!   [`net::TcpStream`] and [`net::UdpSocket`]
 //!   are in-memory endpoints of this module's world, between the hosts added with
 //!   [`add_host`]; a host name resolves to its address (`"server:80"`).
 //! - **Refusals.** Registering a real descriptor with the reactor (`Async::new` of an OS
