@@ -354,3 +354,82 @@ fn a_host_panic_fails_the_run_with_its_message() {
     let msg = solo_sim::panic_message(&*r.unwrap_err());
     assert!(msg.contains("\"a\"") && msg.contains("boom"), "{msg}");
 }
+
+/// Round trips under a 15 ms timeout; returns how many timed out and the trace hash.
+fn round_trips(seed: u64, wake_delay: Duration) -> (usize, u64) {
+    let mut sim = Sim::new(seed);
+    sim.set_wake_delay(wake_delay);
+    let timeouts = Rc::new(Cell::new(0));
+    sim.host("server", || async {
+        let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut b = [0; 1];
+        while s.read_exact(&mut b).await.is_ok() {
+            s.write_all(&b).await.unwrap();
+        }
+    });
+    let t = timeouts.clone();
+    sim.host("client", move || {
+        let t = t.clone();
+        async move {
+            let mut s = TcpStream::connect("server:80").await.unwrap();
+            let mut b = [0; 1];
+            for _ in 0..20 {
+                s.write_all(b"x").await.unwrap();
+                // At most 2 x 5 ms of latency: never late on a fair scheduler.
+                if solo::timeout(Duration::from_millis(15), s.read_exact(&mut b))
+                    .await
+                    .is_err()
+                {
+                    t.set(t.get() + 1);
+                    return;
+                }
+            }
+        }
+    });
+    sim.run_until(HOUR, |s| s.is_finished("client"));
+    (timeouts.get(), sim.trace_hash())
+}
+
+#[test]
+fn wake_delays_make_the_scheduler_adversarial_and_stay_replayable() {
+    assert!((0..50).all(|seed| round_trips(seed, Duration::ZERO).0 == 0));
+    let delay = Duration::from_millis(30);
+    let late = (0..50).find(|&seed| round_trips(seed, delay).0 > 0);
+    let seed = late.expect("some seed delays a wake past the timeout");
+    assert_eq!(round_trips(seed, delay), round_trips(seed, delay));
+}
+
+#[test]
+fn files_and_blocking_work_run_inline_on_the_simulation_thread() {
+    let dir = std::env::temp_dir().join(format!("solo-sim-fs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fixture.txt");
+    let mut sim = Sim::new(9);
+    let read = Rc::new(RefCell::new(None));
+    let (r, p) = (read.clone(), path.clone());
+    sim.host("a", move || {
+        let (r, p) = (r.clone(), p.clone());
+        async move {
+            solo::fs::write(&p, b"fixture").await.unwrap();
+            let text = solo::fs::read_to_string(&p).await.unwrap();
+            let thread = solo::unblock(|| std::thread::current().id()).await;
+            *r.borrow_mut() = Some((text, thread));
+        }
+    });
+    assert_eq!(sim.run(HOUR), Outcome::Finished);
+    let (text, thread) = read.borrow_mut().take().unwrap();
+    assert_eq!(text, "fixture");
+    assert_eq!(thread, std::thread::current().id(), "no pool thread");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn block_on_alone_runs_in_virtual_time_and_reports_a_deadlock() {
+    let start = solo_io::sim::now();
+    solo::block_on(solo::Timer::after(HOUR));
+    assert!(solo_io::sim::now() - start >= HOUR);
+    let r = std::panic::catch_unwind(|| solo::block_on(std::future::pending::<()>()));
+    let msg = solo_sim::panic_message(&*r.unwrap_err());
+    assert!(msg.contains("deadlock"), "{msg}");
+}
