@@ -433,3 +433,71 @@ fn block_on_alone_runs_in_virtual_time_and_reports_a_deadlock() {
     let msg = solo_sim::panic_message(&*r.unwrap_err());
     assert!(msg.contains("deadlock"), "{msg}");
 }
+
+#[test]
+fn bandwidth_paces_a_stream_and_a_partition_drops_datagrams() {
+    let config = NetConfig {
+        bandwidth: Some(1_000_000),
+        udp_loss_ppm: 0,
+        ..NetConfig::default()
+    };
+    let mut sim = Sim::with_config(10, config);
+    let done = Rc::new(Cell::new(None));
+    let d = done.clone();
+    sim.host("server", move || {
+        let d = d.clone();
+        async move {
+            let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).await.unwrap();
+            assert_eq!(all.len(), 2_000_000);
+            d.set(Some(solo_io::sim::now()));
+        }
+    });
+    let udp_got = Rc::new(Cell::new(0));
+    let u = udp_got.clone();
+    sim.host("udp", move || {
+        let u = u.clone();
+        async move {
+            let sock = UdpSocket::bind("0.0.0.0:5").await.unwrap();
+            let mut b = [0; 8];
+            loop {
+                sock.recv_from(&mut b).await.unwrap();
+                u.set(u.get() + 1);
+            }
+        }
+    });
+    sim.host("client", || async {
+        let mut s = TcpStream::connect("server:80").await.unwrap();
+        s.write_all(&vec![7; 2_000_000]).await.unwrap();
+        drop(s);
+        let sock = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        for _ in 0..10 {
+            sock.send_to(b"d", "udp:5").await.unwrap();
+            solo::Timer::after(Duration::from_millis(100)).await;
+        }
+    });
+    // The datagrams sent in the first half second are cut off.
+    let t0 = Duration::from_secs(2);
+    sim.at(
+        t0,
+        solo_sim::Fault::Partition("client".into(), "udp".into()),
+    )
+    .at(
+        t0 + Duration::from_millis(500),
+        solo_sim::Fault::Heal("client".into(), "udp".into()),
+    );
+    sim.run_for(Duration::from_secs(10));
+    // 2 MB at 1 MB/s: at least two seconds, not much more.
+    let took = done.get().expect("the stream arrived");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(2100),
+        "{took:?}"
+    );
+    assert!(
+        (4..=6).contains(&udp_got.get()),
+        "{} of 10 datagrams",
+        udp_got.get()
+    );
+}
