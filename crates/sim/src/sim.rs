@@ -161,6 +161,7 @@ impl Sim {
             failure,
             name,
             finished,
+            seed: self.seed,
         });
         host.executor = Some(ex);
         host.task = Some(task);
@@ -375,6 +376,18 @@ fn park(d: Duration) {
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Whatever failed (a host, or the test's check after a run), the seed replays it.
+            eprintln!(
+                "solo-sim: a simulation with seed {} failed at {:?} of virtual time; \
+                 replay it with SOLO_SIM_SEED={} (see solo_sim::seeds) or \
+                 cargo xtask sim --seed {}",
+                self.seed,
+                self.now(),
+                self.seed,
+                self.seed
+            );
+        }
         for i in 0..self.hosts.len() {
             let host = &mut self.hosts[i];
             let id = host.id;
@@ -398,6 +411,7 @@ struct CatchPanic {
     failure: Failure,
     name: String,
     finished: Rc<Cell<bool>>,
+    seed: u64,
 }
 
 impl Future for CatchPanic {
@@ -414,9 +428,10 @@ impl Future for CatchPanic {
             Err(payload) => {
                 let message = panic_message(&*payload);
                 *this.failure.borrow_mut() = Some(Box::new(format!(
-                    "host {:?} panicked at {:?} of virtual time: {message}",
+                    "host {:?} panicked at {:?} of virtual time (seed {}): {message}",
                     this.name,
-                    world::now()
+                    world::now(),
+                    this.seed
                 )));
                 Poll::Ready(())
             }

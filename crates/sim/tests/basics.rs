@@ -352,7 +352,10 @@ fn a_host_panic_fails_the_run_with_its_message() {
         sim.run(HOUR);
     });
     let msg = solo_sim::panic_message(&*r.unwrap_err());
-    assert!(msg.contains("\"a\"") && msg.contains("boom"), "{msg}");
+    assert!(
+        msg.contains("\"a\"") && msg.contains("boom") && msg.contains("seed 8"),
+        "{msg}"
+    );
 }
 
 /// Round trips under a 15 ms timeout; returns how many timed out and the trace hash.
