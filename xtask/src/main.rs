@@ -18,7 +18,7 @@
 //! - `cargo xtask sim [--seeds N | --seed S | --bench [--runs R]]`: the deterministic
 //!   simulation's seeded tests (solo-sim's and the chat's, `--cfg solo_sim`, in
 //!   `target/sim`) over seeds 0..N (1000 by default), printing each failing seed with its
-//!   replay command; `--seed S` replays one seed with its event trace; `--bench` measures
+//!   replay command; `--seed S [--filter TEST]` replays one seed with its event trace; `--bench` measures
 //!   virtual seconds per real second and messages per second on the chat scenario.
 //! - `cargo xtask xplat [-p PACKAGE]`: the longer cross-platform check: `.ci/xplat` (clippy
 //!   with `-Zbuild-std` per target, Windows tests under Wine) for its default targets plus

@@ -4,10 +4,9 @@
 //! Everything runs in the simulation build (`RUSTFLAGS="--cfg solo_sim"`, also for
 //! doctests) in its own target directory, `target/sim`, so the normal build is not
 //! invalidated. The seeded tests (solo-sim's, solo-server's `sim_chat` and
-//! `sim_chat_shards`) read
-//! `SOLO_SIM_SEEDS` (how many seeds) or `SOLO_SIM_SEED` (one seed); each failing seed is
-//! printed by the test as a line `solo-sim: FAILED seed N of <test>: <message>` with the
-//! command that replays it.
+//! `sim_chat_shards`) read `SOLO_SIM_SEEDS` (how many seeds) or `SOLO_SIM_SEED` (one
+//! seed); each failing seed is printed by the test as a line `solo-sim: FAILED seed N of
+//! <test>: <message>` with the command that replays it.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,6 +36,10 @@ pub struct SimArgs {
     /// Build `--bench` without optimisations (a quick check that it runs, not a figure).
     #[arg(long, requires = "bench")]
     pub dev: bool,
+    /// Run only the tests whose name contains this (cargo test's filter), e.g. with
+    /// `--seed` to replay the one test that failed.
+    #[arg(long, value_name = "NAME", conflicts_with = "bench")]
+    pub filter: Option<String>,
 }
 
 /// A cargo command in the simulation build.
@@ -75,11 +78,15 @@ pub fn commands(root: &Path, args: &SimArgs) -> Vec<Command> {
         ],
     );
     for cmd in [&mut sim, &mut chat] {
+        cmd.arg("--");
+        if let Some(filter) = &args.filter {
+            cmd.arg(filter);
+        }
         match args.seed {
             Some(seed) => {
                 cmd.env("SOLO_SIM_SEED", seed.to_string())
                     .env("SOLO_SIM_TRACE", "1")
-                    .args(["--", "--nocapture", "--test-threads=1"]);
+                    .args(["--nocapture", "--test-threads=1"]);
             }
             None => {
                 cmd.env("SOLO_SIM_SEEDS", args.seeds.to_string());
@@ -106,7 +113,7 @@ pub fn run(args: SimArgs) -> Result<(), String> {
             return Err(format!(
                 "sim: {cmd:?} failed ({status}); each failing seed is printed above as \
                  `solo-sim: FAILED seed N` with the command that replays it \
-                 (or: cargo xtask sim --seed N)"
+                 (or: cargo xtask sim --seed N --filter <test>)"
             ));
         }
     }
@@ -128,6 +135,7 @@ mod tests {
             bench,
             runs: 5,
             dev: false,
+            filter: None,
         }
     }
 
@@ -159,7 +167,8 @@ mod tests {
                 "--test",
                 "sim_chat",
                 "--test",
-                "sim_chat_shards"
+                "sim_chat_shards",
+                "--"
             ]
         );
     }
@@ -167,9 +176,16 @@ mod tests {
     #[test]
     fn a_replay_runs_one_seed_with_its_trace() {
         let root = crate::workspace_root().unwrap();
-        for cmd in commands(&root, &args(1000, Some(42), false)) {
+        let mut replay = args(1000, Some(42), false);
+        replay.filter = Some("one_order".into());
+        for cmd in commands(&root, &replay) {
             assert_eq!(env(&cmd, "SOLO_SIM_SEED").as_deref(), Some("42"));
             assert_eq!(env(&cmd, "SOLO_SIM_TRACE").as_deref(), Some("1"));
+            let a: Vec<_> = cmd.get_args().collect();
+            assert_eq!(
+                a[a.len() - 4..],
+                ["--", "one_order", "--nocapture", "--test-threads=1"]
+            );
         }
     }
 

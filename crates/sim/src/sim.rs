@@ -501,8 +501,9 @@ pub fn find_failure(
 pub fn replay_message(name: &str, seed: u64, message: &str) -> String {
     format!(
         "solo-sim: FAILED seed {seed} of {name}: {message}\n\
-         solo-sim: replay exactly this run: SOLO_SIM_SEED={seed} with the same command, e.g.\n    \
-         SOLO_SIM_SEED={seed} RUSTFLAGS=\"--cfg solo_sim\" CARGO_TARGET_DIR=target/sim \
-         cargo test -p <package> --test <file> -- {name}"
+         solo-sim: replay exactly this run, with its event trace:\n    \
+         cargo xtask sim --seed {seed} --filter {name}\n\
+         solo-sim: or by hand: SOLO_SIM_SEED={seed} RUSTFLAGS=\"--cfg solo_sim\" \
+         CARGO_TARGET_DIR=target/sim cargo test -p <package> --test <file> -- {name}"
     )
 }
