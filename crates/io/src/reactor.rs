@@ -262,6 +262,14 @@ impl Reactor {
         self.fire_timers(now)
     }
 
+    /// `park` under simulation: see `sim::park`; then wakes what it collected.
+    #[cfg(solo_sim)]
+    fn park_sim(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let woken = crate::sim::park(self, timeout);
+        self.wake_collected();
+        woken
+    }
+
     // ----------------------------------------------------------------- sources
 
     /// Registers `source` and returns its key.
@@ -301,32 +309,15 @@ impl Reactor {
         self.register_inner(NO_FD, add)
     }
 
-    #[cfg_attr(solo_sim, allow(clippy::needless_return))]
+    #[cfg_attr(solo_sim, allow(unreachable_code, unused_variables))]
     fn register_inner(
         &self,
         fd: Fd,
         add: impl FnOnce(&Poller, usize) -> io::Result<()>,
     ) -> io::Result<usize> {
+        // Under simulation no real source reaches the OS.
         #[cfg(solo_sim)]
-        {
-            let _ = (fd, add);
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "solo-io simulation (--cfg solo_sim): a real OS source (descriptor, socket, \
-                 pipe, child process or signal) cannot be registered; only the simulated \
-                 network (solo_io::net) and timers run under simulation",
-            ));
-        }
-        #[cfg(not(solo_sim))]
-        self.register_os(fd, add)
-    }
-
-    #[cfg(not(solo_sim))]
-    fn register_os(
-        &self,
-        fd: Fd,
-        add: impl FnOnce(&Poller, usize) -> io::Result<()>,
-    ) -> io::Result<usize> {
+        return Err(crate::sim::refused());
         self.ensure_own_poller()?;
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
@@ -613,21 +604,11 @@ impl Reactor {
     /// timer), dispatches the events, and wakes every task that became ready.
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
-    #[cfg_attr(solo_sim, allow(clippy::needless_return))]
+    #[cfg_attr(solo_sim, allow(unreachable_code))]
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
         // Under simulation no OS wait: deliver, fire timers, jump the clock when idle.
         #[cfg(solo_sim)]
-        {
-            let woken = crate::sim::park(self, timeout);
-            self.wake_collected();
-            return woken;
-        }
-        #[cfg(not(solo_sim))]
-        self.park_os(timeout)
-    }
-
-    #[cfg(not(solo_sim))]
-    fn park_os(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        return self.park_sim(timeout);
         // The first park in a fork child may wake tasks (jobs lost with the pool's threads):
         // it must not block before they run.
         let timeout = if self.ensure_own_poller()? {

@@ -13,8 +13,6 @@
 //! message that says so, an [`Unblock`](super::Unblock) fails every later operation the
 //! same way) at the reactor's first use there or the pool's next job, rather than leaving
 //! whoever awaits it waiting forever.
-// Under simulation jobs run inline: the pool's threads are never started.
-#![cfg_attr(solo_sim, allow(dead_code, unused_imports))]
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -97,7 +95,7 @@ impl PoolState {
 }
 
 /// Queues a job, starting a thread if no idle thread can take it.
-#[cfg_attr(solo_sim, allow(clippy::needless_return))]
+#[cfg_attr(solo_sim, allow(unreachable_code))]
 pub(super) fn submit(job: Arc<dyn Job>) {
     // Under simulation the job runs here and now: one thread, a deterministic order.
     #[cfg(solo_sim)]
@@ -105,12 +103,6 @@ pub(super) fn submit(job: Arc<dyn Job>) {
         run_job(job.as_ref());
         return;
     }
-    #[cfg(not(solo_sim))]
-    submit_to_pool(job);
-}
-
-#[cfg(not(solo_sim))]
-fn submit_to_pool(job: Arc<dyn Job>) {
     #[cfg(unix)]
     fork::watch();
     let mut state = lock(&POOL.state);

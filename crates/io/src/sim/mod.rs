@@ -271,6 +271,16 @@ fn to_clock(at: Instant) -> Duration {
     at.saturating_duration_since(BASE.with(|b| *b))
 }
 
+/// The error of registering a real source under simulation.
+pub(crate) fn refused() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "solo-io simulation (--cfg solo_sim): a real OS source (descriptor, socket, pipe, \
+         child process or signal) cannot be registered; only the simulated network \
+         (solo_io::net) and timers run under simulation",
+    )
+}
+
 fn no_world() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
