@@ -628,7 +628,10 @@ impl UdpSocket {
                 return Poll::Ready(Err(gone()));
             };
             let Some((data, from)) = u.queue.front() else {
-                u.wakers.push(cx.waker().clone());
+                // One entry per waiting task, however often it polls.
+                if !u.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    u.wakers.push(cx.waker().clone());
+                }
                 return Poll::Pending;
             };
             let n = data.len().min(buf.len());
