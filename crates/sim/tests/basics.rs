@@ -504,3 +504,43 @@ fn bandwidth_paces_a_stream_and_a_partition_drops_datagrams() {
         udp_got.get()
     );
 }
+
+#[test]
+fn two_tasks_reading_one_stream_are_both_woken() {
+    let mut sim = Sim::new(12);
+    sim.host("server", || async {
+        let l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+        let (mut s, _) = l.accept().await.unwrap();
+        for b in [b"a", b"b"] {
+            solo::Timer::after(Duration::from_millis(50)).await;
+            s.write_all(b).await.unwrap();
+        }
+        solo::Timer::after(HOUR).await;
+    });
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    sim.host("client", move || {
+        let g = g.clone();
+        async move {
+            let s = Rc::new(TcpStream::connect("server:80").await.unwrap());
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (s, g) = (s.clone(), g.clone());
+                    solo::spawn(async move {
+                        let mut b = [0; 1];
+                        (&*s).read_exact(&mut b).await.unwrap();
+                        g.borrow_mut().push(b[0]);
+                    })
+                })
+                .collect();
+            for r in readers {
+                r.await;
+            }
+        }
+    });
+    let outcome = sim.run_until(Duration::from_secs(60), |s| s.is_finished("client"));
+    assert_eq!(outcome, Outcome::Condition);
+    let mut got = got.borrow().clone();
+    got.sort_unstable();
+    assert_eq!(got, b"ab");
+}

@@ -189,6 +189,23 @@ pub(crate) enum Conn {
     Failed(io::ErrorKind),
 }
 
+/// The tasks waiting on one direction of a socket: several tasks may share a
+/// `&TcpStream`; a task that polls again is not added twice.
+#[derive(Default)]
+pub(crate) struct Wakers(Vec<Waker>);
+
+impl Wakers {
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        if !self.0.iter().any(|w| w.will_wake(waker)) {
+            self.0.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.0)
+    }
+}
+
 /// One side of a TCP connection.
 pub(crate) struct End {
     pub(crate) host: HostId,
@@ -208,8 +225,8 @@ pub(crate) struct End {
     pub(crate) nodelay: bool,
     /// The handle was dropped: the end lives on only until its queue drains.
     pub(crate) orphan: bool,
-    pub(crate) read_waker: Option<Waker>,
-    pub(crate) write_waker: Option<Waker>,
+    pub(crate) read_waker: Wakers,
+    pub(crate) write_waker: Wakers,
 }
 
 pub(crate) struct Listener {
@@ -721,10 +738,8 @@ impl World {
         }
     }
 
-    pub(crate) fn wake(&mut self, waker: Option<Waker>) {
-        if let Some(w) = waker {
-            self.to_wake.push(w);
-        }
+    pub(crate) fn wake(&mut self, wakers: impl IntoIterator<Item = Waker>) {
+        self.to_wake.extend(wakers);
     }
 
     /// Schedules the delivery of `end`'s queue head, if any.
@@ -771,9 +786,9 @@ impl World {
             .get(&end)
             .is_some_and(|e| e.orphan && e.out.is_empty())
         {
-            if let Some(e) = self.ends.remove(&end) {
-                self.wake(e.read_waker);
-                self.wake(e.write_waker);
+            if let Some(mut e) = self.ends.remove(&end) {
+                self.wake(e.read_waker.take());
+                self.wake(e.write_waker.take());
             }
         }
     }
@@ -1041,8 +1056,8 @@ impl End {
             link_free: Duration::ZERO,
             nodelay: false,
             orphan: false,
-            read_waker: None,
-            write_waker: None,
+            read_waker: Wakers::default(),
+            write_waker: Wakers::default(),
         }
     }
 }

@@ -246,7 +246,7 @@ impl TcpStream {
                         format!("solo-io simulation: connect to {addr}: {kind}"),
                     ))),
                     Conn::Connecting => {
-                        e.write_waker = Some(cx.waker().clone());
+                        e.write_waker.register(cx.waker());
                         Poll::Pending
                     }
                 }
@@ -271,7 +271,7 @@ impl TcpStream {
             if !e.rx.is_empty() || e.rx_eof || e.reset {
                 Ok(true)
             } else {
-                e.read_waker = Some(cx.waker().clone());
+                e.read_waker.register(cx.waker());
                 Ok(false)
             }
         })
@@ -393,7 +393,7 @@ impl TcpStream {
                 if e.rx_eof || buf.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
-                e.read_waker = Some(cx.waker().clone());
+                e.read_waker.register(cx.waker());
                 return Poll::Pending;
             }
             let n = buf.len().min(e.rx.len());
@@ -436,7 +436,7 @@ impl TcpStream {
             let used = e.in_flight + unread;
             if used >= window {
                 let e = w.ends.get_mut(&self.id).expect("checked");
-                e.write_waker = Some(cx.waker().clone());
+                e.write_waker.register(cx.waker());
                 return Poll::Pending;
             }
             let n = buf.len().min(window - used);
