@@ -233,7 +233,7 @@ pub(crate) struct Listener {
     pub(crate) host: HostId,
     pub(crate) addr: SocketAddr,
     pub(crate) backlog: VecDeque<u64>,
-    pub(crate) waker: Option<Waker>,
+    pub(crate) waker: Wakers,
 }
 
 pub(crate) struct Udp {

@@ -88,7 +88,7 @@ impl TcpListener {
                     host,
                     addr,
                     backlog: Default::default(),
-                    waker: None,
+                    waker: Default::default(),
                 },
             );
             Ok(TcpListener { id, addr })
@@ -119,7 +119,7 @@ impl TcpListener {
                     }
                 }
                 None => {
-                    l.waker = Some(cx.waker().clone());
+                    l.waker.register(cx.waker());
                     Poll::Pending
                 }
             }
