@@ -72,6 +72,7 @@ pub struct Sim {
     faults: BTreeMap<(Duration, u64), Fault>,
     fault_seq: u64,
     wake_delay: Duration,
+    task_panics_fail: bool,
     steps: u64,
     failure: Failure,
     _enter: solo::reactor::EnterGuard,
@@ -107,12 +108,15 @@ impl Sim {
     /// If another `Sim` is alive on this thread.
     pub fn with_config(seed: u64, config: NetConfig) -> Sim {
         world::install(seed, config);
+        // Panics noted before this run are not its own.
+        solo::__sim::take_task_panics();
         Sim {
             seed,
             hosts: Vec::new(),
             faults: BTreeMap::new(),
             fault_seq: 0,
             wake_delay: Duration::ZERO,
+            task_panics_fail: true,
             steps: 0,
             failure: Rc::new(RefCell::new(None)),
             _enter: solo::reactor::enter(),
@@ -179,6 +183,15 @@ impl Sim {
     /// with it fire first).
     pub fn set_wake_delay(&mut self, max: Duration) -> &mut Sim {
         self.wake_delay = max;
+        self
+    }
+
+    /// Whether a panic in any task spawned on a host (with `solo::spawn`) fails the run:
+    /// yes by default, as a detached task's panic would otherwise only be printed. Turn it
+    /// off for a program that expects some of its tasks to panic (the panic still reaches
+    /// the task's awaiter).
+    pub fn set_task_panics_fail(&mut self, fail: bool) -> &mut Sim {
+        self.task_panics_fail = fail;
         self
     }
 
@@ -363,6 +376,16 @@ impl Sim {
         self.steps += 1;
         if let Some(payload) = self.failure.borrow_mut().take() {
             panic::resume_unwind(payload);
+        }
+        let panics = solo::__sim::take_task_panics();
+        if self.task_panics_fail && !panics.is_empty() {
+            panic!(
+                "a task of host {:?} panicked at {:?} of virtual time (seed {}): {}",
+                self.hosts[i].name,
+                self.now(),
+                self.seed,
+                panics.join("; ")
+            );
         }
         true
     }

@@ -544,3 +544,31 @@ fn two_tasks_reading_one_stream_are_both_woken() {
     got.sort_unstable();
     assert_eq!(got, b"ab");
 }
+
+#[test]
+fn a_detached_task_panic_fails_the_run_unless_allowed() {
+    let program = |sim: &mut Sim| {
+        sim.host("a", || async {
+            solo::spawn(async {
+                solo::Timer::after(Duration::from_secs(1)).await;
+                panic!("lost in a detached task");
+            })
+            .detach();
+            solo::Timer::after(Duration::from_secs(2)).await;
+        });
+    };
+    let r = std::panic::catch_unwind(|| {
+        let mut sim = Sim::new(13);
+        program(&mut sim);
+        sim.run(HOUR)
+    });
+    let msg = solo_sim::panic_message(&*r.unwrap_err());
+    assert!(
+        msg.contains("\"a\"") && msg.contains("lost in a detached task"),
+        "{msg}"
+    );
+    let mut sim = Sim::new(13);
+    sim.set_task_panics_fail(false);
+    program(&mut sim);
+    assert_eq!(sim.run(HOUR), Outcome::Finished);
+}
