@@ -107,6 +107,71 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
+#[cfg(solo_sim)]
+thread_local! {
+    /// Under simulation: the executor of the simulated host whose code runs now.
+    static SIM_EXECUTOR: std::cell::RefCell<Option<std::rc::Rc<LocalExecutor<'static>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The simulated world (only with `--cfg solo_sim`): see `solo_io::sim` and the
+/// `solo-sim` crate.
+#[cfg(solo_sim)]
+pub use solo_io::sim;
+
+/// The simulation harness's hook (only with `--cfg solo_sim`; used by `solo-sim`).
+#[cfg(solo_sim)]
+#[doc(hidden)]
+pub mod __sim {
+    use super::{LocalExecutor, SIM_EXECUTOR};
+    use std::rc::Rc;
+
+    /// Makes [`spawn`](crate::spawn) use `ex` (the running simulated host's executor);
+    /// returns the previous one.
+    pub fn set_executor(
+        ex: Option<Rc<LocalExecutor<'static>>>,
+    ) -> Option<Rc<LocalExecutor<'static>>> {
+        SIM_EXECUTOR.with(|s| std::mem::replace(&mut *s.borrow_mut(), ex))
+    }
+
+    thread_local! {
+        static PANICS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// The messages of the panics of tasks spawned on a simulated host since the last call
+    /// (the panic itself goes on to the task's awaiter, or is reported by the executor
+    /// for a detached task, as without simulation).
+    pub fn take_task_panics() -> Vec<String> {
+        PANICS.with(|p| std::mem::take(&mut *p.borrow_mut()))
+    }
+
+    /// A spawned future whose panic is noted for the harness, then resumed.
+    pub(crate) struct Noted<F>(pub(crate) std::pin::Pin<Box<F>>);
+
+    impl<F: std::future::Future> std::future::Future for Noted<F> {
+        type Output = F::Output;
+
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<F::Output> {
+            let fut = self.0.as_mut();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+                Ok(poll) => poll,
+                Err(payload) => {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(a panic with a non-text payload)".to_string());
+                    PANICS.with(|p| p.borrow_mut().push(message));
+                    std::panic::resume_unwind(payload)
+                }
+            }
+        }
+    }
+}
+
 /// Decrements `DEPTH` even when the future panics.
 struct Running;
 
@@ -167,6 +232,11 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// detector (see [`metrics`](mod@metrics)).
 #[cfg_attr(feature = "metrics", track_caller)]
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
+    // Under simulation, a task spawned by a simulated host's code is that host's.
+    #[cfg(solo_sim)]
+    if let Some(ex) = SIM_EXECUTOR.with(|s| s.borrow().clone()) {
+        return ex.spawn(__sim::Noted(Box::pin(fut)));
+    }
     if DEPTH.with(Cell::get) == 0 {
         panic!(
             "solo::spawn called outside solo::block_on: there is no runtime on this thread \

@@ -161,6 +161,28 @@ where
     })
 }
 
+/// The job runner of a simulated shard (see [`simulated`]): spawn it on the shard's host.
+#[cfg(solo_sim)]
+pub type JobRunner = std::pin::Pin<Box<dyn Future<Output = ()>>>;
+
+/// Under simulation (`--cfg solo_sim`): the shards of an `n`-shard mesh without threads,
+/// each with the task that runs the closures submitted to it, for a harness to run on `n`
+/// simulated hosts of one thread. The mesh's channels are the same lock-free `cross`
+/// rings as with [`shards`]; their wakes reach the hosts' executors, so which shard runs
+/// when comes from the seeded scheduler.
+///
+/// # Panics
+///
+/// If `n` is zero.
+#[cfg(solo_sim)]
+pub fn simulated<M: Send + 'static>(n: usize) -> Vec<(Shard<M>, JobRunner)> {
+    assert!(n > 0, "a mesh has at least one shard");
+    mesh(n)
+        .into_iter()
+        .map(|Ends { shard, jobs }| (shard, Box::pin(run_jobs(jobs)) as JobRunner))
+        .collect()
+}
+
 /// What one shard's thread receives: its handle and the receiving end of its job queue.
 struct Ends<M> {
     shard: Shard<M>,

@@ -15,6 +15,11 @@
 //!   thousands of requests each into `solo-server` (p50, p99, max of a probe).
 //! - `cargo xtask fuzz [--seconds N]`: every cargo-fuzz target for N seconds (default 300)
 //!   each, through `.ci/fuzz`.
+//! - `cargo xtask sim [--seeds N | --seed S | --bench [--runs R]]`: the deterministic
+//!   simulation's seeded tests (solo-sim's and the chat's, `--cfg solo_sim`, in
+//!   `target/sim`) over seeds 0..N (1000 by default), printing each failing seed with its
+//!   replay command; `--seed S [--filter TEST]` replays one seed with its event trace; `--bench` measures
+//!   virtual seconds per real second and messages per second on the chat scenario.
 //! - `cargo xtask xplat [-p PACKAGE]`: the longer cross-platform check: `.ci/xplat` (clippy
 //!   with `-Zbuild-std` per target, Windows tests under Wine) for its default targets plus
 //!   Windows MSVC, Intel macOS, FreeBSD on ARM, NetBSD, OpenBSD and DragonFly.
@@ -30,6 +35,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod flood;
 mod fuzz;
+mod sim;
 mod soak;
 mod sys;
 mod xplat;
@@ -65,6 +71,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// The longer cross-platform check: `.ci/xplat` with more targets.
     Xplat(xplat::XplatArgs),
+    /// Deterministic simulation: the seeded tests over many seeds, a replay, or its speed.
+    Sim(sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +84,7 @@ fn main() -> ExitCode {
         Command::Flood(args) => flood::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Xplat(args) => xplat::run(args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -242,6 +242,21 @@ impl<'a> LocalExecutor<'a> {
         self.shared().run_tasks(BUDGET) > 0
     }
 
+    /// How many tasks are runnable now. Only under simulation (`--cfg solo_sim`), where a
+    /// seeded scheduler picks among them; it walks the queue.
+    #[cfg(solo_sim)]
+    pub fn ready_count(&self) -> usize {
+        self.shared().ready_count()
+    }
+
+    /// Moves the first `skip` runnable tasks to the back of the queue and runs the next one:
+    /// the seeded scheduler's way to choose which ready task runs. Only under simulation
+    /// (`--cfg solo_sim`). Returns whether a task was polled.
+    #[cfg(solo_sim)]
+    pub fn run_one_after(&self, skip: usize) -> bool {
+        self.shared().run_one_after(skip)
+    }
+
     /// Whether a task is runnable now (queued locally, or woken from another thread).
     ///
     /// A reactor uses it to choose between blocking in its poller and a zero-timeout poll.

@@ -366,6 +366,38 @@ impl Shared {
         self.local.live.get().is_none()
     }
 
+    /// Tasks in the local run queue (after taking in the remote inbox). O(n): simulation only.
+    #[cfg(solo_sim)]
+    pub(crate) fn ready_count(&self) -> usize {
+        if self.remote_pending.load(Ordering::Relaxed) {
+            self.drain_remote();
+        }
+        let mut n = 0;
+        let mut next = self.local.head.get();
+        while let Some(ptr) = next {
+            n += 1;
+            // SAFETY: tasks in the queue are alive (their `SCHEDULED` claim).
+            next = unsafe { ptr.as_ref() }.queue_next.get();
+        }
+        n
+    }
+
+    /// Moves the first `skip` queued tasks to the back, then runs one (simulation: the
+    /// seeded scheduler's choice). Returns whether a task was polled.
+    #[cfg(solo_sim)]
+    pub(crate) fn run_one_after(&self, skip: usize) -> bool {
+        if self.remote_pending.load(Ordering::Relaxed) {
+            self.drain_remote();
+        }
+        for _ in 0..skip {
+            match self.pop() {
+                Some(ptr) => self.push(ptr),
+                None => break,
+            }
+        }
+        self.run_tasks(1) > 0
+    }
+
     /// Polls up to `budget` tasks; returns how many were polled.
     pub(crate) fn run_tasks(&self, budget: usize) -> usize {
         // Look at the remote inbox once per budget even if the local queue never runs dry,

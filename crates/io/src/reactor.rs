@@ -226,6 +226,9 @@ impl Reactor {
     fn new() -> io::Result<Reactor> {
         let poller = Poller::new()?;
         let edge = poller.supports_edge();
+        #[cfg(solo_sim)]
+        let now = crate::sim::instant();
+        #[cfg(not(solo_sim))]
         let now = Instant::now();
         Ok(Reactor {
             poller: Arc::new(poller),
@@ -256,7 +259,30 @@ impl Reactor {
 
     /// The clock. The one place the reactor reads time (a seam for a virtual clock).
     pub(crate) fn now(&self) -> Instant {
+        #[cfg(solo_sim)]
+        return crate::sim::instant();
+        #[cfg(not(solo_sim))]
         Instant::now()
+    }
+
+    /// The next timer's deadline (simulation: where the clock may jump).
+    #[cfg(solo_sim)]
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        self.timers.borrow_mut().next_deadline()
+    }
+
+    /// Fires the timers due at `now` (simulation).
+    #[cfg(solo_sim)]
+    pub(crate) fn fire_timers_sim(&self, now: Instant) -> usize {
+        self.fire_timers(now)
+    }
+
+    /// `park` under simulation: see `sim::park`; then wakes what it collected.
+    #[cfg(solo_sim)]
+    fn park_sim(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let woken = crate::sim::park(self, timeout);
+        self.wake_collected();
+        woken
     }
 
     // ----------------------------------------------------------------- sources
@@ -294,11 +320,15 @@ impl Reactor {
         self.register_inner(NO_FD, add)
     }
 
+    #[cfg_attr(solo_sim, allow(unreachable_code, unused_variables))]
     fn register_inner(
         &self,
         fd: Fd,
         add: impl FnOnce(&Poller, usize) -> io::Result<()>,
     ) -> io::Result<usize> {
+        // Under simulation no real source reaches the OS.
+        #[cfg(solo_sim)]
+        return Err(crate::sim::refused());
         self.ensure_own_poller()?;
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
@@ -585,7 +615,11 @@ impl Reactor {
     /// timer), dispatches the events, and wakes every task that became ready.
     ///
     /// Returns the number of tasks woken. `Some(Duration::ZERO)` polls without blocking.
+    #[cfg_attr(solo_sim, allow(unreachable_code))]
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        // Under simulation no OS wait: deliver, fire timers, jump the clock when idle.
+        #[cfg(solo_sim)]
+        return self.park_sim(timeout);
         // The first park in a fork child may wake tasks (jobs lost with the pool's threads):
         // it must not block before they run.
         let timeout = if self.ensure_own_poller()? {

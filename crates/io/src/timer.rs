@@ -85,7 +85,7 @@ impl Timer {
 
     /// A timer that fires once, after `duration`.
     pub fn after(duration: Duration) -> Timer {
-        Timer::new(Instant::now().checked_add(duration), None)
+        Timer::new(clock_now().checked_add(duration), None)
     }
 
     /// A timer that fires once, at `instant` (at once if it has passed).
@@ -100,9 +100,7 @@ impl Timer {
     /// fires at every poll.
     pub fn interval(period: Duration) -> Timer {
         Timer::interval_at(
-            Instant::now()
-                .checked_add(period)
-                .unwrap_or_else(Instant::now),
+            clock_now().checked_add(period).unwrap_or_else(clock_now),
             period,
         )
     }
@@ -114,7 +112,7 @@ impl Timer {
 
     /// Moves the timer to fire once, after `duration`. Cancels any pending tick.
     pub fn set_after(&mut self, duration: Duration) {
-        self.set(Instant::now().checked_add(duration), None);
+        self.set(clock_now().checked_add(duration), None);
     }
 
     /// Moves the timer to fire once, at `instant`. Cancels any pending tick.
@@ -124,7 +122,7 @@ impl Timer {
 
     /// Turns the timer into an interval firing every `period`, first after one period.
     pub fn set_interval(&mut self, period: Duration) {
-        self.set(Instant::now().checked_add(period), Some(period));
+        self.set(clock_now().checked_add(period), Some(period));
     }
 
     /// Turns the timer into an interval firing at `start` and then every `period`.
@@ -322,4 +320,13 @@ impl From<TimedOut> for io::Error {
     fn from(e: TimedOut) -> io::Error {
         io::Error::new(io::ErrorKind::TimedOut, e)
     }
+}
+
+/// The clock timers measure from: the real one, or the virtual one under simulation.
+#[inline]
+fn clock_now() -> Instant {
+    #[cfg(solo_sim)]
+    return crate::sim::instant();
+    #[cfg(not(solo_sim))]
+    Instant::now()
 }

@@ -2,11 +2,15 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, ToSocketAddrs};
+#[cfg(not(solo_sim))]
+use std::net::ToSocketAddrs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::blocking::{Unblocked, unblock};
+use crate::blocking::Unblocked;
+#[cfg(not(solo_sim))]
+use crate::blocking::unblock;
 
 /// Something that names one or more socket addresses: a `SocketAddr`, an `(ip, port)`
 /// pair, or a string such as `"127.0.0.1:8080"` or `"localhost:8080"`.
@@ -31,6 +35,7 @@ pub struct Resolve(State);
 #[derive(Debug)]
 enum State {
     Done(Option<io::Result<Vec<SocketAddr>>>),
+    #[cfg_attr(solo_sim, allow(dead_code))]
     Lookup(Unblocked<io::Result<Vec<SocketAddr>>>),
 }
 
@@ -40,6 +45,12 @@ impl Resolve {
     }
 
     fn lookup(host: String, port: u16) -> Resolve {
+        // Under simulation, names are the simulated hosts' names.
+        #[cfg(solo_sim)]
+        return Resolve(State::Done(Some(
+            crate::sim::with(|w| w.resolve(&host, port).map(|a| vec![a])).and_then(|r| r),
+        )));
+        #[cfg(not(solo_sim))]
         Resolve(State::Lookup(unblock(move || {
             ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
                 .map(Iterator::collect)

@@ -5,13 +5,22 @@
 //! names are resolved on the blocking pool ([`AsyncToSocketAddrs`]).
 
 mod addr;
+#[cfg(not(solo_sim))]
 mod tcp;
+#[cfg(not(solo_sim))]
 mod udp;
 #[cfg(unix)]
 mod unix;
 
+#[cfg(solo_sim)]
+pub(crate) use addr::each_addr;
 pub use addr::{AsyncToSocketAddrs, Resolve};
+// Under simulation the same names are in-memory endpoints of the simulated world.
+#[cfg(solo_sim)]
+pub use crate::sim::net::{Incoming, TcpListener, TcpStream, UdpSocket};
+#[cfg(not(solo_sim))]
 pub use tcp::{Incoming, TcpListener, TcpStream};
+#[cfg(not(solo_sim))]
 pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};

@@ -115,7 +115,13 @@ thread_local! {
 pub fn now() -> HttpDate {
     CACHE.with(|cache| {
         let mut current = cache.get();
-        let date = current.at(SystemTime::now());
+        // Under simulation the wall clock is the virtual one (from the start of 2026, as
+        // the chat's ids), so a run sends the same bytes every time.
+        #[cfg(solo_sim)]
+        let wall = UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600) + solo::sim::now();
+        #[cfg(not(solo_sim))]
+        let wall = SystemTime::now();
+        let date = current.at(wall);
         cache.set(current);
         date
     })

@@ -74,6 +74,11 @@ pub(crate) enum Note {
 
 /// The first chat id of a run that starts now: see the module docs.
 pub(super) fn first_chat_id() -> u64 {
+    // Under simulation the wall clock is the virtual one (from the start of 2026), so a
+    // run's ids are the same every time and still grow across a restart.
+    #[cfg(solo_sim)]
+    let secs = 1_767_225_600 + solo::sim::now().as_secs();
+    #[cfg(not(solo_sim))]
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

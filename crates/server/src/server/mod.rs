@@ -103,26 +103,106 @@ fn size_of_output<A, F>(_: fn(A) -> F) -> usize {
 /// A [`StartError`] that says what went wrong: the address is in use or cannot be bound,
 /// the static root does not exist, the core cannot be pinned, signals cannot be handled.
 pub fn run(config: Config) -> Result<(), StartError> {
-    let root = match &config.root {
-        Some(dir) => Some(Arc::new(Root::new(dir).map_err(|e| {
-            StartError::new(format!(
-                "cannot serve static files from {}: {e}",
-                dir.display()
-            ))
-        })?)),
-        None => None,
-    };
-    let common = Common {
-        body_memory: Arc::new(BodyMemory::new(config.max_body_memory)),
-        config: Arc::new(config),
-        root,
-        baseline_rss: crate::stats::rss_bytes(),
-        first_chat_id: mesh::first_chat_id(),
-    };
+    let common = Common::new(config)?;
     if common.config.threads <= 1 {
         run_single(common)
     } else {
         run_sharded(common)
+    }
+}
+
+/// Serves `listener` with `config` on the current thread as one shard, until the future is
+/// dropped: the connections, timeouts, files and chat of [`run`], without its signals,
+/// pinning, threads or startup message (`config.threads`, `config.cpu` are ignored). For
+/// a program that makes its own listener, such as a host of a simulation
+/// (`--cfg solo_sim`), whose network is in memory.
+///
+/// # Errors
+///
+/// A [`StartError`] if the static root cannot be served.
+pub async fn serve(config: Config, listener: TcpListener) -> Result<(), StartError> {
+    let common = Common::new(config)?;
+    serve_node(&common, solo::shard::Shard::single(), &listener).await;
+    Ok(())
+}
+
+/// Serves `listener` as the shard `node` of a mesh, until the future is dropped.
+async fn serve_node(common: &Common, node: solo::shard::Shard<Note>, listener: &TcpListener) {
+    let shard = Rc::new(Shard::new(common, node.mesh().clone()));
+    solo::spawn(mesh::run(shard.clone(), node)).detach();
+    accept_loop(&shard, listener).await;
+}
+
+/// Under simulation (`--cfg solo_sim`): the `n` shards of one server as values instead of
+/// threads, each to be served on a simulated host of its own
+/// ([`SimulatedShard::serve`]); they form one service over the mesh, as with
+/// `--threads n` (one chat, numbered by shard 0).
+///
+/// # Errors
+///
+/// A [`StartError`] if the static root cannot be served.
+#[cfg(solo_sim)]
+pub fn simulated_shards(config: Config, n: usize) -> Result<Vec<SimulatedShard>, StartError> {
+    let common = Arc::new(Common::new(config)?);
+    Ok(solo::shard::simulated::<Note>(n)
+        .into_iter()
+        .map(|(node, jobs)| SimulatedShard {
+            common: common.clone(),
+            node,
+            jobs,
+        })
+        .collect())
+}
+
+/// One shard of [`simulated_shards`].
+#[cfg(solo_sim)]
+pub struct SimulatedShard {
+    common: Arc<Common>,
+    node: solo::shard::Shard<Note>,
+    jobs: solo::shard::JobRunner,
+}
+
+#[cfg(solo_sim)]
+impl fmt::Debug for SimulatedShard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatedShard")
+            .field("id", &self.node.id())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(solo_sim)]
+impl SimulatedShard {
+    /// The shard's index in the mesh.
+    pub fn id(&self) -> usize {
+        self.node.id()
+    }
+
+    /// Serves `listener` as this shard until the future is dropped.
+    pub async fn serve(self, listener: TcpListener) {
+        solo::spawn(self.jobs).detach();
+        serve_node(&self.common, self.node, &listener).await;
+    }
+}
+
+impl Common {
+    fn new(config: Config) -> Result<Common, StartError> {
+        let root = match &config.root {
+            Some(dir) => Some(Arc::new(Root::new(dir).map_err(|e| {
+                StartError::new(format!(
+                    "cannot serve static files from {}: {e}",
+                    dir.display()
+                ))
+            })?)),
+            None => None,
+        };
+        Ok(Common {
+            body_memory: Arc::new(BodyMemory::new(config.max_body_memory)),
+            config: Arc::new(config),
+            root,
+            baseline_rss: crate::stats::rss_bytes(),
+            first_chat_id: mesh::first_chat_id(),
+        })
     }
 }
 
@@ -566,6 +646,16 @@ async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener) {
     }
 }
 
+/// Admits the connections waiting in the listener's backlog (under simulation, where the
+/// listener has no OS socket: polled with a waker that does nothing until it is empty).
+#[cfg(solo_sim)]
+fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    while let Poll::Ready(Ok((stream, _))) = listener.poll_accept(&mut cx) {
+        admit(shard, stream);
+    }
+}
+
 /// Serves `stream`, or refuses it beyond `--max-connections`.
 fn admit(shard: &Rc<Shard>, stream: TcpStream) {
     if shard.stats.open_connections() >= shard.config.max_connections as u64 {
@@ -578,6 +668,7 @@ fn admit(shard: &Rc<Shard>, stream: TcpStream) {
 }
 
 /// Admits the connections waiting in the listener's backlog, without waiting for more.
+#[cfg(not(solo_sim))]
 fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
     // The kernel's backlog is bounded (1024): so is this loop.
     while let Ok((stream, _)) = listener.get_ref().accept() {
