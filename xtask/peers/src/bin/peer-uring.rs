@@ -8,9 +8,9 @@
 //!   only when this thread asks for them, with no interrupting task work) where the kernel
 //!   takes them (6.1+), a plain ring otherwise;
 //! - one multishot accept on the listener, one multishot receive per connection; receives
-//!   pick their buffers from one provided-buffer ring of [`BUF_COUNT`] × [`BUF_SIZE`]
+//!   pick their buffers from one provided-buffer ring of `BUF_COUNT` × `BUF_SIZE`
 //!   bytes, so an idle connection owns no read buffer;
-//! - a received buffer is answered (HTTP: [`serve_http`]; echo: copied) into the
+//! - a received buffer is answered (HTTP: `serve_http`; echo: copied) into the
 //!   connection's output and handed back to the ring at once; only an unparsed tail (a
 //!   partial request) is kept;
 //! - sends are batched: every connection with new output gets one send entry, and all of
