@@ -267,6 +267,21 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         // Another empty line, or garbage: only the next byte can tell.
         return Ok(None);
     }
+    // Uninitialised slots: httparse fills in only the fields it finds, which saves
+    // zeroing a kilobyte per request.
+    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    // The usual case first: a complete head within `max_header_bytes` whose request line
+    // ends within `max_line`. The rules below would give httparse the same window (the line
+    // ended within the limit) and reach the same outcome; this skips their scan of the
+    // input for the line's end, the largest cost of a small request beside httparse.
+    let mut parsed = httparse::Request::new(&mut []);
+    let head = &rest[..rest.len().min(limits.max_header_bytes)];
+    if let Ok(httparse::Status::Complete(len)) = parsed.parse_with_uninit_headers(head, &mut fields)
+    {
+        if request_line_end(rest, &parsed).is_some_and(|end| end <= max_line) {
+            return head_of(&parsed, lead + len, limits).map(Some);
+        }
+    }
     // httparse sees only what the limits allow, so that an error beyond a limit never
     // overrides the limit (and the answer does not depend on how much has arrived).
     let line_ended = rest[..rest.len().min(max_line.saturating_add(1))].contains(&b'\n');
@@ -275,9 +290,6 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
     } else {
         max_line
     };
-    // Uninitialised slots: httparse fills in only the fields it finds, which saves
-    // zeroing a kilobyte per request.
-    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut []);
     let len = match parsed.parse_with_uninit_headers(&rest[..rest.len().min(window)], &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -291,6 +303,27 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         Err(httparse::Error::TooManyHeaders) => return Err(ParseError::HeadersTooLarge),
         Err(error) => return Err(ParseError::Malformed(describe(error))),
     };
+    head_of(&parsed, lead + len, limits).map(Some)
+}
+
+/// The index in `rest` of the line feed that ends the request line httparse parsed
+/// (complete) at its start: the first line feed after the target (the version and the
+/// line ending hold none before it).
+fn request_line_end(rest: &[u8], parsed: &httparse::Request<'_, '_>) -> Option<usize> {
+    let target = parsed.path?;
+    let after_target = (target.as_ptr() as usize - rest.as_ptr() as usize) + target.len();
+    let to_feed = rest[after_target..].iter().position(|&b| b == b'\n')?;
+    Some(after_target + to_feed)
+}
+
+/// What a complete header section of `len` bytes (leading empty lines included), parsed
+/// by httparse, says about the request. (Inlined into both callers: its result is large.)
+#[inline(always)]
+fn head_of<'a>(
+    parsed: &httparse::Request<'_, 'a>,
+    len: usize,
+    limits: &Limits,
+) -> Result<Head<'a>, ParseError> {
     let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
     else {
         return Err(ParseError::Malformed("incomplete request line"));
@@ -357,8 +390,8 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         },
         (false, None) => Framing::Length(0),
     };
-    Ok(Some(Head {
-        len: lead + len,
+    Ok(Head {
+        len,
         method,
         target,
         version,
@@ -368,7 +401,7 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         accept,
         framing,
         expect_continue: expect_continue && framing != Framing::Length(0),
-    }))
+    })
 }
 
 /// The `Transfer-Encoding` codings of a request, from all its fields in order.
