@@ -55,13 +55,13 @@ pub struct FloodArgs {
     pub server_bin: Option<std::path::PathBuf>,
 }
 
-const SOLO: Launch = Launch {
-    program: Program::Cargo {
+const SOLO: Launch = Launch::new(
+    Program::Cargo {
         package: "solo-server",
         bin: "solo-server",
     },
-    args: &["--addr", "{addr}", "--quiet"],
-};
+    &["--addr", "{addr}", "--quiet"],
+);
 
 /// The flood runs this long before the probe starts (connects, first batches in flight).
 const WARMUP: Duration = Duration::from_secs(2);

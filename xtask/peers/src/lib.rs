@@ -1,13 +1,18 @@
 //! The servers `cargo xtask bench` measures solo against, and the few pieces they share.
 //!
-//! Three binaries live in this package, each serving either a minimal HTTP/1.1 plaintext
+//! Six binaries live in this package, each serving either a minimal HTTP/1.1 plaintext
 //! response or a TCP echo on one thread:
 //!
+//! - `solo-min`: solo (`solo::block_on`, `solo::spawn`, `solo::net`), a task per
+//!   connection: the application code of the peers below on solo, beside the demo server.
 //! - `peer-tokio`: tokio's `current_thread` runtime, a task per connection; it also serves
 //!   solo-server's chat (`--mode chat`, Server-Sent Events, see [`chat`]).
 //! - `peer-smol`: async-executor's `LocalExecutor` and async-io's `Async<TcpListener>`.
+//! - `peer-monoio`: monoio on its io_uring driver, a task per connection (Linux only).
 //! - `peer-epoll`: a raw edge-triggered epoll loop with no runtime (Linux only), the
-//!   near-the-metal reference.
+//!   near-the-metal reference of readiness.
+//! - `peer-uring`: a raw io_uring loop with no runtime (Linux only): multishot accept and
+//!   receive, a provided-buffer ring, batched sends; the reference of completions.
 //!
 //! The `hyper` family runs one hyper 1.x service ([`hyper_hello`]) on two runtimes:
 //! `solo-hyper` (solo, through `solo::hyper`) and `peer-tokio --mode hyper` (tokio's

@@ -55,8 +55,10 @@ pub struct BenchArgs {
     /// Only these workload families (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Family>,
-    /// Only these servers (comma-separated): solo, tokio, smol, epoll, node; also
-    /// solo-nometrics (solo-server without its metrics feature, only when named).
+    /// Only these servers (comma-separated): solo-server, solo-min, solo-2shards, tokio,
+    /// smol, epoll, uring, monoio, node; also, only when named, solo-nometrics (solo-server
+    /// without its metrics feature) and solo-server-uring, solo-min-uring (the same with
+    /// `SOLO_DRIVER=uring`).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Where to write the JSON report (the SVG goes beside it) [default: target/bench/bench.json].
@@ -911,7 +913,7 @@ mod tests {
             .filter(|s| s.launch(Protocol::Hyper).is_some())
             .map(|s| s.name)
             .collect();
-        assert_eq!(serving, ["solo", "tokio"]);
+        assert_eq!(serving, ["solo-server", "tokio"]);
     }
 
     #[test]
@@ -941,7 +943,7 @@ mod tests {
             "{}",
             notes[1]
         );
-        let one = servers::select(&["solo".into(), "node".into()]).unwrap();
+        let one = servers::select(&["solo-server".into(), "node".into()]).unwrap();
         assert_eq!(chat_notes(&one).len(), 1);
     }
 }

@@ -87,13 +87,28 @@ pub enum Program {
     },
 }
 
-/// A program and its arguments; `{addr}` in an argument becomes the listen address.
+/// A program, its arguments and environment; `{addr}` in an argument becomes the listen
+/// address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Launch {
     /// What to run.
     pub program: Program,
     /// Its arguments.
     pub args: &'static [&'static str],
+    /// Variables set in its environment (a [`variant`] of a server: the same binary run
+    /// another way, e.g. `SOLO_DRIVER=uring`).
+    pub env: &'static [(&'static str, &'static str)],
+}
+
+impl Launch {
+    /// `program` with `args` and nothing added to the environment.
+    pub const fn new(program: Program, args: &'static [&'static str]) -> Launch {
+        Launch {
+            program,
+            args,
+            env: &[],
+        }
+    }
 }
 
 /// One server under test.
@@ -148,136 +163,187 @@ const fn peer(name: &'static str, bin: &'static str, chat: bool, hyper: bool) ->
         name,
         solo: false,
         cores: 1,
-        http: Some(Launch {
-            program: Program::Cargo {
+        http: Some(Launch::new(
+            Program::Cargo {
                 package: PEERS,
                 bin,
             },
-            args: &["--mode", "http", "--addr", "{addr}"],
-        }),
-        echo: Some(Launch {
-            program: Program::Cargo {
+            &["--mode", "http", "--addr", "{addr}"],
+        )),
+        echo: Some(Launch::new(
+            Program::Cargo {
                 package: PEERS,
                 bin,
             },
-            args: &["--mode", "echo", "--addr", "{addr}"],
-        }),
+            &["--mode", "echo", "--addr", "{addr}"],
+        )),
         chat: if chat {
-            Some(Launch {
-                program: Program::Cargo {
+            Some(Launch::new(
+                Program::Cargo {
                     package: PEERS,
                     bin,
                 },
-                args: &["--mode", "chat", "--addr", "{addr}"],
-            })
+                &["--mode", "chat", "--addr", "{addr}"],
+            ))
         } else {
             None
         },
         hyper: if hyper {
-            Some(Launch {
-                program: Program::Cargo {
+            Some(Launch::new(
+                Program::Cargo {
                     package: PEERS,
                     bin,
                 },
-                args: &["--mode", "hyper", "--addr", "{addr}"],
-            })
+                &["--mode", "hyper", "--addr", "{addr}"],
+            ))
         } else {
             None
         },
     }
 }
 
-/// Every server the bench knows, solo first (it is the baseline of the ratios).
-pub const SERVERS: &[ServerSpec] = &[
-    ServerSpec {
-        name: "solo",
-        solo: true,
-        cores: 1,
-        http: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-server",
-                bin: "solo-server",
-            },
-            args: &["--addr", "{addr}", "--quiet"],
-        }),
-        echo: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-bench-peers",
-                bin: "solo-echo",
-            },
-            args: &["--mode", "echo", "--addr", "{addr}"],
-        }),
-        chat: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-server",
-                bin: "solo-server",
-            },
-            args: &["--addr", "{addr}", "--quiet"],
-        }),
-        hyper: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-bench-peers",
-                bin: "solo-hyper",
-            },
-            args: &["--mode", "hyper", "--addr", "{addr}"],
-        }),
+/// The demo server's launch (HTTP and chat).
+const SOLO_SERVER_LAUNCH: Launch = Launch::new(
+    Program::Cargo {
+        package: "solo-server",
+        bin: "solo-server",
     },
+    &["--addr", "{addr}", "--quiet"],
+);
+
+/// The demo server: HTTP and chat, with its timeouts, limits, stats and metrics. It has no
+/// echo: its echo row is solo-min's echo, so the echo family has the two solo rows as
+/// every other family does (the same program twice: their spread is the run's noise).
+const SOLO_SERVER: ServerSpec = ServerSpec {
+    name: "solo-server",
+    solo: true,
+    cores: 1,
+    http: Some(SOLO_SERVER_LAUNCH),
+    echo: Some(Launch::new(
+        Program::Cargo {
+            package: "solo-bench-peers",
+            bin: "solo-min",
+        },
+        &["--mode", "echo", "--addr", "{addr}"],
+    )),
+    chat: Some(SOLO_SERVER_LAUNCH),
+    hyper: Some(Launch::new(
+        Program::Cargo {
+            package: "solo-bench-peers",
+            bin: "solo-hyper",
+        },
+        &["--mode", "hyper", "--addr", "{addr}"],
+    )),
+};
+
+/// `base` run with `env` added to the environment of each of its programs, under
+/// another name: the same binaries run another way (`SOLO_DRIVER=uring`: solo's io_uring
+/// driver). A program that does not read the variable ignores it and measures its default.
+pub const fn variant(
+    base: ServerSpec,
+    name: &'static str,
+    env: &'static [(&'static str, &'static str)],
+) -> ServerSpec {
+    const fn with(
+        launch: Option<Launch>,
+        env: &'static [(&'static str, &'static str)],
+    ) -> Option<Launch> {
+        match launch {
+            Some(l) => Some(Launch { env, ..l }),
+            None => None,
+        }
+    }
+    ServerSpec {
+        name,
+        solo: false,
+        http: with(base.http, env),
+        echo: with(base.echo, env),
+        chat: with(base.chat, env),
+        hyper: with(base.hyper, env),
+        ..base
+    }
+}
+
+/// The peers' minimal HTTP and echo on solo.
+const SOLO_MIN: ServerSpec = peer("solo-min", "solo-min", false, false);
+
+/// solo-server on solo-io's io_uring driver (`SOLO_DRIVER=uring`).
+pub const SOLO_SERVER_URING: &str = "solo-server-uring";
+
+/// solo-min on solo-io's io_uring driver (`SOLO_DRIVER=uring`).
+pub const SOLO_MIN_URING: &str = "solo-min-uring";
+
+/// Servers left out of the default run, measured only when named with `--servers`: the
+/// metrics baseline, and solo on the io_uring driver until solo-io has one (before, the
+/// variable is ignored and those rows measure the epoll driver again). Taking a name out
+/// of this list puts it in every run.
+pub const ONLY_WHEN_NAMED: &[&str] = &[SOLO_NOMETRICS, SOLO_SERVER_URING, SOLO_MIN_URING];
+
+/// Every server the bench knows, solo's first (solo-server is the baseline of the ratios).
+pub const SERVERS: &[ServerSpec] = &[
+    SOLO_SERVER,
+    // The peers' application code on solo: the runtime's cost without the demo's work.
+    SOLO_MIN,
     ServerSpec {
         name: SOLO_2SHARDS,
         solo: false,
         cores: 2,
         http: None,
         echo: None,
-        chat: Some(Launch {
-            program: Program::Cargo {
+        chat: Some(Launch::new(
+            Program::Cargo {
                 package: "solo-server",
                 bin: "solo-server",
             },
-            args: &["--addr", "{addr}", "--quiet", "--threads", "2"],
-        }),
+            &["--addr", "{addr}", "--quiet", "--threads", "2"],
+        )),
         hyper: None,
     },
     peer("tokio", "peer-tokio", true, true),
     peer("smol", "peer-smol", false, false),
     peer("epoll", "peer-epoll", false, false),
+    peer("uring", "peer-uring", false, false),
+    peer("monoio", "peer-monoio", false, false),
+    variant(SOLO_SERVER, SOLO_SERVER_URING, &[("SOLO_DRIVER", "uring")]),
+    variant(SOLO_MIN, SOLO_MIN_URING, &[("SOLO_DRIVER", "uring")]),
     ServerSpec {
         name: "node",
         solo: false,
         cores: 1,
-        http: Some(Launch {
-            program: Program::Node { script: "http.js" },
-            args: &["--addr", "{addr}"],
-        }),
-        echo: Some(Launch {
-            program: Program::Node { script: "echo.js" },
-            args: &["--addr", "{addr}"],
-        }),
-        chat: Some(Launch {
-            program: Program::Node { script: "chat.js" },
-            args: &["--addr", "{addr}"],
-        }),
+        http: Some(Launch::new(
+            Program::Node { script: "http.js" },
+            &["--addr", "{addr}"],
+        )),
+        echo: Some(Launch::new(
+            Program::Node { script: "echo.js" },
+            &["--addr", "{addr}"],
+        )),
+        chat: Some(Launch::new(
+            Program::Node { script: "chat.js" },
+            &["--addr", "{addr}"],
+        )),
         hyper: None,
     },
     // solo-server without its `metrics` feature, only when named: `--servers
-    // solo,solo-nometrics` measures what the runtime's metrics cost, side by side.
+    // solo-server,solo-nometrics` measures what the runtime's metrics cost, side by side.
     ServerSpec {
         name: SOLO_NOMETRICS,
         solo: false,
         cores: 1,
-        http: Some(Launch {
-            program: Program::CargoNoDefaultFeatures {
+        http: Some(Launch::new(
+            Program::CargoNoDefaultFeatures {
                 package: "solo-server",
                 bin: "solo-server",
             },
-            args: &["--addr", "{addr}", "--quiet"],
-        }),
+            &["--addr", "{addr}", "--quiet"],
+        )),
         echo: None,
         chat: None,
         hyper: None,
     },
 ];
 
-/// Picks servers by name (all but [`SOLO_NOMETRICS`] when `names` is empty), in
+/// Picks servers by name (all but [`ONLY_WHEN_NAMED`] when `names` is empty), in
 /// [`SERVERS`] order.
 pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
     for n in names {
@@ -290,7 +356,7 @@ pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
         .iter()
         .filter(|s| {
             if names.is_empty() {
-                s.name != SOLO_NOMETRICS
+                !ONLY_WHEN_NAMED.contains(&s.name)
             } else {
                 names.iter().any(|n| n == s.name)
             }
@@ -480,6 +546,7 @@ pub fn command_for(paths: &Paths, launch: &Launch, addr: SocketAddrV4) -> Result
     };
     let addr = addr.to_string();
     cmd.args(launch.args.iter().map(|a| a.replace("{addr}", &addr)));
+    cmd.envs(launch.env.iter().copied());
     Ok(cmd)
 }
 
@@ -630,7 +697,7 @@ mod tests {
 
     #[test]
     fn the_list_has_solo_first_and_unique_names() {
-        assert_eq!(SERVERS[0].name, "solo");
+        assert_eq!(SERVERS[0].name, "solo-server");
         assert!(SERVERS[0].solo && SERVERS[1..].iter().all(|s| !s.solo));
         let two = SERVERS.iter().find(|s| s.name == SOLO_2SHARDS).unwrap();
         assert_eq!(
@@ -638,22 +705,25 @@ mod tests {
             (2, vec![SERVER_CPU, SERVER_CPU + 1])
         );
         assert!(two.http.is_none() && two.chat.unwrap().args.contains(&"--threads"));
-        let chat: Vec<_> = SERVERS
-            .iter()
+        // The default run's (the io_uring variants repeat solo-server's chat and hyper).
+        let chat: Vec<_> = select(&[])
+            .unwrap()
+            .into_iter()
             .filter(|s| s.chat.is_some())
             .map(|s| s.name)
             .collect();
-        assert_eq!(chat, ["solo", SOLO_2SHARDS, "tokio", "node"]);
+        assert_eq!(chat, ["solo-server", SOLO_2SHARDS, "tokio", "node"]);
         // The hyper family: one hyper service on solo and on tokio.
-        let hyper: Vec<_> = SERVERS
-            .iter()
+        let hyper: Vec<_> = select(&[])
+            .unwrap()
+            .into_iter()
             .filter_map(|s| Some((s.name, s.hyper?.program)))
             .collect();
         assert_eq!(
             hyper,
             [
                 (
-                    "solo",
+                    "solo-server",
                     Program::Cargo {
                         package: "solo-bench-peers",
                         bin: "solo-hyper"
@@ -692,14 +762,19 @@ mod tests {
         );
         assert_eq!(
             select(&[]).unwrap().len(),
-            SERVERS.len() - 1,
-            "all but the baseline"
+            SERVERS.len() - ONLY_WHEN_NAMED.len(),
+            "all but those only named"
+        );
+        assert!(
+            ONLY_WHEN_NAMED
+                .iter()
+                .all(|n| SERVERS.iter().any(|s| s.name == *n))
         );
         assert_eq!(select(&[SOLO_NOMETRICS.into()]).unwrap().len(), 1);
         assert!(
             select(&["nginx".into()])
                 .unwrap_err()
-                .contains("known: solo, solo-2shards, tokio")
+                .contains("known: solo-server, solo-min, solo-2shards, tokio")
         );
     }
 
@@ -728,6 +803,52 @@ mod tests {
             .collect();
         assert_eq!(args, ["--mode", "http", "--addr", "127.0.0.1:4242"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn variants_run_the_same_programs_with_their_environment() {
+        let uring = select(&[SOLO_SERVER_URING.into()]).unwrap()[0];
+        assert!(!uring.solo);
+        for protocol in Protocol::ALL {
+            let (base, v) = (SOLO_SERVER.launch(protocol), uring.launch(protocol));
+            assert_eq!(
+                base.map(|l| (l.program, l.args)),
+                v.map(|l| (l.program, l.args))
+            );
+            assert!(v.is_none_or(|l| l.env == [("SOLO_DRIVER", "uring")]));
+        }
+        let min = select(&[SOLO_MIN_URING.into()]).unwrap()[0];
+        assert_eq!(
+            (min.http.unwrap().program, min.chat),
+            (SOLO_MIN.http.unwrap().program, None)
+        );
+        // The variable reaches the program.
+        let paths = Paths {
+            root: ".".into(),
+            target: "/nonexistent".into(),
+            out: ".".into(),
+            cargo: "cargo".into(),
+        };
+        let node = Launch {
+            env: &[("SOLO_DRIVER", "uring")],
+            ..SERVERS
+                .iter()
+                .find(|s| s.name == "node")
+                .unwrap()
+                .http
+                .unwrap()
+        };
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
+        if let Ok(cmd) = command_for(&paths, &node, addr) {
+            let envs: Vec<_> = cmd.get_envs().collect();
+            assert_eq!(
+                envs,
+                [(
+                    std::ffi::OsStr::new("SOLO_DRIVER"),
+                    Some(std::ffi::OsStr::new("uring"))
+                )]
+            );
+        }
     }
 
     /// A `RunningServer` around any child (these tests need no listener).
@@ -785,13 +906,13 @@ mod tests {
             out: dir.clone(),
             cargo: "cargo".into(),
         };
-        let launch = Launch {
-            program: Program::Cargo {
+        let launch = Launch::new(
+            Program::Cargo {
                 package: "q",
                 bin: "quitter",
             },
-            args: &["{addr}"],
-        };
+            &["{addr}"],
+        );
         let err =
             RunningServer::start(&paths, &launch, &dir.join("q.log"), Duration::from_secs(30))
                 .unwrap_err();

@@ -17,11 +17,14 @@ const GAP: f64 = 5.0;
 /// A fixed colour per server name; solo stands out.
 fn colour(server: &str) -> &'static str {
     match server {
-        "solo" => "#d62728",
+        "solo-server" => "#d62728",
+        "solo-min" => "#e377c2",
         "solo-2shards" => "#ff7f0e",
         "tokio" => "#1f77b4",
         "smol" => "#2ca02c",
         "epoll" => "#7f7f7f",
+        "uring" => "#17becf",
+        "monoio" => "#bcbd22",
         "node" => "#9467bd",
         _ => "#8c564b",
     }
@@ -293,11 +296,11 @@ mod tests {
             }
         };
         let results = vec![
-            per_cpu("solo", Status::Ok, Some(200_000.0)),
+            per_cpu("solo-server", Status::Ok, Some(200_000.0)),
             per_cpu("solo-2shards", Status::Failed, None),
             per_cpu("node", Status::Ok, Some(100_000.0)),
         ];
-        r.workloads = vec![WorkloadReport::new(w, results, &["solo"])];
+        r.workloads = vec![WorkloadReport::new(w, results, &["solo-server"])];
         let svg = render(&r);
         assert!(svg.contains("Chat fan-out") && svg.contains("(events/CPU-s)"));
         assert!(

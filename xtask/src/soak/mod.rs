@@ -90,13 +90,13 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// How long it may take to exit after `SIGINT` (its shutdown grace is 10 s).
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SOLO: Launch = Launch {
-    program: Program::Cargo {
+const SOLO: Launch = Launch::new(
+    Program::Cargo {
         package: "solo-server",
         bin: "solo-server",
     },
-    args: &["--addr", "{addr}", "--quiet"],
-};
+    &["--addr", "{addr}", "--quiet"],
+);
 
 /// A temporary `--root` with the soak's files, removed when dropped.
 struct TempRoot(PathBuf);
