@@ -3,6 +3,10 @@
 //! Each contender arms `N` timers (all alive at once, deadlines spread over an hour so
 //! they land on every level of a wheel) by polling each once, then cancels them all by
 //! dropping them. The figure is the cost of one arm plus one cancel.
+//!
+//! Then the idle-timeout pattern of a server: `N` armed timers 30 s out, each pushed back
+//! to 30 s from now again and again (a connection's timeout moved after each batch of
+//! requests). The figure is the cost of one reset.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -66,5 +70,57 @@ fn main() {
                 }),
             ],
         );
+        reset_idle_timeouts(n, &tokio_rt);
     }
+}
+
+/// Resets of `n` live timers that each stay about 30 s away.
+fn reset_idle_timeouts(n: usize, tokio_rt: &tokio::runtime::Runtime) {
+    const RESETS: usize = 10;
+    const IDLE: Duration = Duration::from_secs(30);
+    let _loop = solo::reactor::enter();
+    let mut solo_timers: Vec<solo::Timer> = (0..n).map(|_| solo::Timer::after(IDLE)).collect();
+    for t in &mut solo_timers {
+        poll_once(Pin::new(t));
+    }
+    let mut async_io_timers: Vec<async_io::Timer> =
+        (0..n).map(|_| async_io::Timer::after(IDLE)).collect();
+    for t in &mut async_io_timers {
+        poll_once(Pin::new(t));
+    }
+    let _guard = tokio_rt.enter();
+    let mut tokio_timers: Vec<Pin<Box<tokio::time::Sleep>>> =
+        (0..n).map(|_| Box::pin(tokio::time::sleep(IDLE))).collect();
+    for t in &mut tokio_timers {
+        poll_once(t.as_mut());
+    }
+    compare(
+        &format!("timer reset, idle timeout pushed back ({n} live)"),
+        (n * RESETS) as u64,
+        &mut [
+            contender("solo", || {
+                for _ in 0..RESETS {
+                    for t in &mut solo_timers {
+                        t.set_after(IDLE);
+                    }
+                }
+            }),
+            contender("async-io", || {
+                for _ in 0..RESETS {
+                    for t in &mut async_io_timers {
+                        t.set_after(IDLE);
+                        poll_once(Pin::new(t));
+                    }
+                }
+            }),
+            contender("tokio", || {
+                for _ in 0..RESETS {
+                    for t in &mut tokio_timers {
+                        let deadline = tokio::time::Instant::now() + IDLE;
+                        t.as_mut().reset(deadline);
+                    }
+                }
+            }),
+        ],
+    );
 }

@@ -217,9 +217,16 @@ impl Wheel {
         }
         let deadline = self.ns_since_origin(deadline);
         let old = self.entries[key.index as usize].deadline;
-        self.unlink(key.index);
-        self.entries[key.index as usize].deadline = deadline;
-        self.link(key.index);
+        if self.location_for(deadline) == self.entries[key.index as usize].location {
+            // The same list (an idle timeout pushed back by a few milliseconds stays in
+            // its coarse slot): the exact deadline is read when the slot is processed, so
+            // only it changes. The entry keeps its place in the list.
+            self.entries[key.index as usize].deadline = deadline;
+        } else {
+            self.unlink(key.index);
+            self.entries[key.index as usize].deadline = deadline;
+            self.link(key.index);
+        }
         self.cache_removed(old);
         self.cache_inserted(deadline);
         true
