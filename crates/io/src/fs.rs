@@ -118,19 +118,52 @@ async fn on_paths<T: Send + 'static>(
 }
 
 /// Reads a whole file. See [`std::fs::read`].
+///
+/// On the io_uring driver (see [`reactor::driver`](crate::reactor::driver)) the open,
+/// `statx` and reads are operations on the loop's ring instead of a job on the pool.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        return crate::sys::uring::read(path)
+            .await
+            .map_err(|e| path_error("read", path, e));
+    }
     on_path("read", path.as_ref(), |p| std::fs::read(p)).await
 }
 
 /// Reads a whole file as UTF-8. See [`std::fs::read_to_string`].
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        let bytes = read(path).await?;
+        return String::from_utf8(bytes).map_err(|_| {
+            path_error(
+                "read",
+                path,
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            )
+        });
+    }
     on_path("read", path.as_ref(), |p| std::fs::read_to_string(p)).await
 }
 
 /// Creates or truncates a file and writes `contents` to it. See [`std::fs::write`].
 ///
-/// `contents` is copied once, to move it to the pool.
+/// `contents` is copied once, to move it to the pool (on the io_uring driver: into the
+/// ring's buffers, one chunk at a time, written by operations on the loop's ring).
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        return crate::sys::uring::write(path, contents.as_ref())
+            .await
+            .map_err(|e| path_error("write", path, e));
+    }
     let path = path.as_ref().to_owned();
     let contents = contents.as_ref().to_vec();
     unblock(move || std::fs::write(&path, contents).map_err(|e| path_error("write", &path, e)))
@@ -658,12 +691,22 @@ impl File {
     /// Writes buffered data, then data and metadata to the disk. See
     /// [`std::fs::File::sync_all`].
     pub async fn sync_all(&mut self) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            self.settle().await?;
+            return crate::sys::uring::fsync(&self.file, false).await;
+        }
         self.on_file(std::fs::File::sync_all).await
     }
 
     /// Writes buffered data, then data (without all metadata) to the disk. See
     /// [`std::fs::File::sync_data`].
     pub async fn sync_data(&mut self) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            self.settle().await?;
+            return crate::sys::uring::fsync(&self.file, true).await;
+        }
         self.on_file(std::fs::File::sync_data).await
     }
 

@@ -156,6 +156,10 @@ pub struct Stats {
     pub sources: usize,
     /// Timers pending now.
     pub timers: usize,
+    /// Operations on the io_uring driver's ring now (0 on the poller): in flight, or
+    /// finished and not yet picked up by their task, or abandoned by a dropped future and
+    /// not yet completed by the kernel (their buffers are kept until then).
+    pub ring_ops: usize,
 }
 
 /// A handle that wakes a thread's reactor from any thread.
@@ -522,7 +526,10 @@ impl Reactor {
         // could be used through it.
         #[cfg(has_uring)]
         if let Some(uring) = &self.uring {
-            uring.borrow_mut().after_fork()?;
+            // Operations lost with the parent's ring wake their tasks at the next park.
+            uring
+                .borrow_mut()
+                .after_fork(&mut self.to_wake.borrow_mut())?;
         }
         let sources = self.sources.borrow();
         let mut first_error = None;
@@ -794,6 +801,10 @@ impl Reactor {
         let mut s = self.stats.get();
         s.sources = self.sources.borrow().len();
         s.timers = self.timers.borrow().len();
+        #[cfg(has_uring)]
+        if let Some(uring) = &self.uring {
+            s.ring_ops = uring.borrow().ops();
+        }
         s
     }
 
@@ -818,6 +829,12 @@ impl Reactor {
 
     pub(crate) fn backend(&self) -> &'static str {
         self.poller.backend()
+    }
+
+    /// The ring, when this reactor runs on the io_uring driver.
+    #[cfg(has_uring)]
+    pub(crate) fn uring(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
+        self.uring.as_ref()
     }
 
     pub(crate) fn driver(&self) -> &'static str {
