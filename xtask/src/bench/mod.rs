@@ -56,7 +56,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Family>,
     /// Only these servers (comma-separated): solo, tokio, smol, epoll, node; also
-    /// solo-nometrics (solo-server without its metrics feature, only when named).
+    /// solo-nometrics (solo-server without its metrics feature) and solo-uring (solo-server
+    /// and solo-echo with `SOLO_DRIVER=uring`), only when named.
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Where to write the JSON report (the SVG goes beside it) [default: target/bench/bench.json].

@@ -114,6 +114,8 @@ pub struct ServerSpec {
     /// CPUs it runs on, from [`SERVER_CPU`] on: 1, or more for a sharded server (which is
     /// started on CPU 0 and pins its shards itself, shard `k` to CPU `k`).
     pub cores: usize,
+    /// Environment variables its programs get (solo's `SOLO_DRIVER`, say).
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 impl ServerSpec {
@@ -139,6 +141,9 @@ pub const SOLO_2SHARDS: &str = "solo-2shards";
 /// The name of solo-server built without its default features (no metrics; HTTP only).
 pub const SOLO_NOMETRICS: &str = "solo-nometrics";
 
+/// The name of solo's servers on the io_uring driver (`SOLO_DRIVER=uring`; HTTP and echo).
+pub const SOLO_URING: &str = "solo-uring";
+
 /// The target directory (under cargo's) of [`Program::CargoNoDefaultFeatures`] builds.
 pub const NO_DEFAULT_FEATURES_DIR: &str = "no-default-features";
 
@@ -148,6 +153,7 @@ const fn peer(name: &'static str, bin: &'static str, chat: bool, hyper: bool) ->
         name,
         solo: false,
         cores: 1,
+        env: &[],
         http: Some(Launch {
             program: Program::Cargo {
                 package: PEERS,
@@ -187,45 +193,50 @@ const fn peer(name: &'static str, bin: &'static str, chat: bool, hyper: bool) ->
     }
 }
 
+/// solo's own servers on the default driver: the baseline of the ratios.
+const SERVERS_SOLO: ServerSpec = ServerSpec {
+    name: "solo",
+    solo: true,
+    cores: 1,
+    env: &[],
+    http: Some(Launch {
+        program: Program::Cargo {
+            package: "solo-server",
+            bin: "solo-server",
+        },
+        args: &["--addr", "{addr}", "--quiet"],
+    }),
+    echo: Some(Launch {
+        program: Program::Cargo {
+            package: "solo-bench-peers",
+            bin: "solo-echo",
+        },
+        args: &["--mode", "echo", "--addr", "{addr}"],
+    }),
+    chat: Some(Launch {
+        program: Program::Cargo {
+            package: "solo-server",
+            bin: "solo-server",
+        },
+        args: &["--addr", "{addr}", "--quiet"],
+    }),
+    hyper: Some(Launch {
+        program: Program::Cargo {
+            package: "solo-bench-peers",
+            bin: "solo-hyper",
+        },
+        args: &["--mode", "hyper", "--addr", "{addr}"],
+    }),
+};
+
 /// Every server the bench knows, solo first (it is the baseline of the ratios).
 pub const SERVERS: &[ServerSpec] = &[
-    ServerSpec {
-        name: "solo",
-        solo: true,
-        cores: 1,
-        http: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-server",
-                bin: "solo-server",
-            },
-            args: &["--addr", "{addr}", "--quiet"],
-        }),
-        echo: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-bench-peers",
-                bin: "solo-echo",
-            },
-            args: &["--mode", "echo", "--addr", "{addr}"],
-        }),
-        chat: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-server",
-                bin: "solo-server",
-            },
-            args: &["--addr", "{addr}", "--quiet"],
-        }),
-        hyper: Some(Launch {
-            program: Program::Cargo {
-                package: "solo-bench-peers",
-                bin: "solo-hyper",
-            },
-            args: &["--mode", "hyper", "--addr", "{addr}"],
-        }),
-    },
+    SERVERS_SOLO,
     ServerSpec {
         name: SOLO_2SHARDS,
         solo: false,
         cores: 2,
+        env: &[],
         http: None,
         echo: None,
         chat: Some(Launch {
@@ -244,6 +255,7 @@ pub const SERVERS: &[ServerSpec] = &[
         name: "node",
         solo: false,
         cores: 1,
+        env: &[],
         http: Some(Launch {
             program: Program::Node { script: "http.js" },
             args: &["--addr", "{addr}"],
@@ -264,6 +276,7 @@ pub const SERVERS: &[ServerSpec] = &[
         name: SOLO_NOMETRICS,
         solo: false,
         cores: 1,
+        env: &[],
         http: Some(Launch {
             program: Program::CargoNoDefaultFeatures {
                 package: "solo-server",
@@ -275,9 +288,22 @@ pub const SERVERS: &[ServerSpec] = &[
         chat: None,
         hyper: None,
     },
+    // solo-server and solo-echo on solo-io's io_uring driver, only when named: `--servers
+    // solo,solo-uring` measures the two drivers side by side in one run.
+    ServerSpec {
+        name: SOLO_URING,
+        solo: false,
+        cores: 1,
+        env: &[("SOLO_DRIVER", "uring")],
+        http: SERVERS_SOLO.http,
+        echo: SERVERS_SOLO.echo,
+        chat: None,
+        hyper: None,
+    },
 ];
 
-/// Picks servers by name (all but [`SOLO_NOMETRICS`] when `names` is empty), in
+/// Picks servers by name (all but [`SOLO_NOMETRICS`] and [`SOLO_URING`] when `names` is
+/// empty), in
 /// [`SERVERS`] order.
 pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
     for n in names {
@@ -290,7 +316,7 @@ pub fn select(names: &[String]) -> Result<Vec<ServerSpec>, String> {
         .iter()
         .filter(|s| {
             if names.is_empty() {
-                s.name != SOLO_NOMETRICS
+                s.name != SOLO_NOMETRICS && s.name != SOLO_URING
             } else {
                 names.iter().any(|n| n == s.name)
             }
@@ -507,16 +533,19 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `launch` on a fresh port, pinned to [`SERVER_CPU`], its output in `log`, and
-    /// waits (at most `timeout`) until it accepts a connection.
+    /// Starts `launch` on a fresh port with `env` added to its environment, pinned to
+    /// [`SERVER_CPU`], its output in `log`, and waits (at most `timeout`) until it accepts a
+    /// connection.
     pub fn start(
         paths: &Paths,
         launch: &Launch,
+        env: &[(&str, &str)],
         log: &Path,
         timeout: Duration,
     ) -> Result<RunningServer, String> {
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, free_port()?);
-        let cmd = command_for(paths, launch, addr)?;
+        let mut cmd = command_for(paths, launch, addr)?;
+        cmd.envs(env.iter().copied());
         RunningServer::spawn(cmd, addr, Some(SERVER_CPU), log, timeout)
     }
 
@@ -692,10 +721,11 @@ mod tests {
         );
         assert_eq!(
             select(&[]).unwrap().len(),
-            SERVERS.len() - 1,
-            "all but the baseline"
+            SERVERS.len() - 2,
+            "all but the two only run when named"
         );
         assert_eq!(select(&[SOLO_NOMETRICS.into()]).unwrap().len(), 1);
+        assert_eq!(select(&[SOLO_URING.into()]).unwrap().len(), 1);
         assert!(
             select(&["nginx".into()])
                 .unwrap_err()
@@ -792,9 +822,14 @@ mod tests {
             },
             args: &["{addr}"],
         };
-        let err =
-            RunningServer::start(&paths, &launch, &dir.join("q.log"), Duration::from_secs(30))
-                .unwrap_err();
+        let err = RunningServer::start(
+            &paths,
+            &launch,
+            &[],
+            &dir.join("q.log"),
+            Duration::from_secs(30),
+        )
+        .unwrap_err();
         assert!(
             err.contains("exited") && err.contains("under construction"),
             "{err}"

@@ -87,7 +87,7 @@ fn start_server(
         .launch(protocol)
         .ok_or_else(|| Failure::Start("no such server".into()))?;
     let log = ctx.paths.log(&format!("{}-{}", spec.name, protocol.name()));
-    let server = RunningServer::start(ctx.paths, &launch, &log, Duration::from_secs(15))
+    let server = RunningServer::start(ctx.paths, &launch, spec.env, &log, Duration::from_secs(15))
         .map_err(start_failure)?;
     Ok((server, log))
 }
