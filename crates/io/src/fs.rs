@@ -119,8 +119,9 @@ async fn on_paths<T: Send + 'static>(
 
 /// Reads a whole file. See [`std::fs::read`].
 ///
-/// On the io_uring driver (see [`reactor::driver`](crate::reactor::driver)) the open,
-/// `statx` and reads are operations on the loop's ring instead of a job on the pool.
+/// On the io_uring driver (see [`reactor::driver`](crate::reactor::driver)), under solo's
+/// loop, the open, `statx` and reads are operations on the loop's ring instead of a job on
+/// the pool.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     #[cfg(has_uring)]
     if crate::sys::uring::on_ring() {

@@ -12,6 +12,11 @@ fn the_driver_is_the_one_asked_for() {
     let driver = solo_io::reactor::driver();
     match std::env::var("SOLO_DRIVER").as_deref() {
         Ok("uring" | "io_uring") => assert_eq!(driver, "io_uring"),
+        // Either, and the name says which.
+        Ok("auto") => assert!(
+            driver == "io_uring" || driver == solo_io::reactor::backend(),
+            "{driver}"
+        ),
         _ => assert_eq!(driver, solo_io::reactor::backend()),
     }
 }

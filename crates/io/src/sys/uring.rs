@@ -212,8 +212,16 @@ impl Uring {
     }
 
     /// Queues `sqe`, submitting what is queued first if the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// The submission failed, or the kernel took nothing (its completion queue is full
+    /// and its overflow list too): the operation is not started.
     fn push(&mut self, sqe: &io_uring::squeue::Entry) -> io::Result<()> {
-        loop {
+        for attempt in 0..2 {
+            if attempt > 0 {
+                self.submit()?;
+            }
             // SAFETY: every entry pushed here points only at memory the driver owns until
             // the operation's completion arrives: an `Op`'s buffers (see `start`), or none
             // (the poll on the epoll descriptor, a cancellation). `Drop for Uring` waits for
@@ -221,8 +229,11 @@ impl Uring {
             if unsafe { self.ring.submission().push(sqe) }.is_ok() {
                 return Ok(());
             }
-            self.submit()?;
         }
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "solo-io: the io_uring submission queue is full and the kernel takes no more",
+        ))
     }
 
     /// Submits what is queued without waiting.
@@ -599,9 +610,12 @@ fn with_ring<R>(f: impl FnOnce(&mut Uring) -> R) -> io::Result<R> {
         .ok_or_else(|| io::Error::other("solo-io: this thread's reactor is not on io_uring"))
 }
 
-/// Whether this thread's reactor runs on the ring (then `fs` uses it).
+/// Whether `fs` should use the ring: this thread's reactor runs on it, and a loop drives
+/// the reactor now. Files work under any executor (on the pool, whose completions wake
+/// any waker); a ring operation needs solo's loop to be reaped, so without one the pool
+/// serves as before.
 pub(crate) fn on_ring() -> bool {
-    Reactor::with(|r| r.uring().is_some())
+    Reactor::with(|r| r.uring().is_some() && r.is_driven())
 }
 
 /// Starts an operation and waits for it.
