@@ -22,6 +22,20 @@
 //! a `fork` child never sees (or writes) the parent's queues; the reactor makes a new ring
 //! there ([`Uring::after_fork`]).
 //!
+//! # Operations
+//!
+//! Files use the ring natively (`fs::read`, `read_to_string`, `write`, `File::sync_all`,
+//! `sync_data`: `openat`, `statx`, `read`, `write`, `fsync`) through [`Op`]s, which the
+//! driver owns with their buffers until the kernel is done with them, whatever happens to
+//! the future (see [`Op`] and [`Uring::cancel`]).
+//!
+//! # Memory per connection
+//!
+//! None here: sockets are still readiness sources under this driver (the reactor's 56-byte
+//! slab entry), and an operation exists only while a file operation is in flight. Native
+//! socket operations (multishot accept, multishot receive into a provided-buffer ring,
+//! batched sends) are not built yet.
+//!
 //! [`Notifier`]: crate::reactor::Notifier
 
 use std::io;
