@@ -653,13 +653,36 @@ impl Seek for ArcFile {
 
 impl File {
     /// Opens a file for reading. See [`std::fs::File::open`].
+    ///
+    /// On the io_uring driver, under solo's loop, the open is an operation on the loop's
+    /// ring (reads and writes of a `File` stay on the pool).
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            return File::open_on_ring(path.as_ref(), libc::O_RDONLY).await;
+        }
         OpenOptions::new().read(true).open(path).await
+    }
+
+    /// `openat` on the ring with `flags` (and mode 0o666 where it creates).
+    #[cfg(has_uring)]
+    async fn open_on_ring(path: &Path, flags: i32) -> io::Result<File> {
+        let fd = crate::sys::uring::open(path, flags, 0o666)
+            .await
+            .map_err(|e| path_error("open", path, e))?;
+        Ok(File::from(std::fs::File::from(fd)))
     }
 
     /// Opens a file for writing, creating or truncating it. See
     /// [`std::fs::File::create`].
+    ///
+    /// On the io_uring driver, under solo's loop, the open is an operation on the ring.
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+            return File::open_on_ring(path.as_ref(), flags).await;
+        }
         OpenOptions::new()
             .write(true)
             .create(true)

@@ -24,8 +24,9 @@
 //!
 //! # Operations
 //!
-//! Files use the ring natively (`fs::read`, `read_to_string`, `write`, `File::sync_all`,
-//! `sync_data`: `openat`, `statx`, `read`, `write`, `fsync`) through [`Op`]s, which the
+//! Files use the ring natively (`fs::read`, `read_to_string`, `write`, `File::open`,
+//! `File::create`, `File::sync_all`, `sync_data`: `openat`, `statx`, `read`, `write`,
+//! `fsync`) through [`Op`]s, which the
 //! driver owns with their buffers until the kernel is done with them, whatever happens to
 //! the future (see [`Op`] and [`Uring::cancel`]).
 //!
@@ -645,7 +646,7 @@ async fn run(
 const CHUNK: usize = 64 * 1024;
 
 /// `IORING_OP_OPENAT` relative to the working directory, close-on-exec.
-async fn open(path: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+pub(crate) async fn open(path: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
     let bytes = path.as_os_str().as_bytes();
     if bytes.contains(&0) {
         return Err(io::Error::new(
