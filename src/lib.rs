@@ -90,10 +90,10 @@ pub use solo_io::{
 };
 pub use solo_lite::{future, io, pin, prelude, ready, stream};
 
-/// The reactor of the current thread: counters ([`reactor::stats`]) and the name of the
-/// poller backend.
+/// The reactor of the current thread: counters ([`reactor::stats`]), the name of the
+/// poller backend and of the driver (`SOLO_DRIVER`: epoll or io_uring).
 pub mod reactor {
-    pub use solo_io::reactor::{EnterGuard, Stats, backend, enter, stats};
+    pub use solo_io::reactor::{EnterGuard, Stats, backend, driver, enter, stats};
 }
 
 thread_local! {

@@ -2,6 +2,10 @@
 //!
 //! Sequential (one read at a time: the round trip through the pool) and concurrent (all
 //! reads in flight at once, one task each).
+//!
+//! With `SOLO_DRIVER=uring` solo's reads go through the loop's io_uring instead of its pool
+//! (open, statx and reads as ring operations); async-fs, on its pool either way, is the
+//! yardstick between the two runs.
 
 use std::path::PathBuf;
 

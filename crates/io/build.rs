@@ -1,4 +1,4 @@
-//! Names each platform condition of the socket code once, as a `cfg` alias, so that the
+//! Names each platform condition of the socket code (and of the io_uring driver) once, as a `cfg` alias, so that the
 //! code says `#[cfg(has_accept4)]` instead of repeating a list of operating systems. Plain
 //! `cfg`s (no crates, no files read): only the target's `target_os` and `target_vendor`.
 
@@ -50,5 +50,15 @@ fn main() {
         if on {
             println!("cargo::rustc-cfg={alias}");
         }
+    }
+    // `has_uring`: the io_uring driver (`src/sys/uring.rs`). Linux on the architectures the
+    // `io-uring` crate ships bindings for (the same condition as its dependency line in
+    // Cargo.toml), and not with `--cfg solo_poll_force_poll`: the driver watches solo-poll's
+    // epoll descriptor, which the forced poll(2) backend does not have.
+    println!("cargo::rustc-check-cfg=cfg(has_uring)");
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let forced_poll = std::env::var_os("CARGO_CFG_SOLO_POLL_FORCE_POLL").is_some();
+    if os == "linux" && matches!(arch.as_str(), "x86_64" | "aarch64") && !forced_poll {
+        println!("cargo::rustc-cfg=has_uring");
     }
 }

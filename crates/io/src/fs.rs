@@ -118,19 +118,53 @@ async fn on_paths<T: Send + 'static>(
 }
 
 /// Reads a whole file. See [`std::fs::read`].
+///
+/// On the io_uring driver (see [`reactor::driver`](crate::reactor::driver)), under solo's
+/// loop, the open, `statx` and reads are operations on the loop's ring instead of a job on
+/// the pool.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        return crate::sys::uring::read(path)
+            .await
+            .map_err(|e| path_error("read", path, e));
+    }
     on_path("read", path.as_ref(), |p| std::fs::read(p)).await
 }
 
 /// Reads a whole file as UTF-8. See [`std::fs::read_to_string`].
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        let bytes = read(path).await?;
+        return String::from_utf8(bytes).map_err(|_| {
+            path_error(
+                "read",
+                path,
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            )
+        });
+    }
     on_path("read", path.as_ref(), |p| std::fs::read_to_string(p)).await
 }
 
 /// Creates or truncates a file and writes `contents` to it. See [`std::fs::write`].
 ///
-/// `contents` is copied once, to move it to the pool.
+/// `contents` is copied once, to move it to the pool (on the io_uring driver: into the
+/// ring's buffers, one chunk at a time, written by operations on the loop's ring).
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    #[cfg(has_uring)]
+    if crate::sys::uring::on_ring() {
+        let path = path.as_ref();
+        return crate::sys::uring::write(path, contents.as_ref())
+            .await
+            .map_err(|e| path_error("write", path, e));
+    }
     let path = path.as_ref().to_owned();
     let contents = contents.as_ref().to_vec();
     unblock(move || std::fs::write(&path, contents).map_err(|e| path_error("write", &path, e)))
@@ -619,13 +653,36 @@ impl Seek for ArcFile {
 
 impl File {
     /// Opens a file for reading. See [`std::fs::File::open`].
+    ///
+    /// On the io_uring driver, under solo's loop, the open is an operation on the loop's
+    /// ring (reads and writes of a `File` stay on the pool).
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            return File::open_on_ring(path.as_ref(), libc::O_RDONLY).await;
+        }
         OpenOptions::new().read(true).open(path).await
+    }
+
+    /// `openat` on the ring with `flags` (and mode 0o666 where it creates).
+    #[cfg(has_uring)]
+    async fn open_on_ring(path: &Path, flags: i32) -> io::Result<File> {
+        let fd = crate::sys::uring::open(path, flags, 0o666)
+            .await
+            .map_err(|e| path_error("open", path, e))?;
+        Ok(File::from(std::fs::File::from(fd)))
     }
 
     /// Opens a file for writing, creating or truncating it. See
     /// [`std::fs::File::create`].
+    ///
+    /// On the io_uring driver, under solo's loop, the open is an operation on the ring.
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+            return File::open_on_ring(path.as_ref(), flags).await;
+        }
         OpenOptions::new()
             .write(true)
             .create(true)
@@ -658,12 +715,22 @@ impl File {
     /// Writes buffered data, then data and metadata to the disk. See
     /// [`std::fs::File::sync_all`].
     pub async fn sync_all(&mut self) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            self.settle().await?;
+            return crate::sys::uring::fsync(&self.file, false).await;
+        }
         self.on_file(std::fs::File::sync_all).await
     }
 
     /// Writes buffered data, then data (without all metadata) to the disk. See
     /// [`std::fs::File::sync_data`].
     pub async fn sync_data(&mut self) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            self.settle().await?;
+            return crate::sys::uring::fsync(&self.file, true).await;
+        }
         self.on_file(std::fs::File::sync_data).await
     }
 

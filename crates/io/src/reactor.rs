@@ -171,6 +171,10 @@ pub struct Stats {
     pub sources: usize,
     /// Timers pending now.
     pub timers: usize,
+    /// Operations on the io_uring driver's ring now (0 on the poller): in flight, or
+    /// finished and not yet picked up by their task, or abandoned by a dropped future and
+    /// not yet completed by the kernel (their buffers are kept until then).
+    pub ring_ops: usize,
 }
 
 /// A handle that wakes a thread's reactor from any thread.
@@ -212,6 +216,10 @@ pub(crate) struct Reactor {
     /// Loop utilisation, events per wait, timer lag (feature `metrics`).
     #[cfg(feature = "metrics")]
     metrics: RefCell<crate::metrics::Counters>,
+    /// The io_uring driver, when this reactor runs on it (see [`driver`]); the poller is
+    /// then watched through the ring.
+    #[cfg(has_uring)]
+    uring: Option<RefCell<crate::sys::uring::Uring>>,
     /// Loops driving this reactor now: `block_on` calls, and executors holding an
     /// [`EnterGuard`]. Read only where a task is about to wait (see `assert_driven`).
     driving: Cell<usize>,
@@ -224,12 +232,36 @@ thread_local! {
 
 impl Reactor {
     fn new() -> io::Result<Reactor> {
+        let wanted = wanted_driver()?;
         let poller = Poller::new()?;
         let edge = poller.supports_edge();
         #[cfg(solo_sim)]
         let now = crate::sim::instant();
         #[cfg(not(solo_sim))]
         let now = Instant::now();
+        #[cfg(has_uring)]
+        let uring = match wanted {
+            Wanted::Poller | Wanted::Any => None,
+            // Where the ring cannot be made (`ENOSYS`, `EPERM` from a seccomp filter or
+            // `io_uring_disabled`, its memory refused): the poller, silently.
+            Wanted::Auto => crate::sys::uring::Uring::new().ok().map(RefCell::new),
+            Wanted::Uring => Some(RefCell::new(crate::sys::uring::Uring::new().map_err(
+                |e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("solo-io: SOLO_DRIVER=uring, but io_uring is not available: {e}"),
+                    )
+                },
+            )?)),
+        };
+        #[cfg(not(has_uring))]
+        if wanted == Wanted::Uring {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "solo-io: SOLO_DRIVER=uring, but this build has no io_uring driver \
+                 (Linux on x86-64 or aarch64 only, and not with --cfg solo_poll_force_poll)",
+            ));
+        }
         Ok(Reactor {
             poller: Arc::new(poller),
             edge,
@@ -242,6 +274,8 @@ impl Reactor {
             stats: Cell::new(Stats::default()),
             #[cfg(feature = "metrics")]
             metrics: RefCell::new(crate::metrics::Counters::new(now)),
+            #[cfg(has_uring)]
+            uring,
             driving: Cell::new(0),
         })
     }
@@ -532,6 +566,15 @@ impl Reactor {
         {
             self.metrics.borrow_mut().reinits_after_fork += 1;
         }
+        // The ring is the parent's too (and not mapped here): a new one, before any source
+        // could be used through it.
+        #[cfg(has_uring)]
+        if let Some(uring) = &self.uring {
+            // Operations lost with the parent's ring wake their tasks at the next park.
+            uring
+                .borrow_mut()
+                .after_fork(&mut self.to_wake.borrow_mut())?;
+        }
         let sources = self.sources.borrow();
         let mut first_error = None;
         for (index, state) in sources.iter() {
@@ -611,6 +654,12 @@ impl Reactor {
         }
     }
 
+    /// Whether a loop drives this reactor now (see [`enter`]).
+    #[cfg(has_uring)]
+    pub(crate) fn is_driven(&self) -> bool {
+        self.driving.get() > 0
+    }
+
     /// Fires expired timers, waits for I/O (at most `timeout`, and not past the next
     /// timer), dispatches the events, and wakes every task that became ready.
     ///
@@ -643,14 +692,7 @@ impl Reactor {
                 None => timeout,
             }
         };
-        let result = {
-            let mut events = self.events.borrow_mut();
-            let result = self.poller.wait(&mut events, timeout);
-            if result.is_ok() {
-                woken += self.dispatch(&events);
-            }
-            result
-        };
+        let result = self.wait(timeout).map(|n| woken += n);
         if timeout != Some(Duration::ZERO) {
             let after = self.now();
             // The wait could sleep: the loop was blocked from `now` (the clock read the
@@ -667,6 +709,46 @@ impl Reactor {
         }
         self.wake_collected();
         result.map(|_| woken)
+    }
+
+    /// Waits for I/O for at most `timeout` and dispatches it: through the ring when the
+    /// reactor runs on io_uring, otherwise in the poller. Returns the wakers collected.
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        #[cfg(has_uring)]
+        if let Some(uring) = &self.uring {
+            return self.wait_uring(uring, timeout);
+        }
+        let mut events = self.events.borrow_mut();
+        self.poller.wait(&mut events, timeout)?;
+        Ok(self.dispatch(&events))
+    }
+
+    /// One turn of the ring (see `sys/uring.rs`): completions wake their operations'
+    /// tasks; when the epoll descriptor it watches turned readable, the poller is drained
+    /// without blocking and its events dispatched as under the epoll driver.
+    #[cfg(has_uring)]
+    fn wait_uring(
+        &self,
+        uring: &RefCell<crate::sys::uring::Uring>,
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        use solo_poll::os::epoll::PollerEpollExt;
+        let (epoll_ready, completed) = {
+            let mut to_wake = self.to_wake.borrow_mut();
+            let before = to_wake.len();
+            let epoll = self.poller.epoll_fd()?;
+            let ready = uring.borrow_mut().turn(epoll, timeout, &mut to_wake)?;
+            (ready, to_wake.len() - before)
+        };
+        if !epoll_ready {
+            let mut stats = self.stats.get();
+            stats.polls += 1;
+            self.stats.set(stats);
+            return Ok(completed);
+        }
+        let mut events = self.events.borrow_mut();
+        self.poller.wait(&mut events, Some(Duration::ZERO))?;
+        Ok(completed + self.dispatch(&events))
     }
 
     /// Moves the wakers of every event's live source into `to_wake`.
@@ -773,6 +855,10 @@ impl Reactor {
         let mut s = self.stats.get();
         s.sources = self.sources.borrow().len();
         s.timers = self.timers.borrow().len();
+        #[cfg(has_uring)]
+        if let Some(uring) = &self.uring {
+            s.ring_ops = uring.borrow().ops();
+        }
         s
     }
 
@@ -797,6 +883,50 @@ impl Reactor {
 
     pub(crate) fn backend(&self) -> &'static str {
         self.poller.backend()
+    }
+
+    /// The ring, when this reactor runs on the io_uring driver.
+    #[cfg(has_uring)]
+    pub(crate) fn uring(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
+        self.uring.as_ref()
+    }
+
+    pub(crate) fn driver(&self) -> &'static str {
+        #[cfg(has_uring)]
+        if self.uring.is_some() {
+            return "io_uring";
+        }
+        self.poller.backend()
+    }
+}
+
+/// The driver `SOLO_DRIVER` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wanted {
+    /// Unset (or empty): the default, the poller.
+    Any,
+    /// `epoll` (or `poller`): the readiness poller of this OS, whatever it is.
+    Poller,
+    /// `uring` (or `io_uring`): the io_uring driver, or an error where there is none.
+    Uring,
+    /// `auto`: the io_uring driver where it works, the poller otherwise.
+    Auto,
+}
+
+/// Reads `SOLO_DRIVER` (see [`driver`]).
+fn wanted_driver() -> io::Result<Wanted> {
+    let Some(value) = std::env::var_os("SOLO_DRIVER") else {
+        return Ok(Wanted::Any);
+    };
+    match value.to_str() {
+        Some("") => Ok(Wanted::Any),
+        Some("epoll" | "poller") => Ok(Wanted::Poller),
+        Some("uring" | "io_uring") => Ok(Wanted::Uring),
+        Some("auto") => Ok(Wanted::Auto),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("solo-io: SOLO_DRIVER={value:?}: expected `epoll`, `uring` or `auto`"),
+        )),
     }
 }
 
@@ -894,6 +1024,24 @@ impl Drop for EnterGuard {
 /// `solo` umbrella's `block_on`); [`block_on`](crate::block_on) calls it for you.
 pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
     Reactor::with(|r| r.park(timeout))
+}
+
+/// The name of the driver this thread's reactor runs on: `"io_uring"`, or the poller
+/// backend's name (as [`backend`]).
+///
+/// Chosen when the thread's reactor is created, from the environment variable
+/// `SOLO_DRIVER`: `epoll` (or `poller`) keeps the readiness poller of the OS, whatever
+/// it is; `uring` (or `io_uring`) selects the io_uring driver (Linux on x86-64 and aarch64),
+/// and creating the reactor fails (solo-io panics, naming the cause) where it is not
+/// available (`ENOSYS`, `EPERM` from a seccomp filter, the ring's memory refused); `auto`
+/// takes io_uring where a ring can be made and the poller otherwise. Unset, the poller is
+/// used: under io_uring, sockets still go through readiness (the ring only waits and runs
+/// the file operations), which measured no faster than epoll, so it is not the default.
+///
+/// Under the io_uring driver every API works as under the poller: readiness sources
+/// (`Async<T>`) stay in the poller, whose epoll descriptor the ring watches.
+pub fn driver() -> &'static str {
+    Reactor::with(Reactor::driver)
 }
 
 /// Counters of this thread's reactor.

@@ -72,3 +72,38 @@ pub mod kqueue {
         impl Sealed for crate::Poller {}
     }
 }
+
+/// The epoll instance itself, for a completion ring that watches it (solo-io's io_uring
+/// driver polls the epoll descriptor on its ring, so every source registered here is
+/// still served while the ring waits).
+#[cfg(all(not(solo_poll_force_poll), has_epoll))]
+pub mod epoll {
+    use std::io;
+    use std::os::fd::{AsFd, BorrowedFd};
+
+    use crate::Poller;
+
+    /// Access to the epoll descriptor of a [`Poller`] with the epoll backend. Sealed:
+    /// implemented for `Poller` only.
+    pub trait PollerEpollExt: private::Sealed {
+        /// The epoll descriptor: readable while a `wait` would report an event (a
+        /// notification included). Watch it, never register or wait on it directly.
+        ///
+        /// # Errors
+        ///
+        /// The poller was inherited through `fork` and not re-created yet (see
+        /// [`Poller::reinit_after_fork`]).
+        fn epoll_fd(&self) -> io::Result<BorrowedFd<'_>>;
+    }
+
+    impl PollerEpollExt for Poller {
+        fn epoll_fd(&self) -> io::Result<BorrowedFd<'_>> {
+            Ok(self.own()?.epoll.as_fd())
+        }
+    }
+
+    mod private {
+        pub trait Sealed {}
+        impl Sealed for crate::Poller {}
+    }
+}

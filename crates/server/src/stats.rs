@@ -119,6 +119,9 @@ pub struct Report {
     pub rss_bytes: Option<u64>,
     /// Resident memory at startup, where it could be read.
     pub baseline_rss_bytes: Option<u64>,
+    /// The I/O driver of the answering shard (`solo::reactor::driver()`: `"epoll"`,
+    /// `"io_uring"`, ...); empty when unknown.
+    pub driver: &'static str,
 }
 
 impl Report {
@@ -165,7 +168,10 @@ impl Report {
             out.push(b',');
             write_field(out, name, value);
         }
-        out.extend_from_slice(b",\"per_shard\":[");
+        // Driver names are plain identifiers: no escaping needed.
+        out.extend_from_slice(b",\"driver\":\"");
+        out.extend_from_slice(self.driver.as_bytes());
+        out.extend_from_slice(b"\",\"per_shard\":[");
         for (i, shard) in self.shards.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -365,6 +371,7 @@ mod tests {
             connection_future_bytes: 160,
             rss_bytes: Some(3_000_000),
             baseline_rss_bytes: Some(2_000_000),
+            driver: "epoll",
         };
         let mut out = Vec::new();
         report.write_json(&mut out);
@@ -379,7 +386,7 @@ mod tests {
             r#""reactor_events":240,"reactor_sources":12,"reactor_timers":8,"#,
             r#""shards":2,"connection_future_bytes":160,"rss_bytes":3000000,"#,
             r#""baseline_rss_bytes":2000000,"bytes_per_connection":250000,"#,
-            r#""per_shard":[{"shard":0,"#,
+            r#""driver":"epoll","per_shard":[{"shard":0,"#,
             one,
             r#"},{"shard":1,"#,
             &one.replace(r#""open_connections":4"#, r#""open_connections":0"#),

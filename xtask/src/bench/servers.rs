@@ -274,9 +274,9 @@ pub const SOLO_SERVER_URING: &str = "solo-server-uring";
 pub const SOLO_MIN_URING: &str = "solo-min-uring";
 
 /// Servers left out of the default run, measured only when named with `--servers`: the
-/// metrics baseline, and solo on the io_uring driver until solo-io has one (before, the
-/// variable is ignored and those rows measure the epoll driver again). Taking a name out
-/// of this list puts it in every run.
+/// metrics baseline, and solo on its opt-in io_uring driver (sockets still through
+/// readiness there, so not yet a default row). Taking a name out of this list puts it in
+/// every run.
 pub const ONLY_WHEN_NAMED: &[&str] = &[SOLO_NOMETRICS, SOLO_SERVER_URING, SOLO_MIN_URING];
 
 /// Every server the bench knows, solo's first (solo-server is the baseline of the ratios).

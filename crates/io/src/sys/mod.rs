@@ -8,6 +8,9 @@
 
 #[cfg(unix)]
 mod unix;
+/// The io_uring driver (Linux), chosen at run time by the reactor.
+#[cfg(has_uring)]
+pub(crate) mod uring;
 #[cfg(unix)]
 pub use unix::Source;
 #[cfg(unix)]

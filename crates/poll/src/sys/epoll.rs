@@ -56,7 +56,8 @@ const PWAIT2_NO: u8 = 2;
 
 /// The epoll poller.
 pub(crate) struct Poller {
-    epoll: OwnedFd,
+    /// Read by `os::epoll` (a ring watches it).
+    pub(crate) epoll: OwnedFd,
     /// The eventfd that `notify` writes.
     event: OwnedFd,
     notified: Notified,

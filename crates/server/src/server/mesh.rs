@@ -295,6 +295,7 @@ pub(super) async fn stats(conn: &mut Conn, exchange: Exchange, report: Report) -
         connection_future_bytes: super::connection_future_size() as u64,
         rss_bytes: crate::stats::rss_bytes(),
         baseline_rss_bytes: shard.baseline_rss,
+        driver: solo::reactor::driver(),
     };
     let mut body = Vec::with_capacity(1024);
     report.write_json(&mut body);

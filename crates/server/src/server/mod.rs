@@ -340,7 +340,7 @@ fn announce(config: &Config, addr: SocketAddr) {
     };
     println!(
         "solo-server listening on http://{addr} ({threads}, {})",
-        solo::reactor::backend()
+        solo::reactor::driver()
     );
     if config.quiet {
         return;
