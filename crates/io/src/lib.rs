@@ -39,10 +39,9 @@
 //! library, a daemonising step), and forgetting such a call would corrupt the parent
 //! silently; the check costs one relaxed load per entry into the reactor. Timers go on as
 //! they were (the wheel is the child's copy, the clock is the same). The blocking pool holds
-//! its lock across `fork` and starts threads of its own in the child; a job queued and not
-//! started at the fork runs in both processes, a job running at the fork finishes only in
-//! the parent (in the child, awaiting it panics with a message that says so, rather than
-//! waiting forever). Only the forking thread exists in the child, so only its reactor goes on
+//! its lock across `fork` and starts threads of its own in the child; the jobs it held at the
+//! fork, running or queued, run only in the parent (in the child, awaiting one panics with
+//! a message that says so, rather than waiting forever or running it twice). Only the forking thread exists in the child, so only its reactor goes on
 //! (other threads' reactors, shards included, are not there).
 //!
 //! # Metrics

@@ -7,12 +7,12 @@
 //! with `pthread_atfork` (at the first job) hold the pool's lock across the fork, so the
 //! child's copy is never locked by a thread it does not have, and in the child set the
 //! count of threads (and idle ones) to zero, so its first job starts a thread of its own.
-//! Jobs queued and not started at the fork are in both processes' queues and run in both
-//! (each process has its copy of the task awaiting them); a job running at the fork
-//! finishes only in the parent: in the child it is *abandoned* (its future panics with a
-//! message that says so, an [`Unblock`](super::Unblock) fails every later operation the
-//! same way) at the reactor's first use there or the pool's next job, rather than leaving
-//! whoever awaits it waiting forever.
+//! The jobs the pool held at the fork, running or still queued, are the parent's: they
+//! run only there. In the child each is *abandoned* (its future panics with a message that
+//! says so, an [`Unblock`](super::Unblock) fails every later operation the same way) at
+//! the reactor's first use there or the pool's next job, rather than leaving whoever
+//! awaits it waiting forever, or running its side effects a second time. (A queued job
+//! kept in the child would also have no thread: the parent started one for it.)
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -60,7 +60,7 @@ struct PoolState {
     idle_timeout: Duration,
     /// Jobs running on a pool thread now.
     running: Vec<Arc<dyn Job>>,
-    /// In a fork child: the jobs that were running at the fork, to abandon.
+    /// In a fork child: the jobs that were running or queued at the fork, to abandon.
     orphans: Vec<Arc<dyn Job>>,
     /// Jobs finished (feature `metrics`).
     #[cfg(feature = "metrics")]
@@ -278,16 +278,18 @@ mod fork {
             if let Some(mut state) = held.borrow_mut().take() {
                 state.threads = 0;
                 state.idle = 0;
-                // No thread runs these here: whoever awaits them is told (`abandon`), in
-                // ordinary code, not in this handler.
+                // No thread runs these here, and the queued ones run in the parent: whoever
+                // awaits them is told (`abandon`), in ordinary code, not in this handler.
                 let running = std::mem::take(&mut state.running);
+                let queued = std::mem::take(&mut state.queue);
                 state.orphans.extend(running);
+                state.orphans.extend(queued);
             }
         });
     }
 }
 
-/// In a `fork` child: abandons the jobs that were running at the fork (see the module
+/// In a `fork` child: abandons the jobs that were running or queued at the fork (see the module
 /// docs). Cheap when there are none.
 pub(crate) fn abandon_orphans() {
     let orphans = {
@@ -303,8 +305,9 @@ pub(crate) fn abandon_orphans() {
 }
 
 /// The message of a job abandoned in a `fork` child.
-pub(super) const LOST_IN_FORK: &str = "solo-io: this blocking job was running on a pool thread when the \
-     process forked; the child has no copy of that thread, so the job never finishes here";
+pub(super) const LOST_IN_FORK: &str = "solo-io: this blocking job was on the pool (running or queued) \
+     when the process forked; it runs only in the parent (the child has none of the pool's \
+     threads), so it never finishes here";
 
 /// The pool's threads, queue and finished jobs.
 #[cfg(feature = "metrics")]

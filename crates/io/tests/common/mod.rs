@@ -74,3 +74,58 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Forks; runs `child` in the child and `_exit`s with 0 if it returns `Ok`, 1 (after one
+/// line on stderr) if not, 2 if it panicked; returns the child's pid in the parent.
+#[cfg(unix)]
+pub fn fork_with(child: impl FnOnce() -> Result<(), String>) -> libc::pid_t {
+    // SAFETY: the child runs only `child` and then `_exit`s: it never returns into the
+    // test harness (whose other threads do not exist in the child).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
+        let code = match outcome {
+            Ok(Ok(())) => 0,
+            Ok(Err(why)) => {
+                let line = format!("fork child: {why}\n");
+                // SAFETY: writes a live buffer to stderr.
+                unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+                1
+            }
+            Err(_) => 2,
+        };
+        // SAFETY: ends the child without running the parent's destructors again.
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+#[cfg(unix)]
+/// Waits for the child on the blocking pool (killing it after [`HANG_GUARD`]);
+/// its exit code.
+pub async fn exit_code(pid: libc::pid_t) -> i32 {
+    solo_io::unblock(move || {
+        let start = Instant::now();
+        loop {
+            let mut status = 0;
+            // SAFETY: `status` is a live int.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
+            if r == pid {
+                assert!(
+                    libc::WIFEXITED(status),
+                    "the child did not exit: {status:#x}"
+                );
+                return libc::WEXITSTATUS(status);
+            }
+            if start.elapsed() > HANG_GUARD {
+                // SAFETY: a signal to our own child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                panic!("the fork child hung");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+    .await
+}
