@@ -51,7 +51,7 @@ fn main() {
             println!("cargo::rustc-cfg={alias}");
         }
     }
-    // `has_uring`: the io_uring driver (`src/sys/uring.rs`). Linux on the architectures the
+    // `has_uring`: the io_uring driver (`src/sys/uring/`). Linux on the architectures the
     // `io-uring` crate ships bindings for (the same condition as its dependency line in
     // Cargo.toml), and not with `--cfg solo_poll_force_poll`: the driver watches solo-poll's
     // epoll descriptor, which the forced poll(2) backend does not have.

@@ -723,7 +723,7 @@ impl Reactor {
         Ok(self.dispatch(&events))
     }
 
-    /// One turn of the ring (see `sys/uring.rs`): completions wake their operations'
+    /// One turn of the ring (see `sys/uring/`): completions wake their operations'
     /// tasks; when the epoll descriptor it watches turned readable, the poller is drained
     /// without blocking and its events dispatched as under the epoll driver.
     #[cfg(has_uring)]
