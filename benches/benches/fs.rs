@@ -1,7 +1,8 @@
 //! `fs::read` of many small files, beside async-fs, both on their blocking pools.
 //!
 //! Sequential (one read at a time: the round trip through the pool) and concurrent (all
-//! reads in flight at once, one task each).
+//! reads in flight at once, one task each); and a `File` opened and read through
+//! `AsyncRead`.
 //!
 //! With `SOLO_DRIVER=uring` solo's reads go through the loop's io_uring instead of its pool
 //! (open, statx and reads as ring operations); async-fs, on its pool either way, is the
@@ -73,6 +74,33 @@ fn main() {
                         assert_eq!(t.await.unwrap().len(), 1024);
                     }
                 }))
+            }),
+        ],
+    );
+
+    compare(
+        "File::open + read 1 KiB (AsyncRead), sequential",
+        FILES as u64,
+        &mut [
+            contender("solo", || {
+                solo::block_on(async {
+                    use futures_lite::AsyncReadExt;
+                    let mut buf = [0u8; 2048];
+                    for p in &paths {
+                        let mut file = solo::fs::File::open(p).await.unwrap();
+                        assert_eq!(file.read(&mut buf).await.unwrap(), 1024);
+                    }
+                })
+            }),
+            contender("async-fs", || {
+                futures_lite::future::block_on(async {
+                    use futures_lite::AsyncReadExt;
+                    let mut buf = [0u8; 2048];
+                    for p in &paths {
+                        let mut file = async_fs::File::open(p).await.unwrap();
+                        assert_eq!(file.read(&mut buf).await.unwrap(), 1024);
+                    }
+                })
             }),
         ],
     );

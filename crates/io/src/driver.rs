@@ -32,7 +32,7 @@ thread_local! {
 /// The same scheme as solo-executor's `current_thread` (`shared.rs`); the two crates stand
 /// alone, so each has its copy of these few lines.
 #[inline]
-fn current_thread() -> u64 {
+pub(crate) fn current_thread() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     thread_local! {
         static ID: Cell<u64> = const { Cell::new(0) };

@@ -120,7 +120,7 @@ async fn on_paths<T: Send + 'static>(
 /// Reads a whole file. See [`std::fs::read`].
 ///
 /// On the io_uring driver (see [`reactor::driver`](crate::reactor::driver)), under solo's
-/// loop, the open, `statx` and reads are operations on the loop's ring instead of a job on
+/// loop, the open and reads are operations on the loop's ring instead of a job on
 /// the pool.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     #[cfg(has_uring)]
@@ -403,54 +403,156 @@ impl fmt::Debug for DirEntry {
 }
 
 /// Options for opening a [`File`]; the async twin of [`std::fs::OpenOptions`].
+///
+/// On the io_uring driver, under solo's loop, [`open`](OpenOptions::open) is an
+/// `openat` on the loop's ring, with the flags `std` would pass.
 #[derive(Clone, Debug)]
-pub struct OpenOptions(std::fs::OpenOptions);
+pub struct OpenOptions {
+    std: std::fs::OpenOptions,
+    /// The same options, kept for the ring's `openat` (std's have no getters).
+    #[cfg(has_uring)]
+    flags: OpenFlags,
+}
+
+/// What [`OpenOptions`] was told, as `open(2)` needs it.
+#[cfg(has_uring)]
+#[derive(Clone, Copy, Debug)]
+struct OpenFlags {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+    mode: u32,
+    custom: i32,
+}
+
+#[cfg(has_uring)]
+impl OpenFlags {
+    /// The `open(2)` flags `std::fs::OpenOptions` passes for these options (without
+    /// `O_CLOEXEC`, which the ring's open adds), or `EINVAL` where std refuses them.
+    fn to_libc(self) -> io::Result<i32> {
+        let invalid = || Err(io::Error::from_raw_os_error(libc::EINVAL));
+        let access = match (self.read, self.write, self.append) {
+            (true, false, false) => libc::O_RDONLY,
+            (false, true, false) => libc::O_WRONLY,
+            (true, true, false) => libc::O_RDWR,
+            (false, _, true) => libc::O_WRONLY | libc::O_APPEND,
+            (true, _, true) => libc::O_RDWR | libc::O_APPEND,
+            (false, false, false) => return invalid(),
+        };
+        let creation = match (
+            self.write || self.append,
+            self.truncate,
+            self.create,
+            self.create_new,
+        ) {
+            (false, false, false, false) => 0,
+            (false, ..) => return invalid(),
+            (true, true, _, false) if self.append => return invalid(),
+            (true, false, false, false) => 0,
+            (true, false, true, false) => libc::O_CREAT,
+            (true, true, false, false) => libc::O_TRUNC,
+            (true, true, true, false) => libc::O_CREAT | libc::O_TRUNC,
+            (true, _, _, true) => libc::O_CREAT | libc::O_EXCL,
+        };
+        Ok(access | creation | (self.custom & !libc::O_ACCMODE))
+    }
+}
 
 impl OpenOptions {
     /// All options off (set at least `read`, `write` or `append`).
     pub fn new() -> OpenOptions {
-        OpenOptions(std::fs::OpenOptions::new())
+        OpenOptions {
+            std: std::fs::OpenOptions::new(),
+            #[cfg(has_uring)]
+            flags: OpenFlags {
+                read: false,
+                write: false,
+                append: false,
+                truncate: false,
+                create: false,
+                create_new: false,
+                mode: 0o666,
+                custom: 0,
+            },
+        }
     }
 
     /// Open for reading.
     pub fn read(&mut self, read: bool) -> &mut OpenOptions {
-        self.0.read(read);
+        self.std.read(read);
+        #[cfg(has_uring)]
+        {
+            self.flags.read = read;
+        }
         self
     }
 
     /// Open for writing.
     pub fn write(&mut self, write: bool) -> &mut OpenOptions {
-        self.0.write(write);
+        self.std.write(write);
+        #[cfg(has_uring)]
+        {
+            self.flags.write = write;
+        }
         self
     }
 
     /// Open for appending: every write goes to the end of the file.
     pub fn append(&mut self, append: bool) -> &mut OpenOptions {
-        self.0.append(append);
+        self.std.append(append);
+        #[cfg(has_uring)]
+        {
+            self.flags.append = append;
+        }
         self
     }
 
     /// Truncate an existing file to length 0 (needs `write`).
     pub fn truncate(&mut self, truncate: bool) -> &mut OpenOptions {
-        self.0.truncate(truncate);
+        self.std.truncate(truncate);
+        #[cfg(has_uring)]
+        {
+            self.flags.truncate = truncate;
+        }
         self
     }
 
     /// Create the file if it does not exist (needs `write` or `append`).
     pub fn create(&mut self, create: bool) -> &mut OpenOptions {
-        self.0.create(create);
+        self.std.create(create);
+        #[cfg(has_uring)]
+        {
+            self.flags.create = create;
+        }
         self
     }
 
     /// Create the file, failing if it exists (needs `write` or `append`).
     pub fn create_new(&mut self, create_new: bool) -> &mut OpenOptions {
-        self.0.create_new(create_new);
+        self.std.create_new(create_new);
+        #[cfg(has_uring)]
+        {
+            self.flags.create_new = create_new;
+        }
         self
     }
 
     /// Opens `path` with these options.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let options = self.0.clone();
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            let path = path.as_ref();
+            let opened = match self.flags.to_libc() {
+                Ok(flags) => crate::sys::uring::open(path, flags, self.flags.mode).await,
+                Err(e) => Err(e),
+            };
+            let fd = opened.map_err(|e| path_error("open", path, e))?;
+            return Ok(File::from(std::fs::File::from(fd)));
+        }
+        let options = self.std.clone();
         let path = path.as_ref().to_owned();
         let file = unblock(move || {
             options
@@ -471,12 +573,20 @@ impl Default for OpenOptions {
 #[cfg(unix)]
 impl std::os::unix::fs::OpenOptionsExt for OpenOptions {
     fn mode(&mut self, mode: u32) -> &mut OpenOptions {
-        self.0.mode(mode);
+        self.std.mode(mode);
+        #[cfg(has_uring)]
+        {
+            self.flags.mode = mode;
+        }
         self
     }
 
     fn custom_flags(&mut self, flags: i32) -> &mut OpenOptions {
-        self.0.custom_flags(flags);
+        self.std.custom_flags(flags);
+        #[cfg(has_uring)]
+        {
+            self.flags.custom = flags;
+        }
         self
     }
 }
@@ -623,7 +733,42 @@ pub struct File {
     /// The file, shared with the pool jobs of `metadata`, `set_len` and the syncs.
     file: Arc<std::fs::File>,
     /// Reads, writes and seeks.
-    io: Unblock<ArcFile>,
+    io: FileIo,
+}
+
+/// Where a [`File`]'s reads, writes and seeks run.
+enum FileIo {
+    /// On the pool, buffered.
+    Pool(Unblock<ArcFile>),
+    /// On the io_uring ring of the thread that polls it: chosen when the file is made
+    /// under solo's loop on the io_uring driver; handed to the pool (once idle) when
+    /// polled where no ring runs.
+    #[cfg(has_uring)]
+    Ring(crate::sys::uring::RingFile),
+}
+
+impl FileIo {
+    /// Ring or pool for `file`, as this thread's reactor runs now.
+    fn for_file(file: &Arc<std::fs::File>) -> FileIo {
+        #[cfg(has_uring)]
+        if crate::sys::uring::on_ring() {
+            return FileIo::Ring(crate::sys::uring::RingFile::new(file.clone()));
+        }
+        FileIo::Pool(Unblock::new(ArcFile(file.clone())))
+    }
+
+    /// The ring's reads and writes, unless this thread has no ring running and the file
+    /// has nothing in flight there, in which case it moves to the pool for good.
+    fn settle_place(&mut self, file: &Arc<std::fs::File>) {
+        #[cfg(has_uring)]
+        if let FileIo::Ring(ring) = self {
+            if ring.is_idle() && !crate::sys::uring::on_ring() {
+                *self = FileIo::Pool(Unblock::new(ArcFile(file.clone())));
+            }
+        }
+        #[cfg(not(has_uring))]
+        let _ = file;
+    }
 }
 
 /// A shared `std::fs::File` that reads, writes and seeks through `&File`.
@@ -699,7 +844,12 @@ impl File {
     /// Writes buffered data and gives back read-ahead, so that the OS file is exactly
     /// where this `File` stands.
     async fn settle(&mut self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.io.poll_sync_position(cx)).await
+        std::future::poll_fn(|cx| match &mut self.io {
+            FileIo::Pool(io) => io.poll_sync_position(cx),
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_settle(cx),
+        })
+        .await
     }
 
     /// Runs `f` on the file on the pool, after settling.
@@ -758,7 +908,12 @@ impl File {
     pub async fn into_std(mut self) -> io::Result<std::fs::File> {
         self.settle().await?;
         let File { file, io } = self;
-        drop(io.into_inner().await);
+        match io {
+            FileIo::Pool(io) => drop(io.into_inner().await),
+            // Settled: nothing in flight holds the file.
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => drop(ring),
+        }
         // The pool jobs that shared the file have all finished and dropped their
         // clones, so this is the only reference left.
         Arc::try_unwrap(file)
@@ -770,7 +925,7 @@ impl From<std::fs::File> for File {
     fn from(file: std::fs::File) -> File {
         let file = Arc::new(file);
         File {
-            io: Unblock::new(ArcFile(file.clone())),
+            io: FileIo::for_file(&file),
             file,
         }
     }
@@ -790,7 +945,13 @@ impl AsyncRead for File {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        this.io.settle_place(&this.file);
+        match &mut this.io {
+            FileIo::Pool(io) => Pin::new(io).poll_read(cx, buf),
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_read(cx, buf),
+        }
     }
 }
 
@@ -801,17 +962,32 @@ impl AsyncWrite for File {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        // Write where the reader stands, not after its read-ahead.
-        ready!(this.io.poll_rewind(cx))?;
-        Pin::new(&mut this.io).poll_write(cx, buf)
+        this.io.settle_place(&this.file);
+        match &mut this.io {
+            FileIo::Pool(io) => {
+                // Write where the reader stands, not after its read-ahead.
+                ready!(io.poll_rewind(cx))?;
+                Pin::new(io).poll_write(cx, buf)
+            }
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        match &mut self.get_mut().io {
+            FileIo::Pool(io) => Pin::new(io).poll_flush(cx),
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_flush(cx),
+        }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_close(cx)
+        match &mut self.get_mut().io {
+            FileIo::Pool(io) => Pin::new(io).poll_close(cx),
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_flush(cx),
+        }
     }
 }
 
@@ -821,6 +997,12 @@ impl AsyncSeek for File {
         cx: &mut Context<'_>,
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
-        Pin::new(&mut self.get_mut().io).poll_seek(cx, pos)
+        let this = self.get_mut();
+        this.io.settle_place(&this.file);
+        match &mut this.io {
+            FileIo::Pool(io) => Pin::new(io).poll_seek(cx, pos),
+            #[cfg(has_uring)]
+            FileIo::Ring(ring) => ring.poll_seek(cx, pos),
+        }
     }
 }

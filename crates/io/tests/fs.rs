@@ -284,3 +284,93 @@ fn copy_rename_remove_and_links() {
     })
     .unwrap();
 }
+
+/// A read abandoned while pending, then asked again with a smaller buffer: no byte is
+/// lost or repeated (on the io_uring driver the first read's bytes wait in the file),
+/// and a write after it lands where the reader stands.
+#[test]
+fn a_read_retried_with_a_smaller_buffer_loses_nothing() {
+    use std::task::{Context, Poll, Waker};
+    let dir = TempDir::new("retry");
+    let path = dir.join("f");
+    let data = pattern(10_000);
+    std::fs::write(&path, &data).unwrap();
+    block_on(async {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await?;
+        let mut big = [0u8; 4096];
+        let mut cx = Context::from_waker(Waker::noop());
+        let first =
+            futures_io::AsyncRead::poll_read(std::pin::Pin::new(&mut file), &mut cx, &mut big);
+        let mut got = Vec::new();
+        if let Poll::Ready(n) = first {
+            got.extend_from_slice(&big[..n?]);
+        }
+        let mut small = [0u8; 10];
+        let n = file.read(&mut small).await?;
+        got.extend_from_slice(&small[..n]);
+        assert_eq!(got, data[..got.len()]);
+        // Written where the reader stands, not after what was read ahead.
+        file.write_all(b"HERE").await?;
+        file.flush().await?;
+        let at = got.len();
+        assert_eq!(file.seek(SeekFrom::Current(0)).await?, at as u64 + 4);
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).await?;
+        assert_eq!(rest, data[at + 4..]);
+        let all = std::fs::read(&path)?;
+        assert_eq!(&all[at..at + 4], b"HERE");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+/// A write to a file opened for reading fails, at the write or at the latest at
+/// `flush` (writes are buffered on the pool and write-behind on the io_uring driver).
+#[cfg(unix)]
+#[test]
+fn a_write_error_reaches_write_or_flush() {
+    let dir = TempDir::new("write-error");
+    let path = dir.join("f");
+    std::fs::write(&path, b"read only").unwrap();
+    block_on(async {
+        let mut file = File::open(&path).await?;
+        let err = match file.write_all(b"nope").await {
+            Err(e) => e,
+            Ok(()) => file.flush().await.unwrap_err(),
+        };
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+/// A `File` made under solo's loop and then used on a thread with no loop (a foreign
+/// `block_on`) works there (on the io_uring driver it moves to the pool).
+#[test]
+fn a_file_from_the_loop_works_under_a_foreign_block_on() {
+    let dir = TempDir::new("foreign");
+    let path = dir.join("f");
+    let data = pattern(100_000);
+    std::fs::write(&path, &data).unwrap();
+    let mut file = block_on(File::open(&path)).unwrap();
+    let head = block_on(async {
+        let mut head = [0u8; 10];
+        file.read_exact(&mut head).await.map(|()| head)
+    })
+    .unwrap();
+    assert_eq!(head, data[..10]);
+    let rest = std::thread::spawn(move || {
+        solo_lite::future::block_on(async {
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest).await.map(|_| rest)
+        })
+    })
+    .join()
+    .unwrap()
+    .unwrap();
+    assert_eq!(rest, data[10..]);
+}

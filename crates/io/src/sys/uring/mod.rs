@@ -25,8 +25,8 @@
 //! # Operations
 //!
 //! Files use the ring natively (`fs::read`, `read_to_string`, `write`, `File::open`,
-//! `File::create`, `File::sync_all`, `sync_data`: `openat`, `statx`, `read`, `write`,
-//! `fsync`) through [`Op`]s, which the
+//! `File::create`, `File::sync_all`, `sync_data`, `OpenOptions::open`, `File`'s reads and
+//! writes: `openat`, `read`, `write`, `fsync`) through [`Op`]s, which the
 //! driver owns with their buffers until the kernel is done with them, whatever happens to
 //! the future (see [`Op`] and [`Uring::cancel`]).
 //!
@@ -41,7 +41,6 @@
 
 use std::io;
 use std::mem::ManuallyDrop;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -76,16 +75,12 @@ pub(crate) struct Uring {
     /// Data buffers of finished operations, reused by the next ones: no allocation per
     /// operation in steady state.
     free_bufs: Vec<Vec<u8>>,
-    /// `statx` results of finished operations, reused likewise. Boxed on purpose: each
-    /// is lent to an operation whole, at an address that must not move.
-    #[allow(clippy::vec_box)]
-    free_statx: Vec<Box<MaybeUninit<libc::statx>>>,
 }
 
 /// One operation on the ring.
 ///
 /// The driver owns everything the kernel reads or writes for it (the data buffer, the
-/// path, the `statx` buffer, the descriptor it works on) from submission until its
+/// path, the descriptor it works on) from submission until its
 /// completion arrives, **whether or not the future that started it still exists**: a
 /// future dropped early only marks its operation `orphan` and asks the kernel to cancel
 /// it; the completion then frees (or reuses) the memory and closes any descriptor the
@@ -103,8 +98,6 @@ struct Op {
     /// Data read or written, or a path with its NUL. Its heap block does not move while
     /// the `Op` moves (the slab may grow).
     buf: Vec<u8>,
-    /// Where a `statx` writes (boxed: stable while the slab grows).
-    statx: Option<Box<MaybeUninit<libc::statx>>>,
     /// The descriptor the operation works on, kept open until it completes, so the
     /// number cannot be reused by another file while the kernel may still look it up.
     fd: Option<Keep>,
@@ -135,8 +128,6 @@ pub(crate) struct Done {
     pub(crate) result: io::Result<u32>,
     /// The data buffer (give it back with [`Uring::recycle`]).
     pub(crate) buf: Vec<u8>,
-    /// The `statx` result, if the operation was one.
-    pub(crate) statx: Option<Box<MaybeUninit<libc::statx>>>,
     /// The descriptor lent to the operation.
     pub(crate) fd: Option<Keep>,
 }
@@ -146,8 +137,6 @@ pub(crate) struct Done {
 pub(crate) struct Lend {
     /// The data buffer (from [`Uring::take_buf`]).
     pub(crate) buf: Vec<u8>,
-    /// Whether it needs a `statx` buffer.
-    pub(crate) statx: bool,
     /// Whether its result is a new descriptor.
     pub(crate) produces_fd: bool,
     /// The descriptor it works on.
@@ -210,7 +199,6 @@ impl Uring {
                         epoll_armed: false,
                         ops: Slab::new(),
                         free_bufs: Vec::new(),
-                        free_statx: Vec::new(),
                     });
                 }
                 // Flags this kernel does not know: try the older set.
@@ -291,7 +279,7 @@ impl Uring {
                     };
                     if op.orphan {
                         let op = self.ops.remove(index);
-                        reclaim(op, cqe.result(), &mut self.free_bufs, &mut self.free_statx);
+                        reclaim(op, cqe.result(), &mut self.free_bufs);
                     } else {
                         op.result = Some(cqe.result());
                         to_wake.extend(op.waker.take());
@@ -322,18 +310,13 @@ impl Uring {
     }
 
     /// Starts an operation: `lend` goes to the driver, and `build` makes its entry from
-    /// the addresses of the lent data buffer and `statx` buffer, which stay valid and in
+    /// the address of the lent data buffer, which stays valid and in
     /// place until the completion arrives. Returns the operation's index.
     pub(crate) fn start(
         &mut self,
         lend: Lend,
-        build: impl FnOnce(types::Fd, &mut Vec<u8>, *mut libc::statx) -> io_uring::squeue::Entry,
+        build: impl FnOnce(types::Fd, &mut Vec<u8>) -> io_uring::squeue::Entry,
     ) -> io::Result<usize> {
-        let statx = lend.statx.then(|| {
-            self.free_statx
-                .pop()
-                .unwrap_or_else(|| Box::new(MaybeUninit::zeroed()))
-        });
         let entry = self.ops.vacant_entry();
         let index = entry.key();
         let op = entry.insert(Op {
@@ -342,15 +325,10 @@ impl Uring {
             orphan: false,
             produces_fd: lend.produces_fd,
             buf: lend.buf,
-            statx,
             fd: lend.fd,
         });
-        let statx_ptr = op
-            .statx
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr());
         let fd = types::Fd(op.fd.as_ref().map_or(-1, Keep::raw));
-        let sqe = build(fd, &mut op.buf, statx_ptr).user_data(index as u64);
+        let sqe = build(fd, &mut op.buf).user_data(index as u64);
         if let Err(e) = self.push(&sqe) {
             // Never submitted: nothing to wait for.
             let op = self.ops.remove(index);
@@ -378,16 +356,8 @@ impl Uring {
                 Ok(res as u32)
             },
             buf: op.buf,
-            statx: op.statx,
             fd: op.fd,
         })
-    }
-
-    /// Gives a `statx` buffer back for reuse.
-    pub(crate) fn recycle_statx(&mut self, statx: Box<MaybeUninit<libc::statx>>) {
-        if self.free_statx.len() < FREE_BUFS {
-            self.free_statx.push(statx);
-        }
     }
 
     /// The future of operation `index` is gone. A completed operation is reclaimed now
@@ -398,7 +368,7 @@ impl Uring {
         let op = &mut self.ops[index];
         if let Some(res) = op.result {
             let op = self.ops.remove(index);
-            reclaim(op, res, &mut self.free_bufs, &mut self.free_statx);
+            reclaim(op, res, &mut self.free_bufs);
             return;
         }
         op.orphan = true;
@@ -408,6 +378,23 @@ impl Uring {
             .user_data(CANCEL_TOKEN);
         // Not queued (the submission failed): the operation still completes on its own.
         let _ = self.push(&sqe);
+    }
+
+    /// The future of operation `index` is gone, but the operation should finish (a
+    /// write-behind of a `fs::File` that was dropped): like [`Uring::cancel`] without the
+    /// cancellation, and submitted at once. Its completion reclaims what it held.
+    pub(crate) fn detach(&mut self, index: usize) {
+        let op = &mut self.ops[index];
+        if let Some(res) = op.result {
+            let op = self.ops.remove(index);
+            reclaim(op, res, &mut self.free_bufs);
+            return;
+        }
+        op.orphan = true;
+        op.waker = None;
+        // Submitted now rather than at the next turn, which may never come (the loop
+        // that dropped the file may be about to return): the kernel has the write.
+        let _ = self.submit();
     }
 
     /// The turn's one `io_uring_enter` (or none, when it may not block and the kernel has
@@ -504,7 +491,7 @@ impl Uring {
             if let Some(op) = self.ops.get_mut(index) {
                 if op.orphan {
                     let op = self.ops.remove(index);
-                    reclaim(op, cqe.result(), &mut self.free_bufs, &mut self.free_statx);
+                    reclaim(op, cqe.result(), &mut self.free_bufs);
                 } else {
                     op.result = Some(cqe.result());
                     to_wake.extend(op.waker.take());
@@ -534,24 +521,13 @@ impl Drop for Uring {
 
 /// Frees (or keeps for reuse) what a finished orphan held, and closes the descriptor it
 /// produced, if any.
-#[allow(clippy::vec_box)] // the boxes are lent to operations whole (see `Uring::free_statx`)
-fn reclaim(
-    op: Op,
-    res: i32,
-    free_bufs: &mut Vec<Vec<u8>>,
-    free_statx: &mut Vec<Box<MaybeUninit<libc::statx>>>,
-) {
+fn reclaim(op: Op, res: i32, free_bufs: &mut Vec<Vec<u8>>) {
     if op.produces_fd && res >= 0 {
         // SAFETY: the completion of an open: `res` is a new descriptor that nobody else
         // has seen, so this is its only owner.
         drop(unsafe { OwnedFd::from_raw_fd(res) });
     }
     keep_buf(free_bufs, op.buf);
-    if let Some(statx) = op.statx {
-        if free_statx.len() < FREE_BUFS {
-            free_statx.push(statx);
-        }
-    }
     // `op.fd`, lent to the operation, closes here.
 }
 
@@ -572,4 +548,4 @@ fn is_transient(e: &io::Error) -> bool {
 }
 
 mod fs;
-pub(crate) use fs::{fsync, on_ring, open, read, write};
+pub(crate) use fs::{RingFile, fsync, on_ring, open, read, write};
