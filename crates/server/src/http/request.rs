@@ -384,9 +384,14 @@ fn plain_head<'a>(
     let target_start = method_len + 1;
     let target_len = run_within(&window[target_start..], b'!', b'~');
     let after_target = target_start + target_len;
-    let version = match window.get(after_target..after_target + 11)? {
-        b" HTTP/1.1\r\n" => Version::Http11,
-        b" HTTP/1.0\r\n" => Version::Http10,
+    // ` HTTP/1.` as one word, then the minor version and the line ending.
+    let (prefix, ending) = window.get(after_target..after_target + 11)?.split_at(8);
+    if prefix != b" HTTP/1." {
+        return None;
+    }
+    let version = match ending {
+        b"1\r\n" => Version::Http11,
+        b"0\r\n" => Version::Http10,
         _ => return None,
     };
     let line_feed = after_target + 10;
@@ -417,8 +422,14 @@ fn plain_head<'a>(
             return None;
         }
         if broken.is_none() {
-            // Only spaces can surround it here (no tabs), as `trim` would take them.
-            let value = line[value_start..value_end].trim_ascii();
+            // Only spaces can surround it here (no tabs): what `trim` would take.
+            let mut value = &line[value_start..value_end];
+            while let [b' ', inner @ ..] = value {
+                value = inner;
+            }
+            while let [inner @ .., b' '] = value {
+                value = inner;
+            }
             broken = rules.add(&line[..name_len], value, version).err();
         }
         at += value_end + 2;
@@ -429,7 +440,7 @@ fn plain_head<'a>(
 
 /// The length of the run of bytes within `low..=high` at the start of `bytes`, eight
 /// bytes per step. `low` must be at least 1 and `high` below `0x80`.
-#[inline]
+#[inline(always)]
 fn run_within(bytes: &[u8], low: u8, high: u8) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -551,7 +562,7 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Takes one field, its `value` without surrounding whitespace; an error if it breaks
     /// a rule (then the request is refused with it).
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, name: &[u8], value: &'a [u8], version: Version) -> Result<(), ParseError> {
         // By length first: most names match none of these.
         match name.len() {
