@@ -67,7 +67,10 @@ pub struct Request<'a> {
     /// The method, case-sensitive, e.g. `GET`.
     pub method: &'a str,
     /// The request target as sent: usually origin-form, `/path?query`. See [`Request::path`].
-    pub target: &'a str,
+    /// Bytes, so that routing can match it without a UTF-8 check per request; always valid
+    /// UTF-8 all the same (httparse refuses anything else, and the plain path takes only
+    /// ASCII): [`Request::target_str`] has it as text.
+    pub target: &'a [u8],
     /// The protocol version.
     pub version: Version,
     /// Whether the connection may stay open after the response.
@@ -83,38 +86,45 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
+    /// The target as text (it is always valid UTF-8; see [`Request::target`]).
+    pub fn target_str(&self) -> &'a str {
+        text(self.target)
+    }
+
     /// The path of the target, without the query: `/a/b` for `/a/b?c`, and for the
     /// absolute-form `http://host/a/b?c` too; `*` for `OPTIONS *`. Still percent-encoded.
     #[inline]
-    pub fn path(&self) -> &'a str {
+    pub fn path(&self) -> &'a [u8] {
         let target = self.target;
-        // `?` is ASCII (never inside a UTF-8 sequence), so a byte search is a char search.
-        let without_query = match find_byte(target.as_bytes(), b'?') {
+        let without_query = match find_byte(target, b'?') {
             Some(at) => &target[..at],
             None => target,
         };
-        if without_query.starts_with('/') {
+        if without_query.starts_with(b"/") {
             // Origin-form, the usual case: a `://` later on is part of the path.
             return without_query;
         }
-        let Some(scheme_end) = without_query.find("://") else {
+        let Some(scheme_end) = without_query.windows(3).position(|w| w == b"://") else {
             return without_query;
         };
         let after_authority = &without_query[scheme_end + 3..];
-        after_authority
-            .find('/')
-            .map_or("/", |slash| &after_authority[slash..])
+        find_byte(after_authority, b'/').map_or(b"/", |slash| &after_authority[slash..])
     }
 
     /// The query of the target, after `?`, if any.
-    pub fn query(&self) -> Option<&'a str> {
-        self.target.split_once('?').map(|(_, query)| query)
+    pub fn query(&self) -> Option<&'a [u8]> {
+        find_byte(self.target, b'?').map(|at| &self.target[at + 1..])
     }
 
     /// Whether this is a `HEAD` request, whose response carries no body.
     pub fn is_head(&self) -> bool {
         self.method == "HEAD"
     }
+}
+
+/// `bytes` known to be UTF-8 as text; the replacement text should they not be (never).
+pub(crate) fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("\u{fffd}")
 }
 
 /// The index of the first `byte` in `bytes`, eight bytes per step: targets are short (a
@@ -266,7 +276,7 @@ struct Head<'a> {
     /// Bytes from the start of the input through the blank line (leading empty lines too).
     len: usize,
     method: &'a str,
-    target: &'a str,
+    target: &'a [u8],
     version: Version,
     keep_alive: bool,
     host: Option<&'a [u8]>,
@@ -406,7 +416,7 @@ fn plain_head<'a>(
         let line = &window[at..];
         if line.starts_with(b"\r\n") {
             let method = method_str(&window[..method_len])?;
-            let target = std::str::from_utf8(&window[target_start..after_target]).ok()?;
+            let target = &window[target_start..after_target];
             if let Some(error) = broken {
                 return Some(Err(error));
             }
@@ -543,7 +553,7 @@ fn head_of<'a>(
     for field in parsed.headers.iter() {
         rules.add(field.name.as_bytes(), trim(field.value), version)?;
     }
-    rules.head(len, method, target, version, limits)
+    rules.head(len, method, target.as_bytes(), version, limits)
 }
 
 /// The rules of the header fields, fed the fields in order: what they say so far.
@@ -609,7 +619,7 @@ impl<'a> Fields<'a> {
         self,
         len: usize,
         method: &'a str,
-        target: &'a str,
+        target: &'a [u8],
         version: Version,
         limits: &Limits,
     ) -> Result<Head<'a>, ParseError> {
