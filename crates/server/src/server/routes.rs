@@ -56,6 +56,7 @@ pub(super) enum Report {
 }
 
 /// Answers `request`, whose bytes are `raw`, into `out`.
+#[inline]
 pub(super) fn answer(
     shard: &Shard,
     request: &Request<'_>,
