@@ -902,6 +902,22 @@ mod plain_head_tests {
     }
 
     #[test]
+    fn the_usual_heads_are_plain() {
+        let heads: [&[u8]; 4] = [
+            b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+            b"GET /json HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+            b"GET /chat HTTP/1.1\r\nHost: example.org\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\
+              Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\n\
+              Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: a=b; c=d\r\n\r\n",
+            b"POST /chat/send HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+        ];
+        for head in heads {
+            let plain = agrees(head, &Limits::default());
+            assert!(plain, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
     fn runs_within_a_range_like_a_byte_scan() {
         for len in 0..=24 {
             for fill in [b'a', b' ', b'!', b'~'] {
