@@ -499,7 +499,7 @@ static TOKEN: [bool; 256] = {
 
 /// `method` (ASCII) as text: the usual ones without a UTF-8 check, which costs more than
 /// the rest of a small head's framing.
-#[inline]
+#[inline(always)]
 fn method_str(method: &[u8]) -> Option<&str> {
     Some(match method {
         b"GET" => "GET",
