@@ -44,8 +44,8 @@
 //!                 parsed += consumed;
 //!                 let exchange = Exchange::of(&request);
 //!                 open = match request.path() {
-//!                     "/plaintext" => response::plaintext(&mut out, &date, exchange),
-//!                     "/json" => response::json(&mut out, &date, exchange),
+//!                     b"/plaintext" => response::plaintext(&mut out, &date, exchange),
+//!                     b"/json" => response::json(&mut out, &date, exchange),
 //!                     _ => response::not_found(&mut out, &date, exchange),
 //!                 };
 //!             }

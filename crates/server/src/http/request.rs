@@ -37,6 +37,10 @@
 //!   written. If the body is already buffered, nothing is sent. Any other expectation is 417.
 //!   HTTP/1.0 expectations are ignored (RFC 9110 §10.1.1).
 //!
+//! A plain head (capital-letter method, ASCII target, `HTTP/1.x`, `CRLF` lines, token names,
+//! printable values), the usual one, is read by a short scan of our own; anything else goes
+//! to httparse. Both feed the same rules, and a unit test checks they agree.
+//!
 //! The outcome for a buffer depends only on its bytes, never on how they were split into
 //! reads: every prefix of a buffer either needs more bytes or gives the same result as the
 //! whole buffer (the `http_framing` fuzz target checks this). [`Parser::compact`] between
@@ -63,7 +67,10 @@ pub struct Request<'a> {
     /// The method, case-sensitive, e.g. `GET`.
     pub method: &'a str,
     /// The request target as sent: usually origin-form, `/path?query`. See [`Request::path`].
-    pub target: &'a str,
+    /// Bytes, so that routing can match it without a UTF-8 check per request; always valid
+    /// UTF-8 all the same (httparse refuses anything else, and the plain path takes only
+    /// ASCII): [`Request::target_str`] has it as text.
+    pub target: &'a [u8],
     /// The protocol version.
     pub version: Version,
     /// Whether the connection may stay open after the response.
@@ -79,38 +86,45 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
+    /// The target as text (it is always valid UTF-8; see [`Request::target`]).
+    pub fn target_str(&self) -> &'a str {
+        text(self.target)
+    }
+
     /// The path of the target, without the query: `/a/b` for `/a/b?c`, and for the
     /// absolute-form `http://host/a/b?c` too; `*` for `OPTIONS *`. Still percent-encoded.
     #[inline]
-    pub fn path(&self) -> &'a str {
+    pub fn path(&self) -> &'a [u8] {
         let target = self.target;
-        // `?` is ASCII (never inside a UTF-8 sequence), so a byte search is a char search.
-        let without_query = match find_byte(target.as_bytes(), b'?') {
+        let without_query = match find_byte(target, b'?') {
             Some(at) => &target[..at],
             None => target,
         };
-        if without_query.starts_with('/') {
+        if without_query.starts_with(b"/") {
             // Origin-form, the usual case: a `://` later on is part of the path.
             return without_query;
         }
-        let Some(scheme_end) = without_query.find("://") else {
+        let Some(scheme_end) = without_query.windows(3).position(|w| w == b"://") else {
             return without_query;
         };
         let after_authority = &without_query[scheme_end + 3..];
-        after_authority
-            .find('/')
-            .map_or("/", |slash| &after_authority[slash..])
+        find_byte(after_authority, b'/').map_or(b"/", |slash| &after_authority[slash..])
     }
 
     /// The query of the target, after `?`, if any.
-    pub fn query(&self) -> Option<&'a str> {
-        self.target.split_once('?').map(|(_, query)| query)
+    pub fn query(&self) -> Option<&'a [u8]> {
+        find_byte(self.target, b'?').map(|at| &self.target[at + 1..])
     }
 
     /// Whether this is a `HEAD` request, whose response carries no body.
     pub fn is_head(&self) -> bool {
         self.method == "HEAD"
     }
+}
+
+/// `bytes` known to be UTF-8 as text; the replacement text should they not be (never).
+pub(crate) fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("\u{fffd}")
 }
 
 /// The index of the first `byte` in `bytes`, eight bytes per step: targets are short (a
@@ -257,11 +271,12 @@ impl Parser {
 }
 
 /// A complete header section and what it says about the request.
+#[derive(Debug, PartialEq, Eq)]
 struct Head<'a> {
     /// Bytes from the start of the input through the blank line (leading empty lines too).
     len: usize,
     method: &'a str,
-    target: &'a str,
+    target: &'a [u8],
     version: Version,
     keep_alive: bool,
     host: Option<&'a [u8]>,
@@ -296,13 +311,30 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
         // another empty line, or garbage: only the next byte can tell.
         return Ok(None);
     }
+    // The usual case first: a plain head, complete within the limits, read without
+    // httparse. It takes only heads httparse would take the same way, and gives up (for
+    // the general path below) on anything else, so the outcome is the same.
+    if let Some(head) = plain_head(rest, lead, limits, max_line) {
+        return head.map(Some);
+    }
+    general_head(rest, lead, limits, max_line)
+}
+
+/// [`parse_head`] after the empty lines (`lead` bytes of them), for any input: httparse
+/// and the limits.
+fn general_head<'a>(
+    rest: &'a [u8],
+    lead: usize,
+    limits: &Limits,
+    max_line: usize,
+) -> Result<Option<Head<'a>>, ParseError> {
     // Uninitialised slots: httparse fills in only the fields it finds, which saves
     // zeroing a kilobyte per request.
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    // The usual case first: a complete head within `max_header_bytes` whose request line
-    // ends within `max_line`. The rules below would give httparse the same window (the line
-    // ended within the limit) and reach the same outcome; this skips their scan of the
-    // input for the line's end, the largest cost of a small request beside httparse.
+    // Next, a complete head within `max_header_bytes` whose request line ends within
+    // `max_line`. The rules below would give httparse the same window (the line ended
+    // within the limit) and reach the same outcome; this skips their scan of the input for
+    // the line's end.
     let mut parsed = httparse::Request::new(&mut []);
     let head = &rest[..rest.len().min(limits.max_header_bytes)];
     if let Ok(httparse::Status::Complete(len)) = parsed.parse_with_uninit_headers(head, &mut fields)
@@ -335,6 +367,152 @@ fn parse_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Option<Head<'a>>, 
     head_of(&parsed, lead + len, limits).map(Some)
 }
 
+/// The head at the start of `rest` (after `lead` bytes of empty lines), if it is plain:
+/// a method of capital letters, a target of visible ASCII, ` HTTP/1.1` or ` HTTP/1.0`,
+/// fields of a token name, a colon and a value of printable ASCII and spaces, every line
+/// ending in `\r\n`; complete within `limits.max_header_bytes`, its request line within
+/// `max_line`, at most [`MAX_HEADERS`] fields. httparse takes such a head the same way
+/// (method, target, version, the fields' names and values up to surrounding spaces, the
+/// length), so the rules reach the same outcome; `None` for any other input, which the
+/// general path then reads (a partial head, a tab, a bare line feed, a byte beyond ASCII,
+/// a limit reached...). A unit test checks the agreement on many mutated inputs.
+#[inline(always)]
+fn plain_head<'a>(
+    rest: &'a [u8],
+    lead: usize,
+    limits: &Limits,
+    max_line: usize,
+) -> Option<Result<Head<'a>, ParseError>> {
+    let window = &rest[..rest.len().min(limits.max_header_bytes)];
+    let method_len = match window.get(..4) {
+        Some(b"GET ") => 3,
+        _ => window.iter().position(|b| !b.is_ascii_uppercase())?,
+    };
+    if method_len == 0 || window[method_len] != b' ' {
+        return None;
+    }
+    let target_start = method_len + 1;
+    let target_len = run_within(&window[target_start..], b'!', b'~');
+    let after_target = target_start + target_len;
+    // ` HTTP/1.` as one word, then the minor version and the line ending.
+    let (prefix, ending) = window.get(after_target..after_target + 11)?.split_at(8);
+    if prefix != b" HTTP/1." {
+        return None;
+    }
+    let version = match ending {
+        b"1\r\n" => Version::Http11,
+        b"0\r\n" => Version::Http10,
+        _ => return None,
+    };
+    let line_feed = after_target + 10;
+    if target_len == 0 || line_feed > max_line {
+        return None;
+    }
+    let mut at = line_feed + 1;
+    let mut rules = Fields::default();
+    // The first rule a field breaks: answered only once the whole head is known plain.
+    let mut broken = None;
+    for _ in 0..=MAX_HEADERS {
+        let line = &window[at..];
+        if line.starts_with(b"\r\n") {
+            let method = method_str(&window[..method_len])?;
+            let target = &window[target_start..after_target];
+            if let Some(error) = broken {
+                return Some(Err(error));
+            }
+            return Some(rules.head(lead + at + 2, method, target, version, limits));
+        }
+        let name_len = line.iter().position(|&b| !TOKEN[usize::from(b)])?;
+        if name_len == 0 || line[name_len] != b':' {
+            return None;
+        }
+        let value_start = name_len + 1;
+        let value_end = value_start + run_within(&line[value_start..], b' ', b'~');
+        if line.get(value_end..value_end + 2)? != b"\r\n" {
+            return None;
+        }
+        if broken.is_none() {
+            // Only spaces can surround it here (no tabs): what `trim` would take.
+            let mut value = &line[value_start..value_end];
+            while let [b' ', inner @ ..] = value {
+                value = inner;
+            }
+            while let [inner @ .., b' '] = value {
+                value = inner;
+            }
+            broken = rules.add(&line[..name_len], value, version).err();
+        }
+        at += value_end + 2;
+    }
+    // More than `MAX_HEADERS` fields: the general path says 431.
+    None
+}
+
+/// The length of the run of bytes within `low..=high` at the start of `bytes`, eight
+/// bytes per step. `low` must be at least 1 and `high` below `0x80`.
+#[inline(always)]
+fn run_within(bytes: &[u8], low: u8, high: u8) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    debug_assert!(low >= 1 && high < 0x80);
+    let (below, above) = (ONES * u64::from(low), ONES * u64::from(0x7f - high));
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight);
+        // A byte below `low` sets its high bit in the first term (a borrow can flag bytes
+        // above it, never below); one above `high` (or beyond ASCII) in the second (a
+        // carry likewise). Little-endian order puts the first byte lowest, so the lowest
+        // flag is exact.
+        let outside = (x.wrapping_sub(below) & !x | (x.wrapping_add(above) | x)) & HIGHS;
+        if outside != 0 {
+            return at + (outside.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    at + rest
+        .iter()
+        .position(|b| !(low..=high).contains(b))
+        .unwrap_or(rest.len())
+}
+
+/// The bytes that may be part of a field name: `tchar` of RFC 9110 §5.6.2, as httparse
+/// takes it.
+static TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b"!#$%&'*+-.^_`|~";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// `method` (ASCII) as text: the usual ones without a UTF-8 check, which costs more than
+/// the rest of a small head's framing.
+#[inline(always)]
+fn method_str(method: &[u8]) -> Option<&str> {
+    Some(match method {
+        b"GET" => "GET",
+        b"HEAD" => "HEAD",
+        b"POST" => "POST",
+        b"PUT" => "PUT",
+        b"DELETE" => "DELETE",
+        b"OPTIONS" => "OPTIONS",
+        b"PATCH" => "PATCH",
+        _ => return std::str::from_utf8(method).ok(),
+    })
+}
+
 /// The index in `rest` of the line feed that ends the request line httparse parsed
 /// (complete) at its start: the first line feed after the target (the version and the
 /// line ending hold none before it). httparse (default configuration) takes one space and
@@ -356,8 +534,7 @@ fn request_line_end(rest: &[u8], parsed: &httparse::Request<'_, '_>) -> Option<u
 }
 
 /// What a complete header section of `len` bytes (leading empty lines included), parsed
-/// by httparse, says about the request. (Inlined into both callers: its result is large.)
-#[inline(always)]
+/// by httparse, says about the request.
 fn head_of<'a>(
     parsed: &httparse::Request<'_, 'a>,
     len: usize,
@@ -372,75 +549,125 @@ fn head_of<'a>(
     } else {
         Version::Http11
     };
-
-    let mut content_length: Option<u64> = None;
-    let mut codings = Codings::default();
-    let (mut close, mut keep_alive) = (false, false);
-    let (mut host, mut content_type, mut accept) = (None, None, None);
-    let mut expect_continue = false;
+    let mut rules = Fields::default();
     for field in parsed.headers.iter() {
-        let name = field.name;
-        let value = trim(field.value);
-        if name.eq_ignore_ascii_case("content-length") {
-            if content_length.is_some() {
-                return Err(ParseError::Malformed("more than one Content-Length"));
-            }
-            content_length = Some(parse_length(value)?);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            codings.add(value);
-        } else if name.eq_ignore_ascii_case("connection") {
-            for option in list(value) {
-                close |= option.eq_ignore_ascii_case(b"close");
-                keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
-            }
-        } else if name.eq_ignore_ascii_case("host") {
-            if host.replace(value).is_some() {
-                return Err(ParseError::Malformed("more than one Host"));
-            }
-        } else if name.eq_ignore_ascii_case("content-type") {
-            content_type = content_type.or(Some(value));
-        } else if name.eq_ignore_ascii_case("accept") {
-            accept = accept.or(Some(value));
-        } else if name.eq_ignore_ascii_case("expect") && version == Version::Http11 {
-            if !value.eq_ignore_ascii_case(b"100-continue") {
-                return Err(ParseError::ExpectationFailed);
-            }
-            expect_continue = true;
-        }
+        rules.add(field.name.as_bytes(), trim(field.value), version)?;
     }
-    if version == Version::Http11 && host.is_none() {
-        return Err(ParseError::Malformed("HTTP/1.1 request without Host"));
+    rules.head(len, method, target.as_bytes(), version, limits)
+}
+
+/// The rules of the header fields, fed the fields in order: what they say so far.
+#[derive(Default)]
+struct Fields<'a> {
+    content_length: Option<u64>,
+    codings: Codings,
+    close: bool,
+    keep_alive: bool,
+    host: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+    accept: Option<&'a [u8]>,
+    expect_continue: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// Takes one field, its `value` without surrounding whitespace; an error if it breaks
+    /// a rule (then the request is refused with it).
+    #[inline(always)]
+    fn add(&mut self, name: &[u8], value: &'a [u8], version: Version) -> Result<(), ParseError> {
+        // By length first: most names match none of these.
+        match name.len() {
+            4 if is_host(name) => {
+                let earlier = self.host.replace(value);
+                if earlier.is_some() {
+                    return Err(ParseError::Malformed("more than one Host"));
+                }
+            }
+            6 if name.eq_ignore_ascii_case(b"accept") => {
+                self.accept = self.accept.or(Some(value));
+            }
+            6 if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 => {
+                if !value.eq_ignore_ascii_case(b"100-continue") {
+                    return Err(ParseError::ExpectationFailed);
+                }
+                self.expect_continue = true;
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for option in list(value) {
+                    self.close |= option.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            12 if name.eq_ignore_ascii_case(b"content-type") => {
+                self.content_type = self.content_type.or(Some(value));
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                if self.content_length.is_some() {
+                    return Err(ParseError::Malformed("more than one Content-Length"));
+                }
+                self.content_length = Some(parse_length(value)?);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => self.codings.add(value),
+            _ => {}
+        }
+        Ok(())
     }
-    let framing = match (codings.seen, content_length) {
-        (true, Some(_)) => {
-            return Err(ParseError::Malformed(
-                "both Transfer-Encoding and Content-Length",
-            ));
+
+    /// The head, once every field is in: a complete header section of `len` bytes
+    /// (leading empty lines included).
+    #[inline(always)]
+    fn head(
+        self,
+        len: usize,
+        method: &'a str,
+        target: &'a [u8],
+        version: Version,
+        limits: &Limits,
+    ) -> Result<Head<'a>, ParseError> {
+        if version == Version::Http11 && self.host.is_none() {
+            return Err(ParseError::Malformed("HTTP/1.1 request without Host"));
         }
-        (true, None) if version == Version::Http10 => {
-            return Err(ParseError::Malformed(
-                "Transfer-Encoding in an HTTP/1.0 request",
-            ));
-        }
-        (true, None) => codings.framing()?,
-        (false, Some(length)) => match usize::try_from(length) {
-            Ok(length) if length <= limits.max_body => Framing::Length(length),
-            _ => return Err(ParseError::BodyTooLarge),
-        },
-        (false, None) => Framing::Length(0),
+        let framing = match (self.codings.seen, self.content_length) {
+            (true, Some(_)) => {
+                return Err(ParseError::Malformed(
+                    "both Transfer-Encoding and Content-Length",
+                ));
+            }
+            (true, None) if version == Version::Http10 => {
+                return Err(ParseError::Malformed(
+                    "Transfer-Encoding in an HTTP/1.0 request",
+                ));
+            }
+            (true, None) => self.codings.framing()?,
+            (false, Some(length)) => match usize::try_from(length) {
+                Ok(length) if length <= limits.max_body => Framing::Length(length),
+                _ => return Err(ParseError::BodyTooLarge),
+            },
+            (false, None) => Framing::Length(0),
+        };
+        Ok(Head {
+            len,
+            method,
+            target,
+            version,
+            keep_alive: !self.close && (version == Version::Http11 || self.keep_alive),
+            host: self.host,
+            content_type: self.content_type,
+            accept: self.accept,
+            framing,
+            expect_continue: self.expect_continue && framing != Framing::Length(0),
+        })
+    }
+}
+
+/// Whether a field name is `Host`, in any case: one comparison of four bytes with the
+/// case bit (`0x20`) set. Exact for any bytes: the only bytes that become `h`, `o`, `s` or
+/// `t` with that bit set are those letters and their capitals.
+#[inline]
+fn is_host(name: &[u8]) -> bool {
+    let Ok(four) = <[u8; 4]>::try_from(name) else {
+        return false;
     };
-    Ok(Head {
-        len,
-        method,
-        target,
-        version,
-        keep_alive: !close && (version == Version::Http11 || keep_alive),
-        host,
-        content_type,
-        accept,
-        framing,
-        expect_continue: expect_continue && framing != Framing::Length(0),
-    })
+    u32::from_le_bytes(four) | 0x2020_2020 == u32::from_le_bytes(*b"host")
 }
 
 /// The `Transfer-Encoding` codings of a request, from all its fields in order.
@@ -558,5 +785,158 @@ mod find_byte_tests {
             }
         }
         assert_eq!(find_byte(b"/plaintext?x=1", b'?'), Some(10));
+    }
+}
+
+#[cfg(test)]
+mod plain_head_tests {
+    use super::*;
+
+    /// Heads to mutate: plain ones, and near misses of every shape `plain_head` checks.
+    const SEEDS: &[&[u8]] = &[
+        b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"HEAD /json?x=1 HTTP/1.1\r\nhost:a\r\nAccept: text/html, */*\r\n\r\n",
+        b"POST /chat/send HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        b"PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close, keep-alive\r\n\r\n",
+        b"GET / HTTP/1.0\r\nConnection:  Keep-Alive \r\nExpect: x\r\nContent-Length: 12x\r\n\r\n",
+        b"GET http://a/b?c HTTP/1.1\r\nHost: a\r\nX-Y: \t v \r\n\r\nGET / HTTP/1.1\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost:\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+    ];
+
+    /// The bytes a mutation puts in: the ones each check of `plain_head` turns on.
+    const BYTES: &[u8] = b" \t\r\n:/?!~\"(),;=@[]{}\x00\x01\x7f\x80\xff\xe2Aa0-HTTP1.";
+
+    fn limits() -> [Limits; 4] {
+        [
+            Limits::default(),
+            Limits {
+                max_request_line: 20,
+                max_header_bytes: 48,
+                max_body: 4,
+            },
+            Limits {
+                max_request_line: 1,
+                max_header_bytes: 1000,
+                max_body: 0,
+            },
+            Limits {
+                max_request_line: 100,
+                max_header_bytes: 16,
+                max_body: 100,
+            },
+        ]
+    }
+
+    /// Wherever `plain_head` answers, httparse's path answers the same.
+    fn agrees(input: &[u8], limits: &Limits) -> bool {
+        let max_line = limits.max_request_line.min(limits.max_header_bytes);
+        let lead = empty_lines(input);
+        let rest = &input[lead..];
+        let Some(plain) = plain_head(rest, lead, limits, max_line) else {
+            return false;
+        };
+        let general = general_head(rest, lead, limits, max_line);
+        assert_eq!(
+            plain.map(Some),
+            general,
+            "{:?} with {limits:?}",
+            String::from_utf8_lossy(input)
+        );
+        true
+    }
+
+    #[test]
+    fn agrees_with_httparse_on_mutated_heads() {
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize
+        };
+        let (mut tried, mut taken) = (0, 0);
+        for limits in limits() {
+            for base in SEEDS {
+                let mut inputs = vec![base.to_vec(), [b"\r\n\n", *base].concat()];
+                for cut in 0..base.len() {
+                    inputs.push(base[..cut].to_vec());
+                }
+                for at in 0..base.len() {
+                    for &b in BYTES {
+                        let mut replaced = base.to_vec();
+                        replaced[at] = b;
+                        let mut inserted = base.to_vec();
+                        inserted.insert(at, b);
+                        let mut removed = base.to_vec();
+                        removed.remove(at);
+                        inputs.extend([replaced, inserted, removed]);
+                    }
+                }
+                for _ in 0..2000 {
+                    let mut input = base.to_vec();
+                    for _ in 0..1 + next() % 4 {
+                        let at = next() % (input.len() + 1);
+                        let b = BYTES[next() % BYTES.len()];
+                        match next() % 3 {
+                            0 if at < input.len() => input[at] = b,
+                            1 if at < input.len() => drop(input.remove(at)),
+                            _ => input.insert(at, b),
+                        }
+                    }
+                    inputs.push(input);
+                }
+                for input in inputs {
+                    tried += 1;
+                    taken += usize::from(agrees(&input, &limits));
+                }
+            }
+        }
+        // The comparison means something only if both kinds of input were common.
+        assert!(
+            taken > tried / 20 && taken < tried / 2,
+            "{taken} of {tried}"
+        );
+    }
+
+    #[test]
+    fn the_usual_heads_are_plain() {
+        let heads: [&[u8]; 4] = [
+            b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+            b"GET /json HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+            b"GET /chat HTTP/1.1\r\nHost: example.org\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\
+              Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\n\
+              Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: a=b; c=d\r\n\r\n",
+            b"POST /chat/send HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+        ];
+        for head in heads {
+            let plain = agrees(head, &Limits::default());
+            assert!(plain, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn runs_within_a_range_like_a_byte_scan() {
+        for len in 0..=24 {
+            for fill in [b'a', b' ', b'!', b'~'] {
+                for odd in [0x00, 0x09, b' ', b'!' - 1, b'~' + 1, 0x80, 0xff, b'\r'] {
+                    for at in 0..=len {
+                        let mut bytes = vec![fill; len];
+                        if at < len {
+                            bytes[at] = odd;
+                        }
+                        for (low, high) in [(b'!', b'~'), (b' ', b'~')] {
+                            let expected = bytes
+                                .iter()
+                                .position(|b| !(low..=high).contains(b))
+                                .unwrap_or(len);
+                            assert_eq!(run_within(&bytes, low, high), expected, "{bytes:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -159,6 +159,7 @@ pub fn json(out: &mut Vec<u8>, date: &HttpDate, exchange: Exchange) -> bool {
 /// keep-alive, not `HEAD`): the head up to the date, the date, and a precomputed `tail`
 /// (the rest of the head and the body) in three copies. It writes exactly what
 /// [`ResponseWriter`] would (a test checks); returns false, writing nothing, otherwise.
+#[inline(always)]
 fn fixed(out: &mut Vec<u8>, date: &HttpDate, exchange: Exchange, tail: &[u8]) -> bool {
     const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nServer: solo\r\nDate: ";
     if !exchange.keep_alive || exchange.http10 || exchange.head_only {

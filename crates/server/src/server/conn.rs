@@ -776,11 +776,14 @@ fn answer(shard: &Shard, input: &[u8], parser: &mut Parser, room: usize) -> (usi
                 return (at, Stop::Full);
             }
             match parser.parse(&input[at..], limits) {
-                Ok(Parsed::Complete { request, consumed }) => {
+                Ok(Parsed::Complete {
+                    ref request,
+                    consumed,
+                }) => {
                     let raw = &input[at..at + consumed];
                     at += consumed;
                     shard.stats.request_served();
-                    match routes::answer(shard, &request, raw, out, &date) {
+                    match routes::answer(shard, request, raw, out, &date) {
                         Answer::Open => {}
                         Answer::Close => return (at, Stop::Close),
                         Answer::File(file) => return (at, Stop::File(file)),
