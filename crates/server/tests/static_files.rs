@@ -68,8 +68,12 @@ fn slow_readers_of_a_large_file_hold_no_buffer() {
         "{READERS} slow readers of a {SIZE}-byte file: server RSS +{grown} bytes, \
          {per_reader} per reader"
     );
+    // Measured 0.7-15 KB per reader over runs: RSS also moves with the allocator and
+    // the pool's threads (a first allocation on a new thread touches its arena), which at
+    // 40 readers is up to ~600 KB spread over them. What this guards against, a buffer per
+    // reader, cost 128 KiB each: the bound sits between the two.
     assert!(
-        per_reader < 16 << 10,
+        per_reader < 48 << 10,
         "each slow reader costs the server {per_reader} bytes"
     );
     finish(readers);
