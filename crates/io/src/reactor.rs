@@ -175,6 +175,13 @@ pub struct Stats {
     /// finished and not yet picked up by their task, or abandoned by a dropped future and
     /// not yet completed by the kernel (their buffers are kept until then).
     pub ring_ops: usize,
+    /// TCP streams and listeners whose reads or accepts run on the io_uring driver's ring
+    /// now (0 on the poller), counting those dropped whose last completion has not
+    /// arrived yet.
+    pub ring_sockets: usize,
+    /// Provided receive buffers of the io_uring driver held by streams now (received,
+    /// not yet read); the others are in the kernel's ring.
+    pub ring_buffers_held: usize,
 }
 
 /// A handle that wakes a thread's reactor from any thread.
@@ -857,7 +864,9 @@ impl Reactor {
         s.timers = self.timers.borrow().len();
         #[cfg(has_uring)]
         if let Some(uring) = &self.uring {
-            s.ring_ops = uring.borrow().ops();
+            let uring = uring.borrow();
+            s.ring_ops = uring.ops();
+            (s.ring_sockets, s.ring_buffers_held) = uring.net_counts();
         }
         s
     }
@@ -883,6 +892,32 @@ impl Reactor {
 
     pub(crate) fn backend(&self) -> &'static str {
         self.poller.backend()
+    }
+
+    /// Runs `f` with the ring and the wakers to wake at the next park, when this reactor
+    /// runs on the io_uring driver.
+    #[cfg(has_uring)]
+    pub(crate) fn with_uring_wake<R>(
+        &self,
+        f: impl FnOnce(&mut crate::sys::uring::Uring, &mut Vec<Waker>) -> R,
+    ) -> Option<R> {
+        let uring = self.uring.as_ref()?;
+        let mut to_wake = self.to_wake.borrow_mut();
+        Some(f(&mut uring.borrow_mut(), &mut to_wake))
+    }
+
+    /// Changes what the poller watches of registered source `key` (edge-triggered): a
+    /// socket whose reads (or accepts) moved to the ring asks only for writability, or for
+    /// nothing, so its arrivals cost no epoll event.
+    #[cfg(has_uring)]
+    pub(crate) fn set_interest(
+        &self,
+        key: usize,
+        source: impl AsSource,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.ensure_own_poller()?;
+        self.poller.modify(source, key, interest, Mode::Edge)
     }
 
     /// The ring, when this reactor runs on the io_uring driver.

@@ -84,6 +84,24 @@ impl TcpListener {
     /// Polls for one connection, without the backoff of [`accept`](TcpListener::accept):
     /// resource errors are returned to the caller.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        #[cfg(has_uring)]
+        while let Some(polled) = crate::sys::uring::net::listener_poll_accept(&self.inner, cx) {
+            let fd = match std::task::ready!(polled) {
+                Ok(fd) => fd,
+                Err(e) if sys::is_transient_accept_error(&e) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            let stream = std::net::TcpStream::from(fd);
+            // A multishot accept reports no address; a connection already gone has none
+            // either, and is skipped like the readiness path skips its errors.
+            let addr = match stream.peer_addr() {
+                Ok(addr) => addr,
+                Err(_) => continue,
+            };
+            return Poll::Ready(
+                Async::new_nonblocking(stream).map(|inner| (TcpStream { inner }, addr)),
+            );
+        }
         self.inner
             .poll_accept(cx)
             .map(|res| res.map(|(inner, addr)| (TcpStream { inner }, addr)))
@@ -185,8 +203,19 @@ impl TcpStream {
     }
 
     /// Waits until the stream is readable (see [`Async::readable`]).
+    ///
+    /// On the io_uring driver, once the stream reads through the ring (see
+    /// [`AsyncRead`](futures_io::AsyncRead)), it is readable when received data is held
+    /// for it, or its end or an error is pending.
     pub async fn readable(&self) -> io::Result<()> {
-        self.inner.readable().await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if let Some(polled) = crate::sys::uring::net::stream_poll_readable(&self.inner, cx) {
+                return polled;
+            }
+            self.inner.poll_readable(cx)
+        })
+        .await
     }
 
     /// Waits until the stream is writable (see [`Async::writable`]).
@@ -264,8 +293,35 @@ impl TcpStream {
     }
 
     /// Reads into `buf` without removing the data from the socket's queue.
+    ///
+    /// On the io_uring driver, once the stream reads through the ring, this looks at the
+    /// data received and held for it first (nothing is lost or reordered).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_with(|s| s.peek(buf)).await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if let Some(polled) = crate::sys::uring::net::stream_poll_peek(&self.inner, cx, buf) {
+                return polled;
+            }
+            self.inner.poll_op(Direction::Read, cx, |s| s.peek(buf))
+        })
+        .await
+    }
+
+    /// The read of `AsyncRead`: through the ring on the io_uring driver (see
+    /// `sys/uring/net.rs`), else with the readiness cache.
+    fn poll_read_any(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_read(&self.inner, cx, bufs) {
+            return polled;
+        }
+        match bufs {
+            [buf] => self.inner.poll_stream_read(cx, buf, true),
+            bufs => self.inner.poll_stream_read_vectored(cx, bufs, true),
+        }
     }
 
     /// The remote address.
@@ -310,6 +366,10 @@ impl TcpStream {
     }
 
     /// Deregisters the stream and returns the `std` stream (still non-blocking).
+    ///
+    /// On the io_uring driver, a stream that reads through the ring first cancels its
+    /// receive and waits for it to end; data received and not yet read cannot go back to
+    /// the socket, so this fails (saying how many bytes) if any is held: read it first.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         self.inner.into_inner()
     }
@@ -338,6 +398,43 @@ impl From<Async<std::net::TcpStream>> for TcpStream {
     }
 }
 
-super::stream_io!(TcpStream, short_read_drains: true);
+super::stream_io!(@write TcpStream);
+super::stream_io!(@write &TcpStream);
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_any(cx, bufs)
+    }
+}
+
+impl futures_io::AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_any(cx, bufs)
+    }
+}
 
 super::source_impls!(TcpListener, TcpStream);

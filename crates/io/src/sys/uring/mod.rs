@@ -80,6 +80,13 @@ pub(crate) struct Uring {
     /// is lent to an operation whole, at an address that must not move.
     #[allow(clippy::vec_box)]
     free_statx: Vec<Box<MaybeUninit<libc::statx>>>,
+    /// Sockets in ring mode and the provided buffers (see [`net`]).
+    net: net::Net,
+    /// Completions copied out of the queue by a reap (reused: no allocation per turn).
+    cqes: Vec<(u64, i32, u32)>,
+    /// The poll on the epoll descriptor completed during a reap outside [`Uring::turn`]
+    /// (`into_std`, the ring's teardown): the next turn reports it.
+    epoll_pending: bool,
 }
 
 /// One operation on the ring.
@@ -211,6 +218,9 @@ impl Uring {
                         ops: Slab::new(),
                         free_bufs: Vec::new(),
                         free_statx: Vec::new(),
+                        net: net::Net::default(),
+                        cqes: Vec::new(),
+                        epoll_pending: false,
                     });
                 }
                 // Flags this kernel does not know: try the older set.
@@ -273,11 +283,28 @@ impl Uring {
             self.push(&sqe)?;
             self.epoll_armed = true;
         }
+        let timeout = if self.epoll_pending {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         self.enter(timeout)?;
-        let mut epoll_ready = false;
-        let ring = &mut self.ring;
-        for cqe in ring.completion() {
-            match cqe.user_data() {
+        Ok(self.reap(to_wake))
+    }
+
+    /// Takes every completion from the queue and hands each to its operation (a file
+    /// operation, a socket's recv or accept); returns whether the poll on the epoll
+    /// descriptor completed (now or in a reap since the last turn).
+    fn reap(&mut self, to_wake: &mut Vec<Waker>) -> bool {
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        let mut epoll_ready = std::mem::take(&mut self.epoll_pending);
+        for &(user_data, res, flags) in &cqes {
+            match user_data {
                 EPOLL_TOKEN => {
                     // Readable, or failed (then the drain finds nothing): arm again next turn.
                     self.epoll_armed = false;
@@ -285,21 +312,34 @@ impl Uring {
                 }
                 CANCEL_TOKEN => {}
                 token => {
-                    let index = token as usize;
-                    let Some(op) = self.ops.get_mut(index) else {
-                        continue;
-                    };
-                    if op.orphan {
-                        let op = self.ops.remove(index);
-                        reclaim(op, cqe.result(), &mut self.free_bufs, &mut self.free_statx);
-                    } else {
-                        op.result = Some(cqe.result());
-                        to_wake.extend(op.waker.take());
+                    let slot = (token & 0xffff_ffff) as usize;
+                    match token >> net::TAG_SHIFT {
+                        0 => self.op_done(slot, res, to_wake),
+                        net::TAG_RECV => self.recv_done(slot, res, flags, to_wake),
+                        net::TAG_ACCEPT => self.accept_done(slot, res, flags, to_wake),
+                        _ => {}
                     }
                 }
             }
         }
-        Ok(epoll_ready)
+        cqes.clear();
+        self.cqes = cqes;
+        epoll_ready
+    }
+
+    /// The completion of file operation `index`: its task is woken, or, orphaned, it is
+    /// reclaimed.
+    fn op_done(&mut self, index: usize, res: i32, to_wake: &mut Vec<Waker>) {
+        let Some(op) = self.ops.get_mut(index) else {
+            return;
+        };
+        if op.orphan {
+            let op = self.ops.remove(index);
+            reclaim(op, res, &mut self.free_bufs, &mut self.free_statx);
+        } else {
+            op.result = Some(res);
+            to_wake.extend(op.waker.take());
+        }
     }
 
     /// Operations started and not yet picked up by their futures (or, for orphans, not
@@ -455,6 +495,7 @@ impl Uring {
             }
         }
         fresh.ops = ops;
+        fresh.net = self.net.after_fork();
         *self = fresh;
         Ok(())
     }
@@ -464,8 +505,14 @@ impl Uring {
     /// in a few seconds (an uninterruptible file operation), their buffers are leaked
     /// instead: never freed under the kernel.
     fn settle_before_drop(&mut self) {
-        let unfinished = |ops: &Slab<Op>| ops.iter().filter(|(_, op)| op.result.is_none()).count();
-        if unfinished(&self.ops) == 0 {
+        let unfinished = |this: &Uring| {
+            this.ops
+                .iter()
+                .filter(|(_, op)| op.result.is_none())
+                .count()
+                + this.net.armed()
+        };
+        if unfinished(self) == 0 {
             return;
         }
         for (_, op) in self.ops.iter_mut() {
@@ -477,7 +524,7 @@ impl Uring {
         let _ = self.push(&all);
         let mut ignored = Vec::new();
         for _ in 0..500 {
-            if unfinished(&self.ops) == 0 {
+            if unfinished(self) == 0 {
                 break;
             }
             if self
@@ -487,30 +534,18 @@ impl Uring {
                 break;
             }
         }
-        if unfinished(&self.ops) > 0 {
+        if unfinished(self) > 0 {
             std::mem::forget(std::mem::take(&mut self.ops));
+            self.net.leak_pool();
         }
     }
 
-    /// A turn that only reaps operations (no poll on the epoll descriptor).
+    /// A turn that only reaps completions (it does not arm the poll on the epoll
+    /// descriptor; should that poll complete, the next [`Uring::turn`] reports it).
     fn turn_ops(&mut self, timeout: Option<Duration>, to_wake: &mut Vec<Waker>) -> io::Result<()> {
         self.enter(timeout)?;
-        let ring = &mut self.ring;
-        for cqe in ring.completion() {
-            let index = cqe.user_data() as usize;
-            if matches!(cqe.user_data(), EPOLL_TOKEN | CANCEL_TOKEN) {
-                continue;
-            }
-            if let Some(op) = self.ops.get_mut(index) {
-                if op.orphan {
-                    let op = self.ops.remove(index);
-                    reclaim(op, cqe.result(), &mut self.free_bufs, &mut self.free_statx);
-                } else {
-                    op.result = Some(cqe.result());
-                    to_wake.extend(op.waker.take());
-                }
-            }
-        }
+        let epoll_ready = self.reap(to_wake);
+        self.epoll_pending |= epoll_ready;
         Ok(())
     }
 }
@@ -572,4 +607,5 @@ fn is_transient(e: &io::Error) -> bool {
 }
 
 mod fs;
+pub(crate) mod net;
 pub(crate) use fs::{fsync, on_ring, open, read, write};

@@ -1,0 +1,1062 @@
+//! TCP sockets on the ring: a multishot `IORING_OP_RECV` per reading stream into one
+//! provided-buffer ring per thread, and a multishot `IORING_OP_ACCEPT` per listener.
+//!
+//! # Receiving
+//!
+//! A [`TcpStream`](crate::net::TcpStream) enters *ring mode* at its first `poll_read` under
+//! this driver (inside solo's loop). Its recv is then armed once, multishot, with buffer
+//! select from the thread's [`Pool`]: one `IORING_REGISTER_PBUF_RING` group of
+//! [`BUF_COUNT`] buffers of [`BUF_SIZE`] bytes shared by every connection of the thread.
+//! An idle connection holds none of them: a buffer is taken by the kernel only when data
+//! arrives. Each completion carries (buffer id, length); the buffer joins the stream's
+//! list of *held* buffers (linked through [`Pool::next`], so a stream's entry has a fixed
+//! size), `poll_read` copies from them into the caller's buffer and gives each buffer back
+//! to the ring as soon as it is consumed; a partly read buffer stays with its stream.
+//!
+//! The stream's epoll registration then asks only for writability (its writes still use
+//! the direct `send` syscall, see below), so arriving data costs one completion and no
+//! epoll event.
+//!
+//! - **ENOBUFS** (the ring is empty): the multishot ends and the data stays in the socket.
+//!   The stream is marked *starved*; its reader is woken and reads that data with a plain
+//!   `recv` while the ring is still empty, or re-arms once it has buffers again.
+//! - **The multishot ends** (no `IORING_CQE_F_MORE`: ENOBUFS, an error, end of file, our
+//!   own cancel): the next `poll_read` re-arms it, unless the stream saw its end.
+//! - **A slow reader** holds at most [`MAX_HELD`] buffers: when a completion brings it to
+//!   that many, its recv is cancelled (completions already on their way are still held),
+//!   and re-armed by the `poll_read` that consumes them.
+//! - **End of file** (`res == 0`) and **errors** are delivered after the held data.
+//! - **Dropping** a stream whose recv is armed marks its entry orphan and cancels the
+//!   recv; the entry stays (with its slot: no completion can reach a reused entry) until
+//!   the recv's last completion, and every buffer a completion still delivers goes back
+//!   to the ring. Held buffers go back at once. The buffers' memory lives as long as the
+//!   ring, and the ring's teardown waits for every recv to end (or leaks the memory):
+//!   nothing is ever freed under the kernel.
+//!
+//! Mixed use: `readable()` and `peek` of a stream in ring mode look at the held data
+//! first (`peek` copies without consuming), then wait for the recv (or, starved, read the
+//! socket with `MSG_PEEK`); `into_std` cancels the recv, waits for its last completion,
+//! and fails (naming the count) if received bytes are still held, rather than losing
+//! them. Reading the descriptor directly (`get_ref`, `AsFd`) of a stream in ring mode
+//! bypasses the held data: do not mix that with `AsyncRead`.
+//!
+//! # Accepting
+//!
+//! A [`TcpListener`](crate::net::TcpListener) enters ring mode at its first `poll_accept`
+//! under the loop: one multishot accept (`SOCK_NONBLOCK | SOCK_CLOEXEC`) queues the new
+//! descriptors in the listener's entry, at most [`ACCEPT_QUEUE`] before the accept is
+//! cancelled (re-armed when the owner takes one). The peer's address is read with
+//! `getpeername` when the owner takes a connection (a multishot accept reports none).
+//! Dropping the listener closes the queued descriptors and those still arriving.
+//!
+//! # Sending
+//!
+//! Writes stay on the direct `send`/`sendmsg` system call with the readiness cache (see
+//! the crate's docs): not built on the ring yet.
+//!
+//! # Not here
+//!
+//! UDP and Unix sockets stay readiness sources under this driver.
+//!
+//! # Memory per connection
+//!
+//! A [`Sock`] (40 bytes) in the driver's slab while the stream is in ring mode, in
+//! addition to the reactor's 56-byte registration; no buffer while idle. The pool is a
+//! fixed cost per thread ([`BUF_COUNT`] × [`BUF_SIZE`] = 4 MiB plus a 16 KiB ring of
+//! descriptors), mapped and populated when the thread's first stream reads.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSliceMut, Read};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use io_uring::{IoUring, cqueue, opcode, types};
+use slab::Slab;
+use solo_poll::Interest;
+
+use super::{CANCEL_TOKEN, Uring};
+use crate::async_io::Async;
+use crate::reactor::Reactor;
+use crate::sys::Source;
+
+/// `user_data` of a stream's multishot recv: `TAG_RECV << TAG_SHIFT | slot`.
+pub(super) const TAG_RECV: u64 = 1;
+/// `user_data` of a listener's multishot accept: `TAG_ACCEPT << TAG_SHIFT | slot`.
+pub(super) const TAG_ACCEPT: u64 = 2;
+/// Where the tag sits in a `user_data` (below it: a slot; a file operation's tag is 0).
+pub(super) const TAG_SHIFT: u32 = 32;
+
+/// The buffer group of the thread's provided-buffer ring.
+const BGID: u16 = 0;
+/// Bytes per provided buffer (fits the `u16` lengths of [`Pool`]).
+pub(crate) const BUF_SIZE: usize = 4096;
+/// Provided buffers per thread (a power of two, as the kernel requires).
+pub(crate) const BUF_COUNT: u16 = 1024;
+/// Buffers one stream may hold before its recv is paused (see the module docs).
+pub(crate) const MAX_HELD: u16 = 8;
+/// Accepted connections a listener queues before its accept is paused.
+pub(crate) const ACCEPT_QUEUE: usize = 64;
+/// No buffer (the end of a list).
+const NIL: u16 = u16::MAX;
+
+/// The ring slot of an `Async` that is not in ring mode.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+/// The bit of a ring slot that says it is a listener's.
+pub(crate) const LISTENER: u32 = 1 << 31;
+
+// `Sock::flags`.
+/// The multishot recv (or accept) is in the kernel.
+const ARMED: u8 = 1;
+/// A cancel of it is queued or in flight.
+const CANCELLING: u8 = 2;
+/// The stream read its end (`res == 0`).
+const EOF: u8 = 4;
+/// The last recv ended with `ENOBUFS`: data may wait in the socket.
+const STARVED: u8 = 8;
+/// The handle is gone: reclaim the entry at the last completion.
+const ORPHAN: u8 = 16;
+
+/// A stream in ring mode (40 bytes; see the module docs).
+#[derive(Debug)]
+pub(crate) struct Sock {
+    /// The task waiting to read (16 bytes).
+    waker: Option<Waker>,
+    /// The socket, to arm the recv again (4 bytes; open while the handle lives, and an
+    /// orphan is never armed again).
+    fd: RawFd,
+    /// A pending error (`errno`), 0 if none (4 bytes).
+    err: i32,
+    /// Held buffers, oldest first, linked through [`Pool::next`] (2 + 2 bytes).
+    head: u16,
+    tail: u16,
+    /// How many buffers it holds (2 bytes).
+    held: u16,
+    /// Bytes of `head` already read (2 bytes).
+    off: u16,
+    /// `ARMED`, `CANCELLING`, `EOF`, `STARVED`, `ORPHAN` (1 byte, then padding).
+    flags: u8,
+}
+
+/// A listener in ring mode.
+#[derive(Debug)]
+pub(crate) struct Listen {
+    /// The task waiting to accept.
+    waker: Option<Waker>,
+    /// The listening socket (open while the handle lives).
+    fd: RawFd,
+    /// A pending error (`errno`), 0 if none.
+    err: i32,
+    /// `ARMED`, `CANCELLING`, `ORPHAN`.
+    flags: u8,
+    /// Accepted connections the owner has not taken yet (closed if never taken).
+    queue: VecDeque<OwnedFd>,
+}
+
+/// The thread's provided buffers: a ring of descriptors the kernel takes buffers from,
+/// and the buffers, both in memory mapped here and never freed while the kernel may use
+/// them (see `Drop for Uring`).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    /// The `io_uring_buf` ring ([`BUF_COUNT`] entries; its tail is in entry 0).
+    ring: NonNull<types::BufRingEntry>,
+    /// The buffers, [`BUF_SIZE`] bytes each, buffer id `i` at `i * BUF_SIZE`.
+    bufs: NonNull<u8>,
+    /// Our copy of the ring's tail (published to the kernel after each change).
+    tail: u16,
+    /// Buffers in the ring now (the others are held by streams).
+    free: u16,
+    /// The next buffer of the list a held buffer is in.
+    next: Box<[u16]>,
+    /// The bytes the kernel put in each held buffer.
+    len: Box<[u16]>,
+}
+
+/// Bytes of the mapped descriptor ring.
+const RING_BYTES: usize = BUF_COUNT as usize * std::mem::size_of::<types::BufRingEntry>();
+/// Bytes of the mapped buffers.
+const BUFS_BYTES: usize = BUF_COUNT as usize * BUF_SIZE;
+
+/// Maps `len` bytes of private anonymous memory, populated (no page faults later).
+fn map(len: usize) -> io::Result<NonNull<u8>> {
+    // SAFETY: a new private anonymous mapping: no address given, no descriptor.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned a null address"))
+}
+
+/// Unmaps what [`map`] mapped.
+fn unmap(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: a mapping of `len` bytes made by `map`, unmapped once, when nothing (the
+    // kernel included) uses it any more.
+    unsafe { libc::munmap(ptr.as_ptr().cast(), len) };
+}
+
+impl Pool {
+    /// Maps the buffers, registers the ring with `ring` as group [`BGID`], and gives
+    /// every buffer to it.
+    fn new(ring: &IoUring) -> io::Result<Pool> {
+        let descs = map(RING_BYTES)?;
+        let bufs = match map(BUFS_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                unmap(descs, RING_BYTES);
+                return Err(e);
+            }
+        };
+        // SAFETY: `descs` is page-aligned (a fresh mapping), holds `BUF_COUNT` entries
+        // and stays mapped until the ring is gone (the pool is dropped after the ring,
+        // see `Drop for Uring`), or is unmapped right below if registration fails.
+        let registered = unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(descs.as_ptr() as u64, BUF_COUNT, BGID, 0)
+        };
+        if let Err(e) = registered {
+            unmap(descs, RING_BYTES);
+            unmap(bufs, BUFS_BYTES);
+            return Err(e);
+        }
+        let mut pool = Pool {
+            ring: descs.cast(),
+            bufs,
+            tail: 0,
+            free: 0,
+            next: vec![NIL; BUF_COUNT as usize].into_boxed_slice(),
+            len: vec![0; BUF_COUNT as usize].into_boxed_slice(),
+        };
+        for bid in 0..BUF_COUNT {
+            pool.provide(bid);
+        }
+        Ok(pool)
+    }
+
+    /// Gives buffer `bid` (back) to the kernel.
+    fn provide(&mut self, bid: u16) {
+        let slot = usize::from(self.tail & (BUF_COUNT - 1));
+        // SAFETY: `slot` is within the mapped ring of `BUF_COUNT` entries; the kernel only
+        // reads entries between its head and the tail we publish, and this one is past
+        // that tail until the store below. Only the entry's address, length and id are
+        // written, never the tail that shares entry 0.
+        unsafe {
+            let entry = self.ring.as_ptr().add(slot);
+            (*entry).set_addr(self.bufs.as_ptr().add(usize::from(bid) * BUF_SIZE) as u64);
+            (*entry).set_len(BUF_SIZE as u32);
+            (*entry).set_bid(bid);
+        }
+        self.tail = self.tail.wrapping_add(1);
+        // SAFETY: the tail field of the mapped ring, a naturally aligned `u16` that the
+        // kernel reads concurrently: it is only ever accessed atomically from this side.
+        let tail = unsafe { &*types::BufRingEntry::tail(self.ring.as_ptr()).cast::<AtomicU16>() };
+        // Release: the entry written above is visible before the kernel sees the new tail
+        // (the protocol of the shared ring; a plain store on x86).
+        tail.store(self.tail, Ordering::Release);
+        self.free += 1;
+    }
+
+    /// The bytes of held buffer `bid` from `from` on.
+    fn data(&self, bid: u16, from: u16) -> &[u8] {
+        let len = usize::from(self.len[usize::from(bid)]);
+        let from = usize::from(from).min(len);
+        // SAFETY: buffer `bid` lies within the mapping; a completion handed it to us and
+        // it is not given back until its data is consumed, so the kernel does not write
+        // it while this borrow lives, and the kernel wrote its first `len` bytes.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.bufs.as_ptr().add(usize::from(bid) * BUF_SIZE + from),
+                len - from,
+            )
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        unmap(self.ring.cast(), RING_BYTES);
+        unmap(self.bufs, BUFS_BYTES);
+    }
+}
+
+/// The driver's socket state: the entries of streams and listeners in ring mode, and the
+/// thread's provided buffers (made at the first read).
+#[derive(Debug, Default)]
+pub(crate) struct Net {
+    /// Streams in ring mode, by slot.
+    socks: Slab<Sock>,
+    /// Listeners in ring mode, by slot.
+    listens: Slab<Listen>,
+    /// The provided buffers, once made.
+    pool: Option<Pool>,
+    /// Making the pool failed (an old kernel): streams stay on readiness.
+    pool_failed: bool,
+}
+
+impl Net {
+    /// Whether any recv or accept is still in the kernel.
+    pub(super) fn armed(&self) -> usize {
+        self.socks
+            .iter()
+            .filter(|(_, s)| s.flags & ARMED != 0)
+            .count()
+            + self
+                .listens
+                .iter()
+                .filter(|(_, l)| l.flags & ARMED != 0)
+                .count()
+    }
+
+    /// In a `fork` child: the parent's ring holds the recvs and accepts, and the pool is
+    /// the parent's registration. Entries stay (their handles keep their slots), disarmed;
+    /// received data a stream held is dropped and reported as an error (`EIO`) on its next
+    /// read; orphans go.
+    pub(super) fn after_fork(&mut self) -> Net {
+        let mut socks = std::mem::take(&mut self.socks);
+        socks.retain(|_, s| s.flags & ORPHAN == 0);
+        for (_, s) in socks.iter_mut() {
+            s.flags &= !(ARMED | CANCELLING);
+            if s.held > 0 && s.err == 0 {
+                s.err = libc::EIO;
+            }
+            s.held = 0;
+            s.head = NIL;
+            s.tail = NIL;
+            s.off = 0;
+        }
+        let mut listens = std::mem::take(&mut self.listens);
+        listens.retain(|_, l| l.flags & ORPHAN == 0);
+        for (_, l) in listens.iter_mut() {
+            l.flags &= !(ARMED | CANCELLING);
+        }
+        Net {
+            socks,
+            listens,
+            pool: None,
+            pool_failed: false,
+        }
+    }
+
+    /// Gives the pool up without unmapping it (the kernel may still use it).
+    pub(super) fn leak_pool(&mut self) {
+        std::mem::forget(self.pool.take());
+    }
+}
+
+/// One step of a read in ring mode.
+#[derive(Debug)]
+pub(crate) enum Step<T> {
+    /// Finished.
+    Done(io::Result<T>),
+    /// Wait for a completion (the waker is stored).
+    Wait,
+    /// The pool is empty and data may wait in the socket: read it directly, then call
+    /// [`Uring::drained`] if the socket had none.
+    Direct,
+}
+
+/// The error of an `errno` from a completion.
+fn os_error(errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(errno)
+}
+
+impl Uring {
+    /// The pool, made at the first call; `false` if it cannot be (the caller stays on
+    /// readiness).
+    pub(crate) fn net_ready(&mut self) -> bool {
+        if self.net.pool.is_some() {
+            return true;
+        }
+        if self.net.pool_failed {
+            return false;
+        }
+        match Pool::new(&self.ring) {
+            Ok(pool) => {
+                self.net.pool = Some(pool);
+                true
+            }
+            Err(_) => {
+                self.net.pool_failed = true;
+                false
+            }
+        }
+    }
+
+    /// Sockets in ring mode (orphans included) and buffers they hold.
+    pub(crate) fn net_counts(&self) -> (usize, usize) {
+        let held = self
+            .net
+            .pool
+            .as_ref()
+            .map_or(0, |p| usize::from(BUF_COUNT - p.free));
+        (self.net.socks.len() + self.net.listens.len(), held)
+    }
+
+    /// A new stream entry for `fd`; returns its slot.
+    pub(crate) fn open_stream(&mut self, fd: RawFd) -> u32 {
+        self.net.socks.insert(Sock {
+            waker: None,
+            fd,
+            err: 0,
+            head: NIL,
+            tail: NIL,
+            held: 0,
+            off: 0,
+            flags: 0,
+        }) as u32
+    }
+
+    /// A new listener entry for `fd`; returns its slot (with [`LISTENER`] set).
+    pub(crate) fn open_listener(&mut self, fd: RawFd) -> u32 {
+        self.net.listens.insert(Listen {
+            waker: None,
+            fd,
+            err: 0,
+            flags: 0,
+            queue: VecDeque::new(),
+        }) as u32
+            | LISTENER
+    }
+
+    /// Arms the multishot recv of stream `slot`.
+    fn arm_recv(&mut self, slot: usize) -> io::Result<()> {
+        let fd = self.net.socks[slot].fd;
+        let sqe = opcode::RecvMulti::new(types::Fd(fd), BGID)
+            .build()
+            .user_data((TAG_RECV << TAG_SHIFT) | slot as u64);
+        self.push(&sqe)?;
+        let sock = &mut self.net.socks[slot];
+        sock.flags = (sock.flags | ARMED) & !STARVED;
+        Ok(())
+    }
+
+    /// Arms the multishot accept of listener `slot`.
+    fn arm_accept(&mut self, slot: usize) -> io::Result<()> {
+        let fd = self.net.listens[slot].fd;
+        let sqe = opcode::AcceptMulti::new(types::Fd(fd))
+            .flags(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+            .build()
+            .user_data((TAG_ACCEPT << TAG_SHIFT) | slot as u64);
+        self.push(&sqe)?;
+        self.net.listens[slot].flags |= ARMED;
+        Ok(())
+    }
+
+    /// Queues a cancel of the multishot operation `user_data`.
+    fn cancel_multishot(&mut self, user_data: u64) -> bool {
+        let sqe = opcode::AsyncCancel::new(user_data)
+            .build()
+            .user_data(CANCEL_TOKEN);
+        self.push(&sqe).is_ok()
+    }
+
+    /// A completion of stream `slot`'s recv.
+    pub(super) fn recv_done(
+        &mut self,
+        slot: usize,
+        res: i32,
+        flags: u32,
+        to_wake: &mut Vec<Waker>,
+    ) {
+        let Some(pool) = self.net.pool.as_mut() else {
+            return;
+        };
+        let bid = cqueue::buffer_select(flags);
+        let Some(sock) = self.net.socks.get_mut(slot) else {
+            // Not reachable (an entry lives until its recv's last completion), but a
+            // buffer must never be lost.
+            if let Some(bid) = bid {
+                pool.free -= 1;
+                pool.provide(bid);
+            }
+            return;
+        };
+        if let Some(bid) = bid {
+            pool.free -= 1;
+            if res > 0 && sock.flags & ORPHAN == 0 {
+                pool.len[usize::from(bid)] = res as u16;
+                pool.next[usize::from(bid)] = NIL;
+                if sock.held == 0 {
+                    sock.head = bid;
+                    sock.off = 0;
+                } else {
+                    pool.next[usize::from(sock.tail)] = bid;
+                }
+                sock.tail = bid;
+                sock.held += 1;
+            } else {
+                pool.provide(bid);
+            }
+        }
+        let more = cqueue::more(flags);
+        if !more {
+            sock.flags &= !(ARMED | CANCELLING);
+        }
+        match res {
+            0 => sock.flags |= EOF,
+            r if r > 0 => {}
+            r if -r == libc::ENOBUFS => sock.flags |= STARVED,
+            r if -r == libc::ECANCELED => {}
+            r => {
+                if sock.err == 0 {
+                    sock.err = -r;
+                }
+            }
+        }
+        if sock.flags & ORPHAN != 0 {
+            if sock.flags & ARMED == 0 {
+                self.net.socks.remove(slot);
+            }
+            return;
+        }
+        let pause = more && sock.held >= MAX_HELD && sock.flags & CANCELLING == 0;
+        to_wake.extend(sock.waker.take());
+        if pause && self.cancel_multishot((TAG_RECV << TAG_SHIFT) | slot as u64) {
+            self.net.socks[slot].flags |= CANCELLING;
+        }
+    }
+
+    /// A completion of listener `slot`'s accept.
+    pub(super) fn accept_done(
+        &mut self,
+        slot: usize,
+        res: i32,
+        flags: u32,
+        to_wake: &mut Vec<Waker>,
+    ) {
+        // SAFETY: the completion of an accept: `res` (when not negative) is a new
+        // descriptor that nobody else has seen.
+        let fd = (res >= 0).then(|| unsafe { OwnedFd::from_raw_fd(res) });
+        let Some(listen) = self.net.listens.get_mut(slot) else {
+            return; // `fd` closes.
+        };
+        if let Some(fd) = fd {
+            if listen.flags & ORPHAN == 0 {
+                listen.queue.push_back(fd);
+            }
+        } else if -res != libc::ECANCELED && listen.err == 0 {
+            listen.err = -res;
+        }
+        let more = cqueue::more(flags);
+        if !more {
+            listen.flags &= !(ARMED | CANCELLING);
+        }
+        if listen.flags & ORPHAN != 0 {
+            if listen.flags & ARMED == 0 {
+                self.net.listens.remove(slot);
+            }
+            return;
+        }
+        let pause = more && listen.queue.len() >= ACCEPT_QUEUE && listen.flags & CANCELLING == 0;
+        to_wake.extend(listen.waker.take());
+        if pause && self.cancel_multishot((TAG_ACCEPT << TAG_SHIFT) | slot as u64) {
+            self.net.listens[slot].flags |= CANCELLING;
+        }
+    }
+
+    /// Stores `waker` as the one of the entry that waits.
+    fn store(slot: &mut Option<Waker>, waker: &Waker) {
+        match slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Arms stream `slot`'s recv if it is not armed and may be: it holds fewer than
+    /// [`MAX_HELD`] buffers, has not seen its end or an error, and the ring has buffers
+    /// (or it is not starved).
+    fn maybe_arm(&mut self, slot: usize) -> io::Result<()> {
+        let free = self.net.pool.as_ref().map_or(0, |p| p.free);
+        let sock = &self.net.socks[slot];
+        if sock.flags & (ARMED | EOF) != 0 || sock.err != 0 || sock.held >= MAX_HELD {
+            return Ok(());
+        }
+        if sock.flags & STARVED != 0 && free == 0 {
+            return Ok(());
+        }
+        self.arm_recv(slot)
+    }
+
+    /// `poll_read` of stream `slot`: copies held data into `bufs` (giving consumed
+    /// buffers back to the ring), else reports the end or an error, else waits.
+    pub(crate) fn poll_read(
+        &mut self,
+        slot: u32,
+        waker: &Waker,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Step<usize> {
+        let slot = slot as usize;
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Step::Done(Ok(0));
+        }
+        let Some(pool) = self.net.pool.as_mut() else {
+            return Step::Done(Err(io::Error::other(
+                "solo-io: a stream in ring mode without the ring's buffers",
+            )));
+        };
+        let sock = &mut self.net.socks[slot];
+        if sock.held > 0 {
+            let mut n = 0;
+            'bufs: for buf in bufs.iter_mut() {
+                let mut at = 0;
+                while at < buf.len() {
+                    if sock.held == 0 {
+                        break 'bufs;
+                    }
+                    let bid = sock.head;
+                    let data = pool.data(bid, sock.off);
+                    let take = data.len().min(buf.len() - at);
+                    buf[at..at + take].copy_from_slice(&data[..take]);
+                    at += take;
+                    n += take;
+                    sock.off += take as u16;
+                    if take == data.len() {
+                        sock.head = pool.next[usize::from(bid)];
+                        sock.held -= 1;
+                        sock.off = 0;
+                        pool.provide(bid);
+                    }
+                }
+            }
+            // Keep data flowing while the reader reads (its recv may have paused).
+            if let Err(e) = self.maybe_arm(slot) {
+                let sock = &mut self.net.socks[slot];
+                if sock.err == 0 {
+                    sock.err = e.raw_os_error().unwrap_or(libc::EIO);
+                }
+            }
+            return Step::Done(Ok(n));
+        }
+        if sock.err != 0 {
+            let err = std::mem::take(&mut sock.err);
+            return Step::Done(Err(os_error(err)));
+        }
+        if sock.flags & EOF != 0 {
+            return Step::Done(Ok(0));
+        }
+        if sock.flags & STARVED != 0 && pool.free == 0 {
+            return Step::Direct;
+        }
+        if let Err(e) = self.maybe_arm(slot) {
+            return Step::Done(Err(e));
+        }
+        Self::store(&mut self.net.socks[slot].waker, waker);
+        Step::Wait
+    }
+
+    /// A direct read of starved stream `slot` found the socket empty: wait for its recv,
+    /// armed now even with an empty ring (it ends with `ENOBUFS` again, and wakes the
+    /// reader, only when data arrives).
+    pub(crate) fn drained(&mut self, slot: u32, waker: &Waker) -> io::Result<()> {
+        let slot = slot as usize;
+        if self.net.socks[slot].flags & ARMED == 0 {
+            self.arm_recv(slot)?;
+        }
+        Self::store(&mut self.net.socks[slot].waker, waker);
+        Ok(())
+    }
+
+    /// Arms stream `slot`'s recv after a direct read (an error is kept for the next read).
+    pub(crate) fn arm_after_direct(&mut self, slot: u32) {
+        let slot = slot as usize;
+        if let Err(e) = self.maybe_arm(slot) {
+            let sock = &mut self.net.socks[slot];
+            sock.err = e.raw_os_error().unwrap_or(libc::EIO);
+        }
+    }
+
+    /// `peek` of stream `slot`: copies held data without consuming it.
+    pub(crate) fn poll_peek(&mut self, slot: u32, waker: &Waker, buf: &mut [u8]) -> Step<usize> {
+        let slot = slot as usize;
+        let Some(pool) = self.net.pool.as_ref() else {
+            return Step::Done(Err(io::Error::other(
+                "solo-io: a stream in ring mode without the ring's buffers",
+            )));
+        };
+        let sock = &mut self.net.socks[slot];
+        if sock.held > 0 {
+            let (mut n, mut bid, mut off, mut left) = (0, sock.head, sock.off, sock.held);
+            while left > 0 && n < buf.len() {
+                let data = pool.data(bid, off);
+                let take = data.len().min(buf.len() - n);
+                buf[n..n + take].copy_from_slice(&data[..take]);
+                n += take;
+                bid = pool.next[usize::from(bid)];
+                off = 0;
+                left -= 1;
+            }
+            return Step::Done(Ok(n));
+        }
+        if sock.err != 0 {
+            let err = std::mem::take(&mut sock.err);
+            return Step::Done(Err(os_error(err)));
+        }
+        if sock.flags & EOF != 0 {
+            return Step::Done(Ok(0));
+        }
+        if sock.flags & STARVED != 0 && pool.free == 0 {
+            return Step::Direct;
+        }
+        if let Err(e) = self.maybe_arm(slot) {
+            return Step::Done(Err(e));
+        }
+        Self::store(&mut self.net.socks[slot].waker, waker);
+        Step::Wait
+    }
+
+    /// `readable()` of stream `slot`: ready when data is held, the end or an error is
+    /// pending, or (starved, with an empty ring) data may wait in the socket.
+    pub(crate) fn poll_readable(&mut self, slot: u32, waker: &Waker) -> Poll<io::Result<()>> {
+        let slot = slot as usize;
+        let free = self.net.pool.as_ref().map_or(0, |p| p.free);
+        let sock = &self.net.socks[slot];
+        if sock.held > 0 || sock.err != 0 || sock.flags & EOF != 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if sock.flags & STARVED != 0 && free == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if let Err(e) = self.maybe_arm(slot) {
+            return Poll::Ready(Err(e));
+        }
+        Self::store(&mut self.net.socks[slot].waker, waker);
+        Poll::Pending
+    }
+
+    /// `poll_accept` of listener `slot`: a queued connection, an error, or wait.
+    pub(crate) fn poll_accept(&mut self, slot: u32, waker: &Waker) -> Poll<io::Result<OwnedFd>> {
+        let slot = (slot & !LISTENER) as usize;
+        let listen = &mut self.net.listens[slot];
+        let taken = listen.queue.pop_front();
+        let (queued, flags) = (listen.queue.len(), listen.flags);
+        if taken.is_none() && listen.err != 0 {
+            let err = std::mem::take(&mut listen.err);
+            return Poll::Ready(Err(os_error(err)));
+        }
+        if flags & ARMED == 0 && queued < ACCEPT_QUEUE && listen.err == 0 {
+            if let Err(e) = self.arm_accept(slot) {
+                if let Some(fd) = taken {
+                    return Poll::Ready(Ok(fd));
+                }
+                return Poll::Ready(Err(e));
+            }
+        }
+        match taken {
+            Some(fd) => Poll::Ready(Ok(fd)),
+            None => {
+                Self::store(&mut self.net.listens[slot].waker, waker);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The handle of `slot` is gone: held buffers go back to the ring and queued
+    /// connections close now; an armed operation is cancelled and the entry reclaimed at
+    /// its last completion.
+    pub(crate) fn release(&mut self, slot: u32) {
+        if slot & LISTENER != 0 {
+            let slot = (slot & !LISTENER) as usize;
+            let Some(listen) = self.net.listens.get_mut(slot) else {
+                return;
+            };
+            listen.queue.clear();
+            listen.waker = None;
+            if listen.flags & ARMED == 0 {
+                self.net.listens.remove(slot);
+                return;
+            }
+            listen.flags |= ORPHAN;
+            if listen.flags & CANCELLING == 0 {
+                listen.flags |= CANCELLING;
+                self.cancel_multishot((TAG_ACCEPT << TAG_SHIFT) | slot as u64);
+            }
+            self.cancel_now();
+            return;
+        }
+        let slot = slot as usize;
+        let Some(sock) = self.net.socks.get_mut(slot) else {
+            return;
+        };
+        if let Some(pool) = self.net.pool.as_mut() {
+            while sock.held > 0 {
+                let bid = sock.head;
+                sock.head = pool.next[usize::from(bid)];
+                sock.held -= 1;
+                pool.provide(bid);
+            }
+        }
+        sock.waker = None;
+        if sock.flags & ARMED == 0 {
+            self.net.socks.remove(slot);
+            return;
+        }
+        sock.flags |= ORPHAN;
+        if sock.flags & CANCELLING == 0 {
+            sock.flags |= CANCELLING;
+            self.cancel_multishot((TAG_RECV << TAG_SHIFT) | slot as u64);
+        }
+        self.cancel_now();
+    }
+
+    /// Submits the queued cancel and runs the ring's deferred work now, without waiting:
+    /// the cancelled operation drops its reference to the socket, so a dropped stream's
+    /// connection closes (its FIN or RST leaves) at once, not at the loop's next turn,
+    /// which a program that drops a stream and then blocks would never reach. One system
+    /// call per stream dropped with its recv armed; its completions stay queued for the
+    /// next turn.
+    fn cancel_now(&mut self) {
+        let ts = types::Timespec::new();
+        let args = types::SubmitArgs::new().timespec(&ts);
+        // Errors (ETIME: nothing completed yet) change nothing: the next turn submits
+        // whatever was not.
+        let _ = self.ring.submitter().submit_with_args(1, &args);
+    }
+
+    /// The handle of `slot` leaves ring mode (`into_std`): its operation is cancelled and
+    /// its last completion awaited here (other completions reaped meanwhile wake their
+    /// tasks through `to_wake`), then the entry goes. Fails if a stream still holds
+    /// received bytes, which the `std` socket would not see.
+    pub(crate) fn detach(&mut self, slot: u32, to_wake: &mut Vec<Waker>) -> io::Result<()> {
+        let (armed, user_data) = if slot & LISTENER != 0 {
+            let index = (slot & !LISTENER) as usize;
+            (
+                self.net.listens[index].flags,
+                (TAG_ACCEPT << TAG_SHIFT) | index as u64,
+            )
+        } else {
+            (
+                self.net.socks[slot as usize].flags,
+                (TAG_RECV << TAG_SHIFT) | u64::from(slot),
+            )
+        };
+        if armed & ARMED != 0 && armed & CANCELLING == 0 {
+            self.cancel_multishot(user_data);
+        }
+        let still_armed = |net: &Net| {
+            if slot & LISTENER != 0 {
+                net.listens[(slot & !LISTENER) as usize].flags & ARMED != 0
+            } else {
+                net.socks[slot as usize].flags & ARMED != 0
+            }
+        };
+        for _ in 0..500 {
+            if !still_armed(&self.net) {
+                break;
+            }
+            self.turn_ops(Some(std::time::Duration::from_millis(10)), to_wake)?;
+        }
+        if still_armed(&self.net) {
+            // Cannot happen with a working kernel (a recv cancels at once); keep the
+            // entry, as an orphan, rather than free what the kernel may still write.
+            self.release(slot);
+            return Err(io::Error::other(
+                "solo-io: into_std: the socket's ring operation did not end after its cancel",
+            ));
+        }
+        let held = if slot & LISTENER != 0 {
+            0
+        } else {
+            let sock = &self.net.socks[slot as usize];
+            let pool = self.net.pool.as_ref();
+            let mut bytes = 0;
+            let (mut bid, mut off) = (sock.head, sock.off);
+            for _ in 0..sock.held {
+                bytes += pool.map_or(0, |p| p.data(bid, off).len());
+                bid = pool.map_or(NIL, |p| p.next[usize::from(bid)]);
+                off = 0;
+            }
+            bytes
+        };
+        self.release(slot);
+        if held > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "solo-io: into_std: {held} received bytes were still buffered by the \
+                     io_uring driver and are lost; read them before into_std"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------- the handles' hooks
+
+/// Runs one ring-mode step of a read-like operation on `io`, with `direct` as the plain
+/// system call for a starved stream (see [`Step::Direct`]).
+fn drive<B: ?Sized, R>(
+    r: &Reactor,
+    uring: &std::cell::RefCell<Uring>,
+    slot: u32,
+    waker: &Waker,
+    buf: &mut B,
+    mut step: impl FnMut(&mut Uring, &mut B) -> Step<R>,
+    mut direct: impl FnMut(&mut B) -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        let next = step(&mut uring.borrow_mut(), buf);
+        match next {
+            Step::Done(res) => return Poll::Ready(res),
+            Step::Wait => {
+                r.assert_driven();
+                return Poll::Pending;
+            }
+            Step::Direct => match direct(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = uring.borrow_mut().drained(slot, waker) {
+                        return Poll::Ready(Err(e));
+                    }
+                    r.assert_driven();
+                    return Poll::Pending;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => return Poll::Ready(res),
+            },
+        }
+    }
+}
+
+/// `poll_read` of a TCP stream on the io_uring driver: `None` when the stream stays on
+/// readiness (another driver, no loop running and not yet in ring mode, or no pool on
+/// this kernel).
+///
+/// A stream not yet in ring mode first reads directly (a new connection's request is
+/// often there already: no loop turn is lost waiting for a completion); once the socket
+/// is drained (`WouldBlock`, or a short read) the stream enters ring mode and its recv is
+/// armed, so later data arrives as completions.
+pub(crate) fn stream_poll_read(
+    io: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Option<Poll<io::Result<usize>>> {
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        let cell = io.ring_slot();
+        let mut slot = cell.get();
+        if slot == NO_SLOT {
+            if !r.is_driven() || !uring.borrow_mut().net_ready() {
+                return None;
+            }
+            let want: usize = bufs.iter().map(|b| b.len()).sum();
+            let direct = loop {
+                match io.get_ref().read_vectored(bufs) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    res => break res,
+                }
+            };
+            let ready = match direct {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                // Short: drained, so the ring takes over now. Full, end of file, an
+                // error: that is the answer, and the stream stays as it is for now.
+                Ok(n) if n > 0 && n < want => Some(Ok(n)),
+                res => return Some(Poll::Ready(res)),
+            };
+            slot = uring
+                .borrow_mut()
+                .open_stream(io.get_ref().source().as_raw_fd());
+            cell.set(slot);
+            // Reads now arrive as completions: epoll watches writability only. Should the
+            // change fail, arrivals only cost spurious epoll events.
+            let _ = r.set_interest(io.key(), io.get_ref().source(), Interest::WRITABLE);
+            if let Some(res) = ready {
+                // Arm now, so that what comes next is received while this is handled;
+                // an error here shows at the next read.
+                uring.borrow_mut().arm_after_direct(slot);
+                return Some(Poll::Ready(res));
+            }
+        }
+        Some(drive(
+            r,
+            uring,
+            slot,
+            cx.waker(),
+            bufs,
+            |u, bufs| u.poll_read(slot, cx.waker(), bufs),
+            |bufs| io.get_ref().read_vectored(bufs),
+        ))
+    })
+}
+
+/// `peek` of a TCP stream in ring mode (`None`: not in ring mode).
+pub(crate) fn stream_poll_peek(
+    io: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Option<Poll<io::Result<usize>>> {
+    let slot = io.ring_slot().get();
+    if slot == NO_SLOT {
+        return None;
+    }
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        Some(drive(
+            r,
+            uring,
+            slot,
+            cx.waker(),
+            buf,
+            |u, buf| u.poll_peek(slot, cx.waker(), buf),
+            |buf| io.get_ref().peek(buf),
+        ))
+    })
+}
+
+/// `readable()` of a TCP stream in ring mode (`None`: not in ring mode).
+pub(crate) fn stream_poll_readable(
+    io: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<io::Result<()>>> {
+    let slot = io.ring_slot().get();
+    if slot == NO_SLOT {
+        return None;
+    }
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        let polled = uring.borrow_mut().poll_readable(slot, cx.waker());
+        if polled.is_pending() {
+            r.assert_driven();
+        }
+        Some(polled)
+    })
+}
+
+/// `poll_accept` of a TCP listener on the io_uring driver: a new connection's descriptor
+/// (non-blocking, close-on-exec), or `None` when the listener stays on readiness. The
+/// first call under the loop puts the listener in ring mode.
+pub(crate) fn listener_poll_accept(
+    io: &Async<TcpListener>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<io::Result<OwnedFd>>> {
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        let cell = io.ring_slot();
+        let mut slot = cell.get();
+        if slot == NO_SLOT {
+            if !r.is_driven() {
+                return None;
+            }
+            slot = uring
+                .borrow_mut()
+                .open_listener(io.get_ref().source().as_raw_fd());
+            cell.set(slot);
+            // Connections now arrive as completions: epoll watches nothing of it.
+            let _ = r.set_interest(io.key(), io.get_ref().source(), Interest::NONE);
+        }
+        let polled = uring.borrow_mut().poll_accept(slot, cx.waker());
+        if polled.is_pending() {
+            r.assert_driven();
+        }
+        Some(polled)
+    })
+}
