@@ -22,9 +22,12 @@
 //!   `recv` while the ring is still empty, or re-arms once it has buffers again.
 //! - **The multishot ends** (no `IORING_CQE_F_MORE`: ENOBUFS, an error, end of file, our
 //!   own cancel): the next `poll_read` re-arms it, unless the stream saw its end.
-//! - **A slow reader** holds at most [`MAX_HELD`] buffers: when a completion brings it to
-//!   that many, its recv is cancelled (completions already on their way are still held),
-//!   and re-armed by the `poll_read` that consumes them.
+//! - **A slow reader** holds a bounded number of buffers: when a completion brings it to
+//!   [`MAX_HELD`], its recv is cancelled, and re-armed by the `poll_read` that consumes
+//!   them. Completions already on their way are still held: the kernel runs a multishot
+//!   recv up to 32 times in a row while the socket has data (`MULTISHOT_MAX_RETRY`), so a
+//!   stream that never reads holds at most about `MAX_HELD + 32` buffers (measured: 33
+//!   for a peer that sent 2 MiB at once), and the others still progress (see ENOBUFS).
 //! - **End of file** (`res == 0`) and **errors** are delivered after the held data.
 //! - **Dropping** a stream whose recv is armed marks its entry orphan and cancels the
 //!   recv; the entry stays (with its slot: no completion can reach a reused entry) until
