@@ -748,9 +748,16 @@ impl Reactor {
             (ready, to_wake.len() - before)
         };
         if !epoll_ready {
+            // A wait that only reaped completions (ring sockets, files): counted as a
+            // wait whose events are its completions.
             let mut stats = self.stats.get();
             stats.polls += 1;
             self.stats.set(stats);
+            #[cfg(feature = "metrics")]
+            {
+                let bucket = crate::metrics::events_bucket(completed);
+                self.metrics.borrow_mut().events_per_wait[bucket] += 1;
+            }
             return Ok(completed);
         }
         let mut events = self.events.borrow_mut();

@@ -385,3 +385,76 @@ fn end_of_file_follows_the_held_data() {
         server.readable().await.unwrap();
     });
 }
+
+/// Writes (sends on the ring: one in flight, the next ones gathered), then `shutdown`
+/// and a drop right away: every byte arrives, in order, then the end of the stream.
+#[test]
+fn writes_then_shutdown_and_drop_deliver_everything_in_order() {
+    isolated(|| async {
+        const BYTES: usize = 3 << 20;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut client, mut server) = pair(&listener).await;
+        on_the_ring(&mut client, &mut server).await;
+        let reader = std::thread::spawn(move || {
+            client
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).unwrap();
+            all
+        });
+        let data = pattern(3, BYTES);
+        let mut at = 0;
+        let mut size = 1;
+        while at < data.len() {
+            let end = (at + size).min(data.len());
+            server.write_all(&data[at..end]).await.unwrap();
+            at = end;
+            size = size * 3 % 100_003 + 1;
+        }
+        server.shutdown(std::net::Shutdown::Write).unwrap();
+        drop(server);
+        until("the reader to end", || reader.is_finished()).await;
+        let got = reader.join().unwrap();
+        assert_eq!(got.len(), BYTES);
+        assert!(got == data, "the bytes differ");
+    });
+}
+
+/// A flush waits for what the ring still sends; a write to a peer that is gone reports
+/// the error (at the latest on the following write or flush).
+#[test]
+fn flush_waits_and_send_errors_are_reported() {
+    isolated(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut client, mut server) = pair(&listener).await;
+        on_the_ring(&mut client, &mut server).await;
+        server.write_all(b"hello").await.unwrap();
+        server.flush().await.unwrap();
+        let mut buf = [0; 5];
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hello");
+        drop(client);
+        let mut failed = None;
+        for _ in 0..200 {
+            let res = async {
+                server.write_all(&[0; 1024]).await?;
+                server.flush().await
+            }
+            .await;
+            if let Err(e) = res {
+                failed = Some(e);
+                break;
+            }
+            turn(1).await;
+        }
+        let e = failed.expect("writing to a closed peer never failed");
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ),
+            "{e}"
+        );
+    });
+}

@@ -88,10 +88,6 @@ macro_rules! stream_io {
         $crate::net::stream_io!(@impl &$t, $drains);
     };
     (@impl $t:ty, $drains:literal) => {
-        $crate::net::stream_io!(@read $t, $drains);
-        $crate::net::stream_io!(@write $t);
-    };
-    (@read $t:ty, $drains:literal) => {
         impl futures_io::AsyncRead for $t {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -109,8 +105,7 @@ macro_rules! stream_io {
                 self.inner.poll_stream_read_vectored(cx, bufs, $drains)
             }
         }
-    };
-    (@write $t:ty) => {
+
         impl futures_io::AsyncWrite for $t {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,

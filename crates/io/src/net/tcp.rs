@@ -219,8 +219,18 @@ impl TcpStream {
     }
 
     /// Waits until the stream is writable (see [`Async::writable`]).
+    ///
+    /// On the io_uring driver, a stream whose writes go through the ring is writable once
+    /// its send in flight completed (then as under the poller).
     pub async fn writable(&self) -> io::Result<()> {
-        self.inner.writable().await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if crate::sys::uring::net::stream_send_in_flight(&self.inner, cx) {
+                return Poll::Pending;
+            }
+            self.inner.poll_writable(cx)
+        })
+        .await
     }
 
     /// Sends up to `count` bytes of `file`, from `offset` on, to the peer: the kernel
@@ -287,6 +297,11 @@ impl TcpStream {
         offset: u64,
         count: usize,
     ) -> Poll<io::Result<usize>> {
+        // What earlier writes queued on the ring goes first.
+        #[cfg(has_uring)]
+        if crate::sys::uring::net::stream_send_in_flight(&self.inner, cx) {
+            return Poll::Pending;
+        }
         self.inner.poll_op(Direction::Write, cx, |stream| {
             sys::sendfile(stream.source(), file, offset, count)
         })
@@ -305,6 +320,43 @@ impl TcpStream {
             self.inner.poll_op(Direction::Read, cx, |s| s.peek(buf))
         })
         .await
+    }
+
+    /// The write of `AsyncWrite`: through the ring on the io_uring driver (see
+    /// `sys/uring/net.rs`), else directly with the readiness cache.
+    fn poll_write_any(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_write(&self.inner, cx, bufs) {
+            return polled;
+        }
+        match bufs {
+            [buf] => self.inner.poll_stream_write(cx, buf),
+            bufs => self.inner.poll_stream_write_vectored(cx, bufs),
+        }
+    }
+
+    /// The flush of `AsyncWrite`: waits for a send in flight on the ring (nothing to do
+    /// otherwise: a socket has no user-space buffer).
+    fn poll_flush_any(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_flush(&self.inner, _cx) {
+            return polled;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The close of `AsyncWrite`: flushes, then shuts down the write half (the peer reads
+    /// end-of-file).
+    fn poll_close_any(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_flush_any(cx))?;
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        })
     }
 
     /// The read of `AsyncRead`: through the ring on the io_uring driver (see
@@ -356,7 +408,18 @@ impl TcpStream {
     }
 
     /// Shuts down the read half, the write half, or both.
+    ///
+    /// On the io_uring driver, shutting the write half while a write's send is still in
+    /// flight on the ring is done when that send completes, so the end of the stream
+    /// follows the data written before it.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if how != Shutdown::Read && crate::sys::uring::net::stream_defer_shutdown(&self.inner) {
+            if how == Shutdown::Both {
+                return self.inner.get_ref().shutdown(Shutdown::Read);
+            }
+            return Ok(());
+        }
         self.inner.get_ref().shutdown(how)
     }
 
@@ -398,43 +461,59 @@ impl From<Async<std::net::TcpStream>> for TcpStream {
     }
 }
 
-super::stream_io!(@write TcpStream);
-super::stream_io!(@write &TcpStream);
+/// `AsyncRead`/`AsyncWrite` of `TcpStream` and `&TcpStream` through the `*_any` methods.
+macro_rules! tcp_io {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
+            }
 
-impl futures_io::AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
-    }
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_any(cx, bufs)
+            }
+        }
 
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_any(cx, bufs)
-    }
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_any(cx, &[io::IoSlice::new(buf)])
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_any(cx, bufs)
+            }
+
+            /// Waits for a write's send still in flight on the io_uring driver's ring
+            /// (nothing to do otherwise: a socket has no user-space buffer).
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_flush_any(cx)
+            }
+
+            /// Flushes, then shuts down the write half (the peer reads end-of-file).
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_close_any(cx)
+            }
+        }
+    };
 }
 
-impl futures_io::AsyncRead for &TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_any(cx, bufs)
-    }
-}
+tcp_io!(TcpStream);
+tcp_io!(&TcpStream);
 
 super::source_impls!(TcpListener, TcpStream);

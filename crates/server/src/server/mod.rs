@@ -763,6 +763,10 @@ mod tests {
                 Poll::Ready(())
             })
             .await;
+            // On the io_uring driver what the poll wrote leaves with the loop's next
+            // turn (its sends are queued on the ring): let the loop turn, without
+            // polling the connection again.
+            solo::Timer::after(Duration::from_millis(20)).await;
 
             // What that poll sent is in the client's socket now (loopback delivers within
             // the send); read it all, with a pause to be sure.

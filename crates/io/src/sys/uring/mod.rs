@@ -85,8 +85,11 @@ pub(crate) struct Uring {
     /// Completions copied out of the queue by a reap (reused: no allocation per turn).
     cqes: Vec<(u64, i32, u32)>,
     /// The poll on the epoll descriptor completed during a reap outside [`Uring::turn`]
-    /// (`into_std`, the ring's teardown): the next turn reports it.
+    /// (`into_std`, a dropped socket, the ring's teardown): the next turn reports it.
     epoll_pending: bool,
+    /// Wakers of completions reaped where no waker may run (a socket's drop), woken by
+    /// the next turn.
+    wake_later: Vec<Waker>,
 }
 
 /// One operation on the ring.
@@ -221,6 +224,7 @@ impl Uring {
                         net: net::Net::default(),
                         cqes: Vec::new(),
                         epoll_pending: false,
+                        wake_later: Vec::new(),
                     });
                 }
                 // Flags this kernel does not know: try the older set.
@@ -243,8 +247,9 @@ impl Uring {
                 self.submit()?;
             }
             // SAFETY: every entry pushed here points only at memory the driver owns until
-            // the operation's completion arrives: an `Op`'s buffers (see `start`), or none
-            // (the poll on the epoll descriptor, a cancellation). `Drop for Uring` waits for
+            // the operation's completion arrives: an `Op`'s buffers (see `start`), a send's
+            // buffer (`net::SendOp`), the provided buffers (`net::Pool`), or none (the poll
+            // on the epoll descriptor, a cancellation, a multishot accept). `Drop for Uring` waits for
             // the completions (or leaks the buffers) before anything is freed.
             if unsafe { self.ring.submission().push(sqe) }.is_ok() {
                 return Ok(());
@@ -283,11 +288,12 @@ impl Uring {
             self.push(&sqe)?;
             self.epoll_armed = true;
         }
-        let timeout = if self.epoll_pending {
+        let timeout = if self.epoll_pending || !self.wake_later.is_empty() {
             Some(Duration::ZERO)
         } else {
             timeout
         };
+        to_wake.append(&mut self.wake_later);
         self.enter(timeout)?;
         Ok(self.reap(to_wake))
     }
@@ -317,6 +323,7 @@ impl Uring {
                         0 => self.op_done(slot, res, to_wake),
                         net::TAG_RECV => self.recv_done(slot, res, flags, to_wake),
                         net::TAG_ACCEPT => self.accept_done(slot, res, flags, to_wake),
+                        net::TAG_SEND => self.send_done(slot, res, to_wake),
                         _ => {}
                     }
                 }
@@ -536,7 +543,7 @@ impl Uring {
         }
         if unfinished(self) > 0 {
             std::mem::forget(std::mem::take(&mut self.ops));
-            self.net.leak_pool();
+            self.net.leak();
         }
     }
 

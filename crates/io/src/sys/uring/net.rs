@@ -89,6 +89,8 @@ use crate::sys::Source;
 pub(super) const TAG_RECV: u64 = 1;
 /// `user_data` of a listener's multishot accept: `TAG_ACCEPT << TAG_SHIFT | slot`.
 pub(super) const TAG_ACCEPT: u64 = 2;
+/// `user_data` of a send: `TAG_SEND << TAG_SHIFT | index in Net::sends`.
+pub(super) const TAG_SEND: u64 = 3;
 /// Where the tag sits in a `user_data` (below it: a slot; a file operation's tag is 0).
 pub(super) const TAG_SHIFT: u32 = 32;
 
@@ -104,6 +106,12 @@ pub(crate) const MAX_HELD: u16 = 8;
 pub(crate) const ACCEPT_QUEUE: usize = 64;
 /// No buffer (the end of a list).
 const NIL: u16 = u16::MAX;
+/// Bytes one `poll_write` copies, at most (one send in flight per stream).
+pub(crate) const SEND_MAX: usize = 64 << 10;
+/// Send buffers kept for reuse, at most.
+const FREE_SENDS: usize = 64;
+/// No send in flight.
+const NO_SEND: u32 = u32::MAX;
 
 /// The ring slot of an `Async` that is not in ring mode.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
@@ -121,12 +129,27 @@ const EOF: u8 = 4;
 const STARVED: u8 = 8;
 /// The handle is gone: reclaim the entry at the last completion.
 const ORPHAN: u8 = 16;
+/// `shutdown(Write)` was asked while a send was in flight: done when it completes.
+const SHUT_PENDING: u8 = 32;
+/// `fd` is the driver's own duplicate (an orphan with sends to finish): closed with the
+/// entry.
+const OWN_FD: u8 = 64;
 
-/// A stream in ring mode (40 bytes; see the module docs).
+/// A stream in ring mode (64 bytes; see the module docs).
 #[derive(Debug)]
 pub(crate) struct Sock {
     /// The task waiting to read (16 bytes).
     waker: Option<Waker>,
+    /// The task waiting for the send in flight (16 bytes).
+    write_waker: Option<Waker>,
+    /// The send in flight (an index in `Net::sends`), or `NO_SEND` (4 bytes).
+    send: u32,
+    /// Bytes written while `send` is in flight, sent when it completes (an index in
+    /// `Net::sends`), or `NO_SEND` (4 bytes).
+    next: u32,
+    /// The error of the last send (`errno`), reported by the next write or flush, 0 if
+    /// none (4 bytes).
+    send_err: i32,
     /// The socket, to arm the recv again (4 bytes; open while the handle lives, and an
     /// orphan is never armed again).
     fd: RawFd,
@@ -139,8 +162,27 @@ pub(crate) struct Sock {
     held: u16,
     /// Bytes of `head` already read (2 bytes).
     off: u16,
-    /// `ARMED`, `CANCELLING`, `EOF`, `STARVED`, `ORPHAN` (1 byte, then padding).
+    /// `ARMED`, `CANCELLING`, `EOF`, `STARVED`, `ORPHAN`, `SHUT_PENDING` (1 byte, then
+    /// padding).
     flags: u8,
+}
+
+impl Sock {
+    /// Nothing of it is in the kernel: an orphan may go.
+    fn idle(&self) -> bool {
+        self.flags & ARMED == 0 && self.send == NO_SEND
+    }
+}
+
+/// A send in flight: the driver owns its buffer until the completion.
+#[derive(Debug)]
+struct SendOp {
+    /// The bytes (its heap block does not move while the slab grows).
+    buf: Vec<u8>,
+    /// Bytes of `buf` already sent.
+    off: usize,
+    /// The stream's slot.
+    slot: u32,
 }
 
 /// A listener in ring mode.
@@ -304,6 +346,10 @@ pub(crate) struct Net {
     pool: Option<Pool>,
     /// Making the pool failed (an old kernel): streams stay on readiness.
     pool_failed: bool,
+    /// Sends in flight.
+    sends: Slab<SendOp>,
+    /// Send buffers of finished sends, reused: no allocation per write in steady state.
+    free_sends: Vec<Vec<u8>>,
 }
 
 impl Net {
@@ -328,7 +374,12 @@ impl Net {
         let mut socks = std::mem::take(&mut self.socks);
         socks.retain(|_, s| s.flags & ORPHAN == 0);
         for (_, s) in socks.iter_mut() {
-            s.flags &= !(ARMED | CANCELLING);
+            s.flags &= !(ARMED | CANCELLING | SHUT_PENDING);
+            if s.send != NO_SEND {
+                s.send = NO_SEND;
+                s.next = NO_SEND;
+                s.send_err = libc::EIO;
+            }
             if s.held > 0 && s.err == 0 {
                 s.err = libc::EIO;
             }
@@ -342,17 +393,19 @@ impl Net {
         for (_, l) in listens.iter_mut() {
             l.flags &= !(ARMED | CANCELLING);
         }
+        // The sends' buffers are this process's copies: free to go.
         Net {
             socks,
             listens,
-            pool: None,
-            pool_failed: false,
+            ..Net::default()
         }
     }
 
-    /// Gives the pool up without unmapping it (the kernel may still use it).
-    pub(super) fn leak_pool(&mut self) {
+    /// Gives the pool and the send buffers up without freeing them (the kernel may still
+    /// use them).
+    pub(super) fn leak(&mut self) {
         std::mem::forget(self.pool.take());
+        std::mem::forget(std::mem::take(&mut self.sends));
     }
 }
 
@@ -409,6 +462,10 @@ impl Uring {
     pub(crate) fn open_stream(&mut self, fd: RawFd) -> u32 {
         self.net.socks.insert(Sock {
             waker: None,
+            write_waker: None,
+            send: NO_SEND,
+            next: NO_SEND,
+            send_err: 0,
             fd,
             err: 0,
             head: NIL,
@@ -517,8 +574,8 @@ impl Uring {
             }
         }
         if sock.flags & ORPHAN != 0 {
-            if sock.flags & ARMED == 0 {
-                self.net.socks.remove(slot);
+            if sock.idle() {
+                self.remove_sock(slot);
             }
             return;
         }
@@ -669,6 +726,200 @@ impl Uring {
         Ok(())
     }
 
+    /// Queues a send of what is left of send `index` (`MSG_WAITALL`: the kernel sends it
+    /// all unless an error stops it; `MSG_NOSIGNAL`: never `SIGPIPE`).
+    fn submit_send(&mut self, index: usize) -> io::Result<()> {
+        let op = &self.net.sends[index];
+        let fd = self.net.socks[op.slot as usize].fd;
+        let data = &op.buf[op.off..];
+        let sqe = opcode::Send::new(types::Fd(fd), data.as_ptr(), data.len() as u32)
+            .flags(libc::MSG_NOSIGNAL | libc::MSG_WAITALL)
+            .build()
+            .user_data((TAG_SEND << TAG_SHIFT) | index as u64);
+        self.push(&sqe)
+    }
+
+    /// `poll_write` of stream `slot`: copies up to [`SEND_MAX`] bytes of `bufs` into a
+    /// driver-owned buffer and returns the count. With no send in flight the buffer's
+    /// send is queued at once (it leaves with the turn's one `io_uring_enter`); with one
+    /// in flight, writes gather in a second buffer (up to [`SEND_MAX`]), sent when the
+    /// first completes; beyond that a write waits. An error of a send is reported by the
+    /// next write or flush.
+    pub(crate) fn poll_write(
+        &mut self,
+        slot: u32,
+        waker: &Waker,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let slot = slot as usize;
+        let sock = &mut self.net.socks[slot];
+        if sock.send_err != 0 {
+            return Poll::Ready(Err(os_error(std::mem::take(&mut sock.send_err))));
+        }
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        let (in_flight, next) = (sock.send, sock.next);
+        let index = if next != NO_SEND {
+            if self.net.sends[next as usize].buf.len() >= SEND_MAX {
+                Self::store(&mut self.net.socks[slot].write_waker, waker);
+                return Poll::Pending;
+            }
+            next as usize
+        } else {
+            let mut buf = self.net.free_sends.pop().unwrap_or_default();
+            buf.clear();
+            self.net.sends.insert(SendOp {
+                buf,
+                off: 0,
+                slot: slot as u32,
+            })
+        };
+        let buf = &mut self.net.sends[index].buf;
+        let before = buf.len();
+        for b in bufs {
+            let take = b.len().min(SEND_MAX - buf.len());
+            buf.extend_from_slice(&b[..take]);
+            if buf.len() == SEND_MAX {
+                break;
+            }
+        }
+        let n = buf.len() - before;
+        if in_flight != NO_SEND {
+            self.net.socks[slot].next = index as u32;
+            return Poll::Ready(Ok(n));
+        }
+        if let Err(e) = self.submit_send(index) {
+            let op = self.net.sends.remove(index);
+            self.keep_send_buf(op.buf);
+            return Poll::Ready(Err(e));
+        }
+        self.net.socks[slot].send = index as u32;
+        Poll::Ready(Ok(n))
+    }
+
+    /// `poll_flush` of stream `slot`: waits until everything written was sent; the error
+    /// of a send, if any.
+    pub(crate) fn poll_flush(&mut self, slot: u32, waker: &Waker) -> Poll<io::Result<()>> {
+        let sock = &mut self.net.socks[slot as usize];
+        if sock.send != NO_SEND {
+            Self::store(&mut sock.write_waker, waker);
+            return Poll::Pending;
+        }
+        if sock.send_err != 0 {
+            return Poll::Ready(Err(os_error(std::mem::take(&mut sock.send_err))));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// `shutdown(Write)` of stream `slot`: `true` if it must wait for sends in flight
+    /// (the driver shuts the socket when the last completes, so the end follows the
+    /// data); `false` if the caller shuts it now.
+    pub(crate) fn defer_shutdown(&mut self, slot: u32) -> bool {
+        let sock = &mut self.net.socks[slot as usize];
+        if sock.send == NO_SEND {
+            return false;
+        }
+        sock.flags |= SHUT_PENDING;
+        true
+    }
+
+    /// Whether stream `slot` has a send in flight; if so, `waker` waits for the last one.
+    pub(crate) fn send_in_flight(&mut self, slot: u32, waker: &Waker) -> bool {
+        let sock = &mut self.net.socks[slot as usize];
+        if sock.send == NO_SEND {
+            return false;
+        }
+        Self::store(&mut sock.write_waker, waker);
+        true
+    }
+
+    /// Keeps a send buffer for reuse unless enough are kept.
+    fn keep_send_buf(&mut self, buf: Vec<u8>) {
+        if self.net.free_sends.len() < FREE_SENDS && buf.capacity() <= 2 * SEND_MAX {
+            self.net.free_sends.push(buf);
+        }
+    }
+
+    /// Removes stream entry `slot` (an idle orphan, or a released idle stream), closing
+    /// the driver's duplicate of its descriptor if it has one.
+    fn remove_sock(&mut self, slot: usize) {
+        let sock = self.net.socks.remove(slot);
+        if sock.flags & OWN_FD != 0 {
+            // SAFETY: the duplicate `release` made, owned by this entry alone, and no
+            // operation of it is in flight (the entry is idle).
+            drop(unsafe { OwnedFd::from_raw_fd(sock.fd) });
+        }
+    }
+
+    /// A completion of send `index`: a short send (an error or a signal stopped
+    /// `MSG_WAITALL`) is resubmitted for the rest; then the next buffer, if writes
+    /// gathered one, is sent; when nothing is left, a deferred shutdown is done. An error
+    /// drops what was gathered after it and is reported by the next write or flush.
+    pub(super) fn send_done(&mut self, index: usize, res: i32, to_wake: &mut Vec<Waker>) {
+        let Some(op) = self.net.sends.get_mut(index) else {
+            return;
+        };
+        let slot = op.slot as usize;
+        if res > 0 && op.off + (res as usize) < op.buf.len() {
+            op.off += res as usize;
+            if self.submit_send(index).is_ok() {
+                return;
+            }
+        }
+        let op = self.net.sends.remove(index);
+        let sent_all = res >= 0 && op.off + (res as usize) >= op.buf.len();
+        self.keep_send_buf(op.buf);
+        let Some(sock) = self.net.socks.get_mut(slot) else {
+            return;
+        };
+        sock.send = NO_SEND;
+        let next = std::mem::replace(&mut sock.next, NO_SEND);
+        if !sent_all {
+            if sock.send_err == 0 {
+                sock.send_err = if res < 0 { -res } else { libc::EPIPE };
+            }
+            if next != NO_SEND {
+                let op = self.net.sends.remove(next as usize);
+                self.keep_send_buf(op.buf);
+            }
+        } else if next != NO_SEND {
+            match self.submit_send(next as usize) {
+                Ok(()) => self.net.socks[slot].send = next,
+                Err(e) => {
+                    let op = self.net.sends.remove(next as usize);
+                    self.keep_send_buf(op.buf);
+                    self.net.socks[slot].send_err = e.raw_os_error().unwrap_or(libc::EIO);
+                }
+            }
+        }
+        let sock = &mut self.net.socks[slot];
+        if sock.send != NO_SEND {
+            return;
+        }
+        if sock.flags & ORPHAN != 0 {
+            if sock.idle() {
+                self.remove_sock(slot);
+            }
+            return;
+        }
+        if sock.flags & SHUT_PENDING != 0 {
+            sock.flags &= !SHUT_PENDING;
+            // SAFETY: the stream's descriptor: open while its handle lives (not an
+            // orphan), and shutdown neither closes nor reuses it.
+            let shut = unsafe { libc::shutdown(sock.fd, libc::SHUT_WR) };
+            if shut != 0 && sock.send_err == 0 {
+                let e = io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO);
+                if e != libc::ENOTCONN {
+                    sock.send_err = e;
+                }
+            }
+        }
+        to_wake.extend(sock.write_waker.take());
+    }
+
     /// Arms stream `slot`'s recv after a direct read (an error is kept for the next read).
     pub(crate) fn arm_after_direct(&mut self, slot: u32) {
         let slot = slot as usize;
@@ -799,30 +1050,60 @@ impl Uring {
             }
         }
         sock.waker = None;
-        if sock.flags & ARMED == 0 {
-            self.net.socks.remove(slot);
+        sock.write_waker = None;
+        if sock.idle() {
+            self.remove_sock(slot);
             return;
         }
+        // Sends in flight complete (what a write accepted is delivered, as `close`
+        // delivers what the socket's buffer holds); then the entry goes. They may need
+        // the descriptor after the handle closes it (the gathered second buffer, the rest
+        // of a short send): the entry keeps a duplicate of its own, closed with it.
+        if sock.send != NO_SEND && sock.flags & OWN_FD == 0 {
+            // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` on the stream's descriptor, still open
+            // (its handle closes it after this call).
+            let dup = unsafe { libc::fcntl(sock.fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if dup >= 0 {
+                sock.fd = dup;
+                sock.flags |= OWN_FD;
+            } else if sock.next != NO_SEND {
+                // No descriptor left: what was gathered cannot be sent.
+                let next = std::mem::replace(&mut sock.next, NO_SEND);
+                let op = self.net.sends.remove(next as usize);
+                self.keep_send_buf(op.buf);
+            }
+        }
+        let sock = &mut self.net.socks[slot];
         sock.flags |= ORPHAN;
-        if sock.flags & CANCELLING == 0 {
+        if sock.flags & (ARMED | CANCELLING) == ARMED {
             sock.flags |= CANCELLING;
             self.cancel_multishot((TAG_RECV << TAG_SHIFT) | slot as u64);
         }
+        // Before the caller closes the descriptor: an entry still queued names it by
+        // number, which a later socket could reuse.
         self.cancel_now();
     }
 
-    /// Submits the queued cancel and runs the ring's deferred work now, without waiting:
-    /// the cancelled operation drops its reference to the socket, so a dropped stream's
-    /// connection closes (its FIN or RST leaves) at once, not at the loop's next turn,
-    /// which a program that drops a stream and then blocks would never reach. One system
-    /// call per stream dropped with its recv armed; its completions stay queued for the
-    /// next turn.
+    /// Submits what is queued and runs the ring's deferred work now, without waiting: an
+    /// entry naming the descriptor about to be closed (a send, a recv) is submitted while
+    /// the number is still the socket's, and a cancelled operation drops its reference to
+    /// the socket, so a dropped stream's connection closes (its FIN or RST leaves) at
+    /// once, not at the loop's next turn, which a program that drops a stream and then
+    /// blocks would never reach. One system call per stream dropped with an operation in
+    /// flight; completions stay queued for the next turn.
     fn cancel_now(&mut self) {
         let ts = types::Timespec::new();
         let args = types::SubmitArgs::new().timespec(&ts);
         // Errors (ETIME: nothing completed yet) change nothing: the next turn submits
         // whatever was not.
         let _ = self.ring.submitter().submit_with_args(1, &args);
+        // Reap now: an orphan whose operations just ended goes (closing the duplicate
+        // descriptor it kept for its sends, which ends the connection); the wakers of
+        // other completions wait for the next turn.
+        let mut later = std::mem::take(&mut self.wake_later);
+        let epoll_ready = self.reap(&mut later);
+        self.epoll_pending |= epoll_ready;
+        self.wake_later = later;
     }
 
     /// The handle of `slot` leaves ring mode (`into_std`): its operation is cancelled and
@@ -849,7 +1130,7 @@ impl Uring {
             if slot & LISTENER != 0 {
                 net.listens[(slot & !LISTENER) as usize].flags & ARMED != 0
             } else {
-                net.socks[slot as usize].flags & ARMED != 0
+                !net.socks[slot as usize].idle()
             }
         };
         for _ in 0..500 {
@@ -863,7 +1144,8 @@ impl Uring {
             // entry, as an orphan, rather than free what the kernel may still write.
             self.release(slot);
             return Err(io::Error::other(
-                "solo-io: into_std: the socket's ring operation did not end after its cancel",
+                "solo-io: into_std: the socket's ring operations (a receive cancelled, or a \
+                 send the peer does not take) did not end within 5 s",
             ));
         }
         let held = if slot & LISTENER != 0 {
@@ -988,6 +1270,92 @@ pub(crate) fn stream_poll_read(
             |u, bufs| u.poll_read(slot, cx.waker(), bufs),
             |bufs| io.get_ref().read_vectored(bufs),
         ))
+    })
+}
+
+/// `poll_write` of a TCP stream on the io_uring driver (see [`Uring::poll_write`]):
+/// `None` when it writes directly (another driver; no loop running and nothing in flight).
+/// The first call under the loop puts the stream in ring mode.
+pub(crate) fn stream_poll_write(
+    io: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &[io::IoSlice<'_>],
+) -> Option<Poll<io::Result<usize>>> {
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        let cell = io.ring_slot();
+        let mut slot = cell.get();
+        if slot == NO_SLOT {
+            if !r.is_driven() || !uring.borrow_mut().net_ready() {
+                return None;
+            }
+            slot = uring
+                .borrow_mut()
+                .open_stream(io.get_ref().source().as_raw_fd());
+            cell.set(slot);
+            let _ = r.set_interest(io.key(), io.get_ref().source(), Interest::WRITABLE);
+        } else if !r.is_driven() && !uring.borrow_mut().send_in_flight(slot, cx.waker()) {
+            // No loop would submit a queued send: write directly (nothing is in flight,
+            // so nothing is reordered).
+            return None;
+        }
+        let polled = uring.borrow_mut().poll_write(slot, cx.waker(), bufs);
+        if polled.is_pending() {
+            r.assert_driven();
+        }
+        Some(polled)
+    })
+}
+
+/// `poll_flush` of a TCP stream in ring mode: waits for its send in flight (`None`: not
+/// in ring mode, nothing to flush).
+pub(crate) fn stream_poll_flush(
+    io: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<io::Result<()>>> {
+    let slot = io.ring_slot().get();
+    if slot == NO_SLOT {
+        return None;
+    }
+    Reactor::with(|r| {
+        let uring = r.uring()?;
+        let polled = uring.borrow_mut().poll_flush(slot, cx.waker());
+        if polled.is_pending() {
+            r.assert_driven();
+        }
+        Some(polled)
+    })
+}
+
+/// Whether a TCP stream in ring mode has a send in flight (then `cx` is woken when it
+/// completes): `writable()` and `sendfile` wait for it, so nothing is reordered.
+pub(crate) fn stream_send_in_flight(io: &Async<TcpStream>, cx: &mut Context<'_>) -> bool {
+    let slot = io.ring_slot().get();
+    if slot == NO_SLOT {
+        return false;
+    }
+    Reactor::with(|r| {
+        let Some(uring) = r.uring() else {
+            return false;
+        };
+        let waiting = uring.borrow_mut().send_in_flight(slot, cx.waker());
+        if waiting {
+            r.assert_driven();
+        }
+        waiting
+    })
+}
+
+/// `shutdown` of the write side of a TCP stream in ring mode with a send in flight: the
+/// driver shuts it when the send completes. `false`: the caller shuts it now.
+pub(crate) fn stream_defer_shutdown(io: &Async<TcpStream>) -> bool {
+    let slot = io.ring_slot().get();
+    if slot == NO_SLOT {
+        return false;
+    }
+    Reactor::with(|r| {
+        r.uring()
+            .is_some_and(|u| u.borrow_mut().defer_shutdown(slot))
     })
 }
 
