@@ -1077,11 +1077,15 @@ pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
 /// and creating the reactor fails (solo-io panics, naming the cause) where it is not
 /// available (`ENOSYS`, `EPERM` from a seccomp filter, the ring's memory refused); `auto`
 /// takes io_uring where a ring can be made and the poller otherwise. Unset, the poller is
-/// used: under io_uring, sockets still go through readiness (the ring only waits and runs
-/// the file operations), which measured no faster than epoll, so it is not the default.
+/// used.
 ///
 /// Under the io_uring driver every API works as under the poller: readiness sources
-/// (`Async<T>`) stay in the poller, whose epoll descriptor the ring watches.
+/// (`Async<T>`, UDP and Unix sockets) stay in the poller, whose epoll descriptor the ring
+/// watches; TCP streams and listeners receive, send and accept on the ring (multishot
+/// receive into one provided-buffer ring per thread, batched sends, multishot accept),
+/// and files run there too. What changes for a TCP stream: bytes written leave at the
+/// loop's next turn (flush before blocking the thread on the peer), and reading its
+/// descriptor directly bypasses data the ring already received.
 pub fn driver() -> &'static str {
     Reactor::with(Reactor::driver)
 }

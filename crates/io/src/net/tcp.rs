@@ -130,11 +130,20 @@ impl TcpListener {
     }
 
     /// The `std` listener (non-blocking).
+    ///
+    /// On the io_uring driver, a listener that accepted through the ring queues the
+    /// connections its multishot accept took; `get_ref().accept()` only sees those still
+    /// in the kernel's backlog: take the queued ones with
+    /// [`poll_accept`](TcpListener::poll_accept) first.
     pub fn get_ref(&self) -> &std::net::TcpListener {
         self.inner.get_ref()
     }
 
     /// Deregisters the listener and returns the `std` listener (still non-blocking).
+    ///
+    /// On the io_uring driver, a listener that accepted through the ring first cancels its
+    /// multishot accept and waits for it to end; connections it accepted and nobody took
+    /// are closed (take them with [`poll_accept`](TcpListener::poll_accept) first).
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         self.inner.into_inner()
     }
@@ -177,6 +186,12 @@ impl Stream for Incoming<'_> {
 ///
 /// Memory: the handle is the descriptor plus a reactor key (16 bytes); the reactor keeps
 /// about 56 bytes per registered source. No buffer is allocated by the stream itself.
+///
+/// On the io_uring driver (`SOLO_DRIVER=uring`, Linux) reads, writes and accepts run on
+/// the ring: received data waits in the thread's shared provided buffers until read, and
+/// writes are copied and sent with the loop's next turn (see
+/// [`reactor::driver`](crate::reactor::driver)); the ring keeps a 64-byte entry per
+/// stream.
 pub struct TcpStream {
     inner: Async<std::net::TcpStream>,
 }
@@ -423,7 +438,8 @@ impl TcpStream {
         self.inner.get_ref().shutdown(how)
     }
 
-    /// The `std` stream (non-blocking). Operations on it bypass the readiness cache.
+    /// The `std` stream (non-blocking). Operations on it bypass the readiness cache, and,
+    /// on the io_uring driver, the data the ring received and the sends it has queued.
     pub fn get_ref(&self) -> &std::net::TcpStream {
         self.inner.get_ref()
     }

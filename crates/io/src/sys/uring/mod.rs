@@ -30,12 +30,17 @@
 //! driver owns with their buffers until the kernel is done with them, whatever happens to
 //! the future (see [`Op`] and [`Uring::cancel`]).
 //!
+//! TCP streams and listeners use the ring too ([`net`]): a multishot receive per stream
+//! into one provided-buffer ring per thread, sends queued on the ring, a multishot accept
+//! per listener. UDP and Unix sockets, and every other readiness source, stay on the
+//! poller.
+//!
 //! # Memory per connection
 //!
-//! None here: sockets are still readiness sources under this driver (the reactor's 56-byte
-//! slab entry), and an operation exists only while a file operation is in flight. Native
-//! socket operations (multishot accept, multishot receive into a provided-buffer ring,
-//! batched sends) are not built yet.
+//! A TCP stream on the ring has a 64-byte entry in [`net`]'s table beside the reactor's
+//! 56-byte registration, and no buffer while idle: 396 bytes per idle connection of the
+//! demo server at 10,000 connections (321 on the epoll driver). The provided buffers are a
+//! fixed 4 MiB per thread (see [`net`]).
 //!
 //! [`Notifier`]: crate::reactor::Notifier
 
