@@ -392,7 +392,7 @@ impl<T: Source> Drop for Async<T> {
             if slot != crate::sys::uring::net::NO_SLOT {
                 // Before the descriptor closes: cancels what the kernel still holds.
                 Reactor::try_with(|r| {
-                    if let Some(uring) = r.uring() {
+                    if let Some(uring) = r.uring_owned() {
                         uring.borrow_mut().release(slot);
                     }
                 });

@@ -901,6 +901,17 @@ impl Reactor {
         self.poller.backend()
     }
 
+    /// The ring, when this reactor runs on the io_uring driver, made this process's first
+    /// (in a `fork` child the inherited ring is the parent's and not even mapped: it is
+    /// replaced, as at the child's first park). `None` also if that fails (then the
+    /// caller's readiness path reports the error).
+    #[cfg(has_uring)]
+    pub(crate) fn uring_owned(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
+        self.uring.as_ref()?;
+        self.ensure_own_poller().ok()?;
+        self.uring.as_ref()
+    }
+
     /// Runs `f` with the ring and the wakers to wake at the next park, when this reactor
     /// runs on the io_uring driver.
     #[cfg(has_uring)]
@@ -908,7 +919,7 @@ impl Reactor {
         &self,
         f: impl FnOnce(&mut crate::sys::uring::Uring, &mut Vec<Waker>) -> R,
     ) -> Option<R> {
-        let uring = self.uring.as_ref()?;
+        let uring = self.uring_owned()?;
         let mut to_wake = self.to_wake.borrow_mut();
         Some(f(&mut uring.borrow_mut(), &mut to_wake))
     }

@@ -458,3 +458,60 @@ fn flush_waits_and_send_errors_are_reported() {
         );
     });
 }
+
+/// A stream on the ring at a `fork`: the child's new ring makes its own buffers and
+/// serves the stream (the parent dropped its handle, cancelling its own recv).
+#[test]
+fn a_stream_on_the_ring_at_a_fork_is_served_by_the_child() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // On a thread of its own, joined under the lock: its reactor's descriptors go with it.
+    std::thread::spawn(|| {
+        common::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (mut client, mut server) = pair(&listener).await;
+            on_the_ring(&mut client, &mut server).await;
+            let mut slot = Some(server);
+            let pid = common::fork_with(|| {
+                let mut server = slot.take().unwrap();
+                solo_io::block_on(async move {
+                    let mut buf = [0; 4];
+                    solo_io::io_timeout(common::GUARD, server.read_exact(&mut buf))
+                        .await
+                        .map_err(|e| format!("the child's read: {e}"))?;
+                    if &buf != b"ping" {
+                        return Err(format!("the child read {buf:?}"));
+                    }
+                    server
+                        .write_all(b"pong")
+                        .await
+                        .map_err(|e| format!("the child's write: {e}"))?;
+                    server
+                        .flush()
+                        .await
+                        .map_err(|e| format!("the child's flush: {e}"))?;
+                    Ok(())
+                })
+            });
+            // The parent's handle goes (its recv cancelled at once): the child serves.
+            drop(slot.take());
+            client.write_all(b"ping").unwrap();
+            let answer = solo_io::unblock(move || {
+                client
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                let mut buf = [0; 4];
+                client.read_exact(&mut buf).map(|()| buf)
+            })
+            .await
+            .expect("the child's answer");
+            assert_eq!(&answer, b"pong");
+            assert_eq!(
+                common::exit_code(pid).await,
+                0,
+                "the child failed (see stderr)"
+            );
+        })
+    })
+    .join()
+    .unwrap();
+}

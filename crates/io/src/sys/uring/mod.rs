@@ -507,7 +507,7 @@ impl Uring {
             }
         }
         fresh.ops = ops;
-        fresh.net = self.net.after_fork();
+        fresh.net = self.net.after_fork(to_wake);
         *self = fresh;
         Ok(())
     }

@@ -390,13 +390,17 @@ impl Net {
     }
 
     /// In a `fork` child: the parent's ring holds the recvs and accepts, and the pool is
-    /// the parent's registration. Entries stay (their handles keep their slots), disarmed;
+    /// the parent's registration. Entries stay (their handles keep their slots), disarmed,
+    /// their waiting tasks woken (to arm again on the child's ring);
     /// received data a stream held is dropped and reported as an error (`EIO`) on its next
     /// read; orphans go.
-    pub(super) fn after_fork(&mut self) -> Net {
+    pub(super) fn after_fork(&mut self, to_wake: &mut Vec<Waker>) -> Net {
         let mut socks = std::mem::take(&mut self.socks);
         socks.retain(|_, s| s.flags & ORPHAN == 0);
         for (_, s) in socks.iter_mut() {
+            // Their waits were on the parent's ring: poll again (and arm on this one).
+            to_wake.extend(s.waker.take());
+            to_wake.extend(s.write_waker.take());
             s.flags &= !(ARMED | CANCELLING | SHUT_PENDING);
             if s.send != NO_SEND {
                 s.send = NO_SEND;
@@ -415,6 +419,7 @@ impl Net {
         listens.retain(|_, l| l.flags & ORPHAN == 0);
         for (_, l) in listens.iter_mut() {
             l.flags &= !(ARMED | CANCELLING);
+            to_wake.extend(l.waker.take());
         }
         // The sends' buffers are this process's copies: free to go.
         Net {
@@ -659,6 +664,11 @@ impl Uring {
     /// [`MAX_HELD`] buffers, has not seen its end or an error, and the ring has buffers
     /// (or it is not starved).
     fn maybe_arm(&mut self, slot: usize) -> io::Result<()> {
+        if !self.net_ready() {
+            return Err(io::Error::other(
+                "solo-io: the io_uring driver cannot make its receive buffers (after a fork?)",
+            ));
+        }
         let free = self.net.pool.as_ref().map_or(0, |p| p.free);
         let sock = &self.net.socks[slot];
         if sock.flags & (ARMED | EOF) != 0 || sock.err != 0 || sock.held >= MAX_HELD {
@@ -682,9 +692,11 @@ impl Uring {
         if bufs.iter().all(|b| b.is_empty()) {
             return Step::Done(Ok(0));
         }
+        // Made again after a `fork` (the child's ring has none yet).
+        self.net_ready();
         let Some(pool) = self.net.pool.as_mut() else {
             return Step::Done(Err(io::Error::other(
-                "solo-io: a stream in ring mode without the ring's buffers",
+                "solo-io: the io_uring driver cannot make its receive buffers (after a fork?)",
             )));
         };
         let sock = &mut self.net.socks[slot];
@@ -955,9 +967,10 @@ impl Uring {
     /// `peek` of stream `slot`: copies held data without consuming it.
     pub(crate) fn poll_peek(&mut self, slot: u32, waker: &Waker, buf: &mut [u8]) -> Step<usize> {
         let slot = slot as usize;
+        self.net_ready();
         let Some(pool) = self.net.pool.as_ref() else {
             return Step::Done(Err(io::Error::other(
-                "solo-io: a stream in ring mode without the ring's buffers",
+                "solo-io: the io_uring driver cannot make its receive buffers (after a fork?)",
             )));
         };
         let sock = &mut self.net.socks[slot];
@@ -1249,7 +1262,7 @@ pub(crate) fn stream_poll_read(
     bufs: &mut [IoSliceMut<'_>],
 ) -> Option<Poll<io::Result<usize>>> {
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         let cell = io.ring_slot();
         let mut slot = cell.get();
         if slot == NO_SLOT {
@@ -1305,7 +1318,7 @@ pub(crate) fn stream_poll_write(
     bufs: &[io::IoSlice<'_>],
 ) -> Option<Poll<io::Result<usize>>> {
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         let cell = io.ring_slot();
         let mut slot = cell.get();
         if slot == NO_SLOT {
@@ -1341,7 +1354,7 @@ pub(crate) fn stream_poll_flush(
         return None;
     }
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         let polled = uring.borrow_mut().poll_flush(slot, cx.waker());
         if polled.is_pending() {
             r.assert_driven();
@@ -1358,7 +1371,7 @@ pub(crate) fn stream_send_in_flight(io: &Async<TcpStream>, cx: &mut Context<'_>)
         return false;
     }
     Reactor::with(|r| {
-        let Some(uring) = r.uring() else {
+        let Some(uring) = r.uring_owned() else {
             return false;
         };
         let waiting = uring.borrow_mut().send_in_flight(slot, cx.waker());
@@ -1377,7 +1390,7 @@ pub(crate) fn stream_defer_shutdown(io: &Async<TcpStream>) -> bool {
         return false;
     }
     Reactor::with(|r| {
-        r.uring()
+        r.uring_owned()
             .is_some_and(|u| u.borrow_mut().defer_shutdown(slot))
     })
 }
@@ -1393,7 +1406,7 @@ pub(crate) fn stream_poll_peek(
         return None;
     }
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         Some(drive(
             r,
             uring,
@@ -1416,7 +1429,7 @@ pub(crate) fn stream_poll_readable(
         return None;
     }
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         let polled = uring.borrow_mut().poll_readable(slot, cx.waker());
         if polled.is_pending() {
             r.assert_driven();
@@ -1433,7 +1446,7 @@ pub(crate) fn listener_poll_accept(
     cx: &mut Context<'_>,
 ) -> Option<Poll<io::Result<OwnedFd>>> {
     Reactor::with(|r| {
-        let uring = r.uring()?;
+        let uring = r.uring_owned()?;
         let cell = io.ring_slot();
         let mut slot = cell.get();
         if slot == NO_SLOT {
