@@ -938,12 +938,6 @@ impl Reactor {
         self.poller.modify(source, key, interest, Mode::Edge)
     }
 
-    /// The ring, when this reactor runs on the io_uring driver.
-    #[cfg(has_uring)]
-    pub(crate) fn uring(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
-        self.uring.as_ref()
-    }
-
     pub(crate) fn driver(&self) -> &'static str {
         #[cfg(has_uring)]
         if self.uring.is_some() {
