@@ -143,15 +143,22 @@ impl<T: Source> Async<T> {
         &self.ring
     }
 
-    /// Takes the socket out of the io_uring driver's table, waiting for its operation to
-    /// end (see `Uring::detach`).
+    /// Takes the socket out of the io_uring driver's table, waiting for its operations to
+    /// end (see `Uring::detach`), and has the poller watch both directions again.
     #[cfg(has_uring)]
-    fn leave_ring(&self) -> io::Result<()> {
+    pub(crate) fn leave_ring(&self) -> io::Result<()> {
         let slot = self.ring.replace(crate::sys::uring::net::NO_SLOT);
         if slot == crate::sys::uring::net::NO_SLOT {
             return Ok(());
         }
-        Reactor::with(|r| r.with_uring_wake(|u, to_wake| u.detach(slot, to_wake))).unwrap_or(Ok(()))
+        Reactor::with(|r| {
+            let detached = r
+                .with_uring_wake(|u, to_wake| u.detach(slot, to_wake))
+                .unwrap_or(Ok(()));
+            let watched =
+                r.set_interest(self.key, self.get_ref().source(), solo_poll::Interest::BOTH);
+            detached.and(watched)
+        })
     }
 
     /// Waits until the source is readable.

@@ -515,3 +515,32 @@ fn a_stream_on_the_ring_at_a_fork_is_served_by_the_child() {
     .join()
     .unwrap();
 }
+
+/// A stream that read and wrote through the ring, turned into a plain `Async` readiness
+/// source: its sends completed, and its readiness works (the poller watches reads again).
+#[test]
+fn a_stream_on_the_ring_becomes_a_readiness_source() {
+    isolated(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut client, mut server) = pair(&listener).await;
+        on_the_ring(&mut client, &mut server).await;
+        server.write_all(b"sent").await.unwrap();
+        let stream: solo_io::Async<std::net::TcpStream> = server.into();
+        let mut buf = [0; 4];
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"sent");
+        // The data arrives while the read waits: only the poller can say so.
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            client.write_all(b"more").unwrap();
+            client
+        });
+        let read = stream.read_with(|s| (&*s).read(&mut buf));
+        let n = solo_io::io_timeout(Duration::from_secs(10), read)
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], &b"more"[..n]);
+        assert!(n > 0);
+        drop(writer.join().unwrap());
+    });
+}

@@ -466,7 +466,15 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
 }
 
 impl From<TcpStream> for Async<std::net::TcpStream> {
+    /// The stream as a plain readiness source.
+    ///
+    /// On the io_uring driver, a stream that reads or writes through the ring leaves it
+    /// first: this waits for its receive to be cancelled and its sends to complete, and
+    /// data the ring received that was not read yet is dropped (use
+    /// [`TcpStream::into_std`], which reports it, to find out).
     fn from(stream: TcpStream) -> Self {
+        #[cfg(has_uring)]
+        let _ = stream.inner.leave_ring();
         stream.inner
     }
 }
