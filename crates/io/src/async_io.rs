@@ -70,6 +70,11 @@ pub struct Async<T: Source> {
     /// `None` only transiently inside `into_inner`.
     io: Option<T>,
     key: usize,
+    /// The entry of a TCP stream or listener in the io_uring driver's socket table
+    /// (`sys/uring/net.rs`), or `NO_SLOT`. It fills what is padding beside a descriptor:
+    /// an `Async` of a socket stays 16 bytes.
+    #[cfg(has_uring)]
+    ring: std::cell::Cell<u32>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -94,6 +99,8 @@ impl<T: Source> Async<T> {
         Ok(Async {
             io: Some(io),
             key,
+            #[cfg(has_uring)]
+            ring: std::cell::Cell::new(crate::sys::uring::net::NO_SLOT),
             _not_send: PhantomData,
         })
     }
@@ -114,9 +121,44 @@ impl<T: Source> Async<T> {
 
     /// Deregisters the source and returns the inner I/O object (still non-blocking).
     pub fn into_inner(mut self) -> io::Result<T> {
+        // A socket in ring mode leaves it first (its held data would be lost: an error).
+        #[cfg(has_uring)]
+        let detached = self.leave_ring();
         let io = self.io.take().expect("io is present until into_inner");
         let result = Reactor::with(|r| r.deregister(self.key, io.source()));
+        #[cfg(has_uring)]
+        detached?;
         result.map(|()| io)
+    }
+
+    /// The reactor key of the registration.
+    #[cfg(has_uring)]
+    pub(crate) fn key(&self) -> usize {
+        self.key
+    }
+
+    /// The io_uring driver's entry of this socket (see `sys/uring/net.rs`).
+    #[cfg(has_uring)]
+    pub(crate) fn ring_slot(&self) -> &std::cell::Cell<u32> {
+        &self.ring
+    }
+
+    /// Takes the socket out of the io_uring driver's table, waiting for its operations to
+    /// end (see `Uring::detach`), and has the poller watch both directions again.
+    #[cfg(has_uring)]
+    pub(crate) fn leave_ring(&self) -> io::Result<()> {
+        let slot = self.ring.replace(crate::sys::uring::net::NO_SLOT);
+        if slot == crate::sys::uring::net::NO_SLOT {
+            return Ok(());
+        }
+        Reactor::with(|r| {
+            let detached = r
+                .with_uring_wake(|u, to_wake| u.detach(slot, to_wake))
+                .unwrap_or(Ok(()));
+            let watched =
+                r.set_interest(self.key, self.get_ref().source(), solo_poll::Interest::BOTH);
+            detached.and(watched)
+        })
     }
 
     /// Waits until the source is readable.
@@ -351,6 +393,18 @@ impl<T: Source> Unpin for Async<T> {}
 
 impl<T: Source> Drop for Async<T> {
     fn drop(&mut self) {
+        #[cfg(has_uring)]
+        {
+            let slot = self.ring.replace(crate::sys::uring::net::NO_SLOT);
+            if slot != crate::sys::uring::net::NO_SLOT {
+                // Before the descriptor closes: cancels what the kernel still holds.
+                Reactor::try_with(|r| {
+                    if let Some(uring) = r.uring_owned() {
+                        uring.borrow_mut().release(slot);
+                    }
+                });
+            }
+        }
         if let Some(io) = self.io.take() {
             let key = self.key;
             // Deregister before `io` closes the descriptor; the error, if any (the source

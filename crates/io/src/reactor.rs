@@ -175,6 +175,13 @@ pub struct Stats {
     /// finished and not yet picked up by their task, or abandoned by a dropped future and
     /// not yet completed by the kernel (their buffers are kept until then).
     pub ring_ops: usize,
+    /// TCP streams and listeners whose reads or accepts run on the io_uring driver's ring
+    /// now (0 on the poller), counting those dropped whose last completion has not
+    /// arrived yet.
+    pub ring_sockets: usize,
+    /// Provided receive buffers of the io_uring driver held by streams now (received,
+    /// not yet read); the others are in the kernel's ring.
+    pub ring_buffers_held: usize,
 }
 
 /// A handle that wakes a thread's reactor from any thread.
@@ -741,9 +748,16 @@ impl Reactor {
             (ready, to_wake.len() - before)
         };
         if !epoll_ready {
+            // A wait that only reaped completions (ring sockets, files): counted as a
+            // wait whose events are its completions.
             let mut stats = self.stats.get();
             stats.polls += 1;
             self.stats.set(stats);
+            #[cfg(feature = "metrics")]
+            {
+                let bucket = crate::metrics::events_bucket(completed);
+                self.metrics.borrow_mut().events_per_wait[bucket] += 1;
+            }
             return Ok(completed);
         }
         let mut events = self.events.borrow_mut();
@@ -857,7 +871,9 @@ impl Reactor {
         s.timers = self.timers.borrow().len();
         #[cfg(has_uring)]
         if let Some(uring) = &self.uring {
-            s.ring_ops = uring.borrow().ops();
+            let uring = uring.borrow();
+            s.ring_ops = uring.ops();
+            (s.ring_sockets, s.ring_buffers_held) = uring.net_counts();
         }
         s
     }
@@ -885,10 +901,41 @@ impl Reactor {
         self.poller.backend()
     }
 
-    /// The ring, when this reactor runs on the io_uring driver.
+    /// The ring, when this reactor runs on the io_uring driver, made this process's first
+    /// (in a `fork` child the inherited ring is the parent's and not even mapped: it is
+    /// replaced, as at the child's first park). `None` also if that fails (then the
+    /// caller's readiness path reports the error).
     #[cfg(has_uring)]
-    pub(crate) fn uring(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
+    pub(crate) fn uring_owned(&self) -> Option<&RefCell<crate::sys::uring::Uring>> {
+        self.uring.as_ref()?;
+        self.ensure_own_poller().ok()?;
         self.uring.as_ref()
+    }
+
+    /// Runs `f` with the ring and the wakers to wake at the next park, when this reactor
+    /// runs on the io_uring driver.
+    #[cfg(has_uring)]
+    pub(crate) fn with_uring_wake<R>(
+        &self,
+        f: impl FnOnce(&mut crate::sys::uring::Uring, &mut Vec<Waker>) -> R,
+    ) -> Option<R> {
+        let uring = self.uring_owned()?;
+        let mut to_wake = self.to_wake.borrow_mut();
+        Some(f(&mut uring.borrow_mut(), &mut to_wake))
+    }
+
+    /// Changes what the poller watches of registered source `key` (edge-triggered): a
+    /// socket whose reads (or accepts) moved to the ring asks only for writability, or for
+    /// nothing, so its arrivals cost no epoll event.
+    #[cfg(has_uring)]
+    pub(crate) fn set_interest(
+        &self,
+        key: usize,
+        source: impl AsSource,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.ensure_own_poller()?;
+        self.poller.modify(source, key, interest, Mode::Edge)
     }
 
     pub(crate) fn driver(&self) -> &'static str {
@@ -1035,11 +1082,15 @@ pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
 /// and creating the reactor fails (solo-io panics, naming the cause) where it is not
 /// available (`ENOSYS`, `EPERM` from a seccomp filter, the ring's memory refused); `auto`
 /// takes io_uring where a ring can be made and the poller otherwise. Unset, the poller is
-/// used: under io_uring, sockets still go through readiness (the ring only waits and runs
-/// the file operations), which measured no faster than epoll, so it is not the default.
+/// used.
 ///
 /// Under the io_uring driver every API works as under the poller: readiness sources
-/// (`Async<T>`) stay in the poller, whose epoll descriptor the ring watches.
+/// (`Async<T>`, UDP and Unix sockets) stay in the poller, whose epoll descriptor the ring
+/// watches; TCP streams and listeners receive, send and accept on the ring (multishot
+/// receive into one provided-buffer ring per thread, batched sends, multishot accept),
+/// and files run there too. What changes for a TCP stream: bytes written leave at the
+/// loop's next turn (flush before blocking the thread on the peer), and reading its
+/// descriptor directly bypasses data the ring already received.
 pub fn driver() -> &'static str {
     Reactor::with(Reactor::driver)
 }

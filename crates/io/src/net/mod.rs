@@ -81,7 +81,9 @@ impl Backoff {
 ///
 /// `short_read_drains`: whether a short read proves the socket's buffer is empty (TCP:
 /// yes; Unix streams: no, a read also stops at a message carrying descriptors). See
-/// `Async::poll_stream_read`.
+/// `Async::poll_stream_read`. (TCP has its own, `tcp_io!`, which may go through the
+/// io_uring driver: only Unix streams use this one.)
+#[cfg(unix)]
 macro_rules! stream_io {
     ($t:ident, short_read_drains: $drains:literal) => {
         $crate::net::stream_io!(@impl $t, $drains);
@@ -144,6 +146,7 @@ macro_rules! stream_io {
         }
     };
 }
+#[cfg(unix)]
 pub(crate) use stream_io;
 
 /// The descriptor traits for socket types whose `inner` is an `Async`: `AsFd` and

@@ -84,6 +84,24 @@ impl TcpListener {
     /// Polls for one connection, without the backoff of [`accept`](TcpListener::accept):
     /// resource errors are returned to the caller.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        #[cfg(has_uring)]
+        while let Some(polled) = crate::sys::uring::net::listener_poll_accept(&self.inner, cx) {
+            let fd = match std::task::ready!(polled) {
+                Ok(fd) => fd,
+                Err(e) if sys::is_transient_accept_error(&e) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            let stream = std::net::TcpStream::from(fd);
+            // A multishot accept reports no address; a connection already gone has none
+            // either, and is skipped like the readiness path skips its errors.
+            let addr = match stream.peer_addr() {
+                Ok(addr) => addr,
+                Err(_) => continue,
+            };
+            return Poll::Ready(
+                Async::new_nonblocking(stream).map(|inner| (TcpStream { inner }, addr)),
+            );
+        }
         self.inner
             .poll_accept(cx)
             .map(|res| res.map(|(inner, addr)| (TcpStream { inner }, addr)))
@@ -112,11 +130,20 @@ impl TcpListener {
     }
 
     /// The `std` listener (non-blocking).
+    ///
+    /// On the io_uring driver, a listener that accepted through the ring queues the
+    /// connections its multishot accept took; `get_ref().accept()` only sees those still
+    /// in the kernel's backlog: take the queued ones with
+    /// [`poll_accept`](TcpListener::poll_accept) first.
     pub fn get_ref(&self) -> &std::net::TcpListener {
         self.inner.get_ref()
     }
 
     /// Deregisters the listener and returns the `std` listener (still non-blocking).
+    ///
+    /// On the io_uring driver, a listener that accepted through the ring first cancels its
+    /// multishot accept and waits for it to end; connections it accepted and nobody took
+    /// are closed (take them with [`poll_accept`](TcpListener::poll_accept) first).
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         self.inner.into_inner()
     }
@@ -159,6 +186,12 @@ impl Stream for Incoming<'_> {
 ///
 /// Memory: the handle is the descriptor plus a reactor key (16 bytes); the reactor keeps
 /// about 56 bytes per registered source. No buffer is allocated by the stream itself.
+///
+/// On the io_uring driver (`SOLO_DRIVER=uring`, Linux) reads, writes and accepts run on
+/// the ring: received data waits in the thread's shared provided buffers until read, and
+/// writes are copied and sent with the loop's next turn (see
+/// [`reactor::driver`](crate::reactor::driver)); the ring keeps a 64-byte entry per
+/// stream.
 pub struct TcpStream {
     inner: Async<std::net::TcpStream>,
 }
@@ -185,13 +218,34 @@ impl TcpStream {
     }
 
     /// Waits until the stream is readable (see [`Async::readable`]).
+    ///
+    /// On the io_uring driver, once the stream reads through the ring (see
+    /// [`AsyncRead`](futures_io::AsyncRead)), it is readable when received data is held
+    /// for it, or its end or an error is pending.
     pub async fn readable(&self) -> io::Result<()> {
-        self.inner.readable().await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if let Some(polled) = crate::sys::uring::net::stream_poll_readable(&self.inner, cx) {
+                return polled;
+            }
+            self.inner.poll_readable(cx)
+        })
+        .await
     }
 
     /// Waits until the stream is writable (see [`Async::writable`]).
+    ///
+    /// On the io_uring driver, a stream whose writes go through the ring is writable once
+    /// its send in flight completed (then as under the poller).
     pub async fn writable(&self) -> io::Result<()> {
-        self.inner.writable().await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if crate::sys::uring::net::stream_send_in_flight(&self.inner, cx) {
+                return Poll::Pending;
+            }
+            self.inner.poll_writable(cx)
+        })
+        .await
     }
 
     /// Sends up to `count` bytes of `file`, from `offset` on, to the peer: the kernel
@@ -258,14 +312,83 @@ impl TcpStream {
         offset: u64,
         count: usize,
     ) -> Poll<io::Result<usize>> {
+        // What earlier writes queued on the ring goes first.
+        #[cfg(has_uring)]
+        if crate::sys::uring::net::stream_send_in_flight(&self.inner, cx) {
+            return Poll::Pending;
+        }
         self.inner.poll_op(Direction::Write, cx, |stream| {
             sys::sendfile(stream.source(), file, offset, count)
         })
     }
 
     /// Reads into `buf` without removing the data from the socket's queue.
+    ///
+    /// On the io_uring driver, once the stream reads through the ring, this looks at the
+    /// data received and held for it first (nothing is lost or reordered).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_with(|s| s.peek(buf)).await
+        std::future::poll_fn(|cx| {
+            #[cfg(has_uring)]
+            if let Some(polled) = crate::sys::uring::net::stream_poll_peek(&self.inner, cx, buf) {
+                return polled;
+            }
+            self.inner.poll_op(Direction::Read, cx, |s| s.peek(buf))
+        })
+        .await
+    }
+
+    /// The write of `AsyncWrite`: through the ring on the io_uring driver (see
+    /// `sys/uring/net.rs`), else directly with the readiness cache.
+    fn poll_write_any(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_write(&self.inner, cx, bufs) {
+            return polled;
+        }
+        match bufs {
+            [buf] => self.inner.poll_stream_write(cx, buf),
+            bufs => self.inner.poll_stream_write_vectored(cx, bufs),
+        }
+    }
+
+    /// The flush of `AsyncWrite`: waits for a send in flight on the ring (nothing to do
+    /// otherwise: a socket has no user-space buffer).
+    fn poll_flush_any(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_flush(&self.inner, _cx) {
+            return polled;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The close of `AsyncWrite`: flushes, then shuts down the write half (the peer reads
+    /// end-of-file).
+    fn poll_close_any(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_flush_any(cx))?;
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        })
+    }
+
+    /// The read of `AsyncRead`: through the ring on the io_uring driver (see
+    /// `sys/uring/net.rs`), else with the readiness cache.
+    fn poll_read_any(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(has_uring)]
+        if let Some(polled) = crate::sys::uring::net::stream_poll_read(&self.inner, cx, bufs) {
+            return polled;
+        }
+        match bufs {
+            [buf] => self.inner.poll_stream_read(cx, buf, true),
+            bufs => self.inner.poll_stream_read_vectored(cx, bufs, true),
+        }
     }
 
     /// The remote address.
@@ -300,16 +423,32 @@ impl TcpStream {
     }
 
     /// Shuts down the read half, the write half, or both.
+    ///
+    /// On the io_uring driver, shutting the write half while a write's send is still in
+    /// flight on the ring is done when that send completes, so the end of the stream
+    /// follows the data written before it.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        #[cfg(has_uring)]
+        if how != Shutdown::Read && crate::sys::uring::net::stream_defer_shutdown(&self.inner) {
+            if how == Shutdown::Both {
+                return self.inner.get_ref().shutdown(Shutdown::Read);
+            }
+            return Ok(());
+        }
         self.inner.get_ref().shutdown(how)
     }
 
-    /// The `std` stream (non-blocking). Operations on it bypass the readiness cache.
+    /// The `std` stream (non-blocking). Operations on it bypass the readiness cache, and,
+    /// on the io_uring driver, the data the ring received and the sends it has queued.
     pub fn get_ref(&self) -> &std::net::TcpStream {
         self.inner.get_ref()
     }
 
     /// Deregisters the stream and returns the `std` stream (still non-blocking).
+    ///
+    /// On the io_uring driver, a stream that reads through the ring first cancels its
+    /// receive and waits for it to end; data received and not yet read cannot go back to
+    /// the socket, so this fails (saying how many bytes) if any is held: read it first.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         self.inner.into_inner()
     }
@@ -327,7 +466,15 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
 }
 
 impl From<TcpStream> for Async<std::net::TcpStream> {
+    /// The stream as a plain readiness source.
+    ///
+    /// On the io_uring driver, a stream that reads or writes through the ring leaves it
+    /// first: this waits for its receive to be cancelled and its sends to complete, and
+    /// data the ring received that was not read yet is dropped (use
+    /// [`TcpStream::into_std`], which reports it, to find out).
     fn from(stream: TcpStream) -> Self {
+        #[cfg(has_uring)]
+        let _ = stream.inner.leave_ring();
         stream.inner
     }
 }
@@ -338,6 +485,59 @@ impl From<Async<std::net::TcpStream>> for TcpStream {
     }
 }
 
-super::stream_io!(TcpStream, short_read_drains: true);
+/// `AsyncRead`/`AsyncWrite` of `TcpStream` and `&TcpStream` through the `*_any` methods.
+macro_rules! tcp_io {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_any(cx, &mut [io::IoSliceMut::new(buf)])
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_any(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_any(cx, &[io::IoSlice::new(buf)])
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_any(cx, bufs)
+            }
+
+            /// Waits for a write's send still in flight on the io_uring driver's ring
+            /// (nothing to do otherwise: a socket has no user-space buffer).
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_flush_any(cx)
+            }
+
+            /// Flushes, then shuts down the write half (the peer reads end-of-file).
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_close_any(cx)
+            }
+        }
+    };
+}
+
+tcp_io!(TcpStream);
+tcp_io!(&TcpStream);
 
 super::source_impls!(TcpListener, TcpStream);

@@ -667,9 +667,15 @@ fn admit(shard: &Rc<Shard>, stream: TcpStream) {
     }
 }
 
-/// Admits the connections waiting in the listener's backlog, without waiting for more.
+/// Admits the connections waiting in the listener's backlog, without waiting for more:
+/// first those the listener already accepted and queued (on the io_uring driver, a
+/// multishot accept takes connections ahead of their owner), then the kernel's backlog.
 #[cfg(not(solo_sim))]
 fn accept_backlog(shard: &Rc<Shard>, listener: &TcpListener) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    while let Poll::Ready(Ok((stream, _))) = listener.poll_accept(&mut cx) {
+        admit(shard, stream);
+    }
     // The kernel's backlog is bounded (1024): so is this loop.
     while let Ok((stream, _)) = listener.get_ref().accept() {
         match TcpStream::try_from(stream) {
@@ -757,6 +763,10 @@ mod tests {
                 Poll::Ready(())
             })
             .await;
+            // On the io_uring driver what the poll wrote leaves with the loop's next
+            // turn (its sends are queued on the ring): let the loop turn, without
+            // polling the connection again.
+            solo::Timer::after(Duration::from_millis(20)).await;
 
             // What that poll sent is in the client's socket now (loopback delivers within
             // the send); read it all, with a pause to be sure.

@@ -28,7 +28,9 @@ impl std::future::Future for RingOp {
             .index
             .expect("solo-io: a ring operation polled after it completed");
         let polled = Reactor::with(|r| {
-            let uring = r.uring().expect("solo-io: a ring operation without a ring");
+            let uring = r
+                .uring_owned()
+                .expect("solo-io: a ring operation without a ring");
             let polled = uring.borrow_mut().poll(index, cx.waker());
             if polled.is_pending() {
                 r.assert_driven();
@@ -46,7 +48,7 @@ impl Drop for RingOp {
     fn drop(&mut self) {
         if let Some(index) = self.index.take() {
             Reactor::try_with(|r| {
-                if let Some(uring) = r.uring() {
+                if let Some(uring) = r.uring_owned() {
                     uring.borrow_mut().cancel(index);
                 }
             });
@@ -56,7 +58,7 @@ impl Drop for RingOp {
 
 /// Runs `f` on this thread's ring.
 fn with_ring<R>(f: impl FnOnce(&mut Uring) -> R) -> io::Result<R> {
-    Reactor::with(|r| r.uring().map(|u| f(&mut u.borrow_mut())))
+    Reactor::with(|r| r.uring_owned().map(|u| f(&mut u.borrow_mut())))
         .ok_or_else(|| io::Error::other("solo-io: this thread's reactor is not on io_uring"))
 }
 
@@ -65,7 +67,7 @@ fn with_ring<R>(f: impl FnOnce(&mut Uring) -> R) -> io::Result<R> {
 /// any waker); a ring operation needs solo's loop to be reaped, so without one the pool
 /// serves as before.
 pub(crate) fn on_ring() -> bool {
-    Reactor::with(|r| r.uring().is_some() && r.is_driven())
+    Reactor::with(|r| r.uring_owned().is_some() && r.is_driven())
 }
 
 /// Starts an operation and waits for it.
@@ -329,7 +331,9 @@ impl RingFile {
             }
             let (index, write) = (op.index, op.write);
             let polled = Reactor::with(|r| {
-                let uring = r.uring().expect("solo-io: a ring operation without a ring");
+                let uring = r
+                    .uring_owned()
+                    .expect("solo-io: a ring operation without a ring");
                 let polled = uring.borrow_mut().poll(index, cx.waker());
                 if polled.is_pending() {
                     r.assert_driven();
@@ -468,11 +472,11 @@ impl Drop for RingFile {
             return;
         }
         Reactor::try_with(|r| {
-            if let Some(uring) = r.uring() {
+            if let Some(uring) = r.uring_owned() {
                 let mut uring = uring.borrow_mut();
                 if op.write {
                     // Write-behind: the data goes to the file even so.
-                    uring.detach(op.index);
+                    uring.let_finish(op.index);
                 } else {
                     uring.cancel(op.index);
                 }
