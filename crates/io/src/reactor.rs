@@ -1059,7 +1059,18 @@ pub struct EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        Reactor::try_with(|r| r.driving.set(r.driving.get().saturating_sub(1)));
+        Reactor::try_with(|r| {
+            r.driving.set(r.driving.get().saturating_sub(1));
+            // The last loop leaves: on the io_uring driver, what it queued (a TCP write's
+            // send, a cancel) goes to the kernel now rather than at a next turn that may
+            // not come before the thread blocks on something else.
+            #[cfg(has_uring)]
+            if r.driving.get() == 0 {
+                if let Some(Ok(mut uring)) = r.uring.as_ref().map(RefCell::try_borrow_mut) {
+                    uring.submit_queued();
+                }
+            }
+        });
     }
 }
 

@@ -494,3 +494,28 @@ fn sendfile_is_unsupported_here_and_says_so() {
         assert!(error.to_string().contains("sendfile"), "{error}");
     });
 }
+
+/// A write that completed under `block_on` reaches the peer once `block_on` returns, with
+/// no flush and no further turn of the loop (on the io_uring driver the write's send is
+/// queued on the ring, and leaving the loop submits it), while the thread then blocks on
+/// something else entirely.
+#[test]
+fn a_write_reaches_the_peer_when_block_on_returns() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stream = block_on(async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(b"hello").await?;
+        io::Result::Ok(stream)
+    })
+    .unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = [0u8; 5];
+    peer.read_exact(&mut got)
+        .expect("the bytes written before block_on returned");
+    assert_eq!(&got, b"hello");
+    drop(stream);
+}

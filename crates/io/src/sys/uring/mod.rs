@@ -254,6 +254,14 @@ impl Uring {
         ))
     }
 
+    /// Submits what is queued, if anything (no system call otherwise). For the end of a
+    /// loop (see `EnterGuard`): a failure shows again at the next turn.
+    pub(crate) fn submit_queued(&mut self) {
+        if self.pid == std::process::id() && !self.ring.submission().is_empty() {
+            let _ = self.submit();
+        }
+    }
+
     /// Submits what is queued without waiting.
     fn submit(&mut self) -> io::Result<()> {
         match self.ring.submitter().submit() {
