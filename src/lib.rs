@@ -229,7 +229,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// the task.
 ///
 /// With the `metrics` feature the caller's location is recorded for the long-poll
-/// detector (see [`metrics`](mod@metrics)).
+/// detector (see the `metrics` module, present with that feature).
 #[cfg_attr(feature = "metrics", track_caller)]
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
     // Under simulation, a task spawned by a simulated host's code is that host's.
