@@ -58,7 +58,10 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_uring)");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let forced_poll = std::env::var_os("CARGO_CFG_SOLO_POLL_FORCE_POLL").is_some();
-    if os == "linux" && matches!(arch.as_str(), "x86_64" | "aarch64") && !forced_poll {
+    // Nor under `--cfg solo_sim`: the simulation's loop never waits in the OS, so nothing
+    // would ever reap a ring (and solo-io's default, `auto`, would make one).
+    let sim = std::env::var_os("CARGO_CFG_SOLO_SIM").is_some();
+    if os == "linux" && matches!(arch.as_str(), "x86_64" | "aarch64") && !forced_poll && !sim {
         println!("cargo::rustc-cfg=has_uring");
     }
 }
