@@ -248,7 +248,7 @@ impl Reactor {
         let now = Instant::now();
         #[cfg(has_uring)]
         let uring = match wanted {
-            Wanted::Poller | Wanted::Any => None,
+            Wanted::Poller => None,
             // Where the ring cannot be made (`ENOSYS`, `EPERM` from a seccomp filter or
             // `io_uring_disabled`, its memory refused): the poller, silently.
             Wanted::Auto => crate::sys::uring::Uring::new().ok().map(RefCell::new),
@@ -950,26 +950,24 @@ impl Reactor {
 /// The driver `SOLO_DRIVER` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Wanted {
-    /// Unset (or empty): the default, the poller.
-    Any,
     /// `epoll` (or `poller`): the readiness poller of this OS, whatever it is.
     Poller,
     /// `uring` (or `io_uring`): the io_uring driver, or an error where there is none.
     Uring,
-    /// `auto`: the io_uring driver where it works, the poller otherwise.
+    /// `auto`, unset or empty (the default): the io_uring driver where it works, the
+    /// poller otherwise.
     Auto,
 }
 
 /// Reads `SOLO_DRIVER` (see [`driver`]).
 fn wanted_driver() -> io::Result<Wanted> {
     let Some(value) = std::env::var_os("SOLO_DRIVER") else {
-        return Ok(Wanted::Any);
+        return Ok(Wanted::Auto);
     };
     match value.to_str() {
-        Some("") => Ok(Wanted::Any),
+        Some("" | "auto") => Ok(Wanted::Auto),
         Some("epoll" | "poller") => Ok(Wanted::Poller),
         Some("uring" | "io_uring") => Ok(Wanted::Uring),
-        Some("auto") => Ok(Wanted::Auto),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("solo-io: SOLO_DRIVER={value:?}: expected `epoll`, `uring` or `auto`"),
@@ -1091,9 +1089,9 @@ pub fn park(timeout: Option<Duration>) -> io::Result<usize> {
 /// `SOLO_DRIVER`: `epoll` (or `poller`) keeps the readiness poller of the OS, whatever
 /// it is; `uring` (or `io_uring`) selects the io_uring driver (Linux on x86-64 and aarch64),
 /// and creating the reactor fails (solo-io panics, naming the cause) where it is not
-/// available (`ENOSYS`, `EPERM` from a seccomp filter, the ring's memory refused); `auto`
-/// takes io_uring where a ring can be made and the poller otherwise. Unset, the poller is
-/// used.
+/// available (`ENOSYS`, `EPERM` from a seccomp filter, the ring's memory refused); `auto`,
+/// the default (unset or empty), takes io_uring where a ring can be made and the poller
+/// otherwise: on Linux 6.1+ without a filter that refuses io_uring, the ring.
 ///
 /// Under the io_uring driver every API works as under the poller: readiness sources
 /// (`Async<T>`, UDP and Unix sockets) stay in the poller, whose epoll descriptor the ring

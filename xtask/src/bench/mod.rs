@@ -55,10 +55,11 @@ pub struct BenchArgs {
     /// Only these workload families (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Family>,
-    /// Only these servers (comma-separated): solo-server, solo-min, solo-2shards, tokio,
-    /// smol, epoll, uring, monoio, node; also, only when named, solo-nometrics (solo-server
-    /// without its metrics feature) and solo-server-uring, solo-min-uring (the same with
-    /// `SOLO_DRIVER=uring`).
+    /// Only these servers (comma-separated): solo-server, solo-min, solo-2shards (solo on
+    /// its epoll driver, `SOLO_DRIVER=epoll`), solo-server-uring, solo-min-uring (the same
+    /// on its io_uring driver, solo-io's default where a ring can be made), tokio, smol,
+    /// epoll, uring, monoio, node; also, only when named, solo-nometrics (solo-server
+    /// without its metrics feature).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Where to write the JSON report (the SVG goes beside it) [default: target/bench/bench.json].
@@ -913,7 +914,10 @@ mod tests {
             .filter(|s| s.launch(Protocol::Hyper).is_some())
             .map(|s| s.name)
             .collect();
-        assert_eq!(serving, ["solo-server", "tokio"]);
+        assert_eq!(
+            serving,
+            ["solo-server", "tokio", servers::SOLO_SERVER_URING]
+        );
     }
 
     #[test]

@@ -274,17 +274,27 @@ pub const SOLO_SERVER_URING: &str = "solo-server-uring";
 pub const SOLO_MIN_URING: &str = "solo-min-uring";
 
 /// Servers left out of the default run, measured only when named with `--servers`: the
-/// metrics baseline, and solo on its opt-in io_uring driver (sockets still through
-/// readiness there, so not yet a default row). Taking a name out of this list puts it in
-/// every run.
-pub const ONLY_WHEN_NAMED: &[&str] = &[SOLO_NOMETRICS, SOLO_SERVER_URING, SOLO_MIN_URING];
+/// metrics baseline. Taking a name out of this list puts it in every run.
+pub const ONLY_WHEN_NAMED: &[&str] = &[SOLO_NOMETRICS];
+
+/// The environment of solo's plain rows: the epoll driver, named, since solo-io's default
+/// (`auto`) is io_uring where it works; the `-uring` rows are the same binaries on the ring.
+const ON_EPOLL: &[(&str, &str)] = &[("SOLO_DRIVER", "epoll")];
+
+/// `base` on the epoll driver, under its own name.
+const fn on_epoll(base: ServerSpec) -> ServerSpec {
+    ServerSpec {
+        solo: base.solo,
+        ..variant(base, base.name, ON_EPOLL)
+    }
+}
 
 /// Every server the bench knows, solo's first (solo-server is the baseline of the ratios).
 pub const SERVERS: &[ServerSpec] = &[
-    SOLO_SERVER,
+    on_epoll(SOLO_SERVER),
     // The peers' application code on solo: the runtime's cost without the demo's work.
-    SOLO_MIN,
-    ServerSpec {
+    on_epoll(SOLO_MIN),
+    on_epoll(ServerSpec {
         name: SOLO_2SHARDS,
         solo: false,
         cores: 2,
@@ -298,7 +308,7 @@ pub const SERVERS: &[ServerSpec] = &[
             &["--addr", "{addr}", "--quiet", "--threads", "2"],
         )),
         hyper: None,
-    },
+    }),
     peer("tokio", "peer-tokio", true, true),
     peer("smol", "peer-smol", false, false),
     peer("epoll", "peer-epoll", false, false),
@@ -705,14 +715,23 @@ mod tests {
             (2, vec![SERVER_CPU, SERVER_CPU + 1])
         );
         assert!(two.http.is_none() && two.chat.unwrap().args.contains(&"--threads"));
-        // The default run's (the io_uring variants repeat solo-server's chat and hyper).
+        // The default run's (solo-server's io_uring variant repeats its chat and hyper).
         let chat: Vec<_> = select(&[])
             .unwrap()
             .into_iter()
             .filter(|s| s.chat.is_some())
             .map(|s| s.name)
             .collect();
-        assert_eq!(chat, ["solo-server", SOLO_2SHARDS, "tokio", "node"]);
+        assert_eq!(
+            chat,
+            [
+                "solo-server",
+                SOLO_2SHARDS,
+                "tokio",
+                SOLO_SERVER_URING,
+                "node"
+            ]
+        );
         // The hyper family: one hyper service on solo and on tokio.
         let hyper: Vec<_> = select(&[])
             .unwrap()
@@ -734,6 +753,13 @@ mod tests {
                     Program::Cargo {
                         package: "solo-bench-peers",
                         bin: "peer-tokio"
+                    }
+                ),
+                (
+                    SOLO_SERVER_URING,
+                    Program::Cargo {
+                        package: "solo-bench-peers",
+                        bin: "solo-hyper"
                     }
                 )
             ]
