@@ -544,3 +544,52 @@ fn a_stream_on_the_ring_becomes_a_readiness_source() {
         drop(writer.join().unwrap());
     });
 }
+
+/// A stream dropped with sends in flight to a peer that is connected but never reads:
+/// the sends wait up to `LINGER` (10 s) for the peer, as `close` lets the kernel deliver
+/// what a socket holds, and then are cancelled: the entry and its duplicate descriptor
+/// go while the peer still holds the connection open. (Before, they stayed until the
+/// thread ended: a peer that never reads kept a descriptor of ours for ever.)
+#[test]
+fn a_dropped_stream_whose_peer_never_reads_lets_go_after_the_linger() {
+    isolated(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) = pair(&listener).await;
+        let big = vec![7u8; 32 << 20];
+        {
+            let mut writer = &server;
+            let mut write = pin!(writer.write_all(&big));
+            let mut cx = Context::from_waker(Waker::noop());
+            // Until the kernel's buffers are full and the sends wait for the peer.
+            for _ in 0..400 {
+                assert!(
+                    write.as_mut().poll(&mut cx).is_pending(),
+                    "32 MiB fit in the socket buffers"
+                );
+                turn(1).await;
+            }
+        }
+        // The listener's entry and the stream's.
+        let entries = solo_io::reactor::stats().ring_sockets;
+        drop(server);
+        if on_ring() {
+            turn(500).await;
+            assert_eq!(
+                solo_io::reactor::stats().ring_sockets,
+                entries,
+                "within the linger, the sends still wait for the peer"
+            );
+            let start = std::time::Instant::now();
+            while solo_io::reactor::stats().ring_sockets == entries {
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "the dropped stream's sends outlived the linger"
+                );
+                turn(50).await;
+            }
+            assert!(start.elapsed() >= Duration::from_secs(8));
+        }
+        // The peer held its end open all along.
+        drop(client);
+    });
+}

@@ -292,11 +292,13 @@ impl Uring {
         let timeout = if self.epoll_pending || !self.wake_later.is_empty() {
             Some(Duration::ZERO)
         } else {
-            timeout
+            self.linger_timeout(timeout)
         };
         to_wake.append(&mut self.wake_later);
         self.enter(timeout)?;
-        Ok(self.reap(to_wake))
+        let epoll_ready = self.reap(to_wake);
+        self.end_lingering();
+        Ok(epoll_ready)
     }
 
     /// Takes every completion from the queue and hands each to its operation (a file

@@ -67,7 +67,9 @@
 //! flight shuts the socket when they complete, so the end follows the data; `writable()`
 //! and `sendfile` wait for them, so nothing is reordered. A stream dropped with sends in
 //! flight lets them complete (as `close` delivers what the socket's buffer holds) on a
-//! duplicate of its descriptor that its entry keeps and closes afterwards.
+//! duplicate of its descriptor that its entry keeps and closes afterwards, for at most
+//! [`LINGER`] (10 s): then the sends are cancelled and the entry and the duplicate go, so
+//! a peer that never reads cannot hold a descriptor of ours for ever.
 //!
 //! Bytes written leave at the loop's next turn, not inside `poll_write`: code that writes
 //! and then blocks the thread (not the loop) waiting for the peer must flush first.
@@ -98,6 +100,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, cqueue, opcode, types};
 use slab::Slab;
@@ -157,6 +160,9 @@ const SHUT_PENDING: u8 = 32;
 /// `fd` is the driver's own duplicate (an orphan with sends to finish): closed with the
 /// entry.
 const OWN_FD: u8 = 64;
+/// An orphan's [`LINGER`] ran out: its sends are cancelled, and a send the cancel cut
+/// short is not resubmitted.
+const LINGERED: u8 = 128;
 
 /// A stream in ring mode: 64 bytes (61 used, then padding; see the module docs).
 #[derive(Debug)]
@@ -373,7 +379,16 @@ pub(crate) struct Net {
     sends: Slab<SendOp>,
     /// Send buffers of finished sends, reused: no allocation per write in steady state.
     free_sends: Vec<Vec<u8>>,
+    /// Dropped streams whose sends are still in flight, oldest first: (when their sends
+    /// are cancelled, slot, the entry's duplicate descriptor). See [`LINGER`].
+    lingering: VecDeque<(Instant, u32, RawFd)>,
 }
+
+/// How long the sends of a dropped stream may wait for the peer to read (as `close`
+/// lets the kernel deliver what a socket's buffer holds). Past it they are cancelled and
+/// the entry, with its duplicate descriptor, goes: a peer that never reads cannot keep a
+/// descriptor of ours for ever.
+pub(crate) const LINGER: Duration = Duration::from_secs(10);
 
 impl Net {
     /// Whether any recv or accept is still in the kernel.
@@ -541,6 +556,45 @@ impl Uring {
     }
 
     /// Queues a cancel of the multishot operation `user_data`.
+    /// The wait's timeout, shortened to the first [`LINGER`] deadline while a dropped
+    /// stream's sends wait (no clock read otherwise).
+    pub(super) fn linger_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
+        let Some(&(deadline, ..)) = self.net.lingering.front() else {
+            return timeout;
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        Some(timeout.map_or(left, |t| t.min(left)))
+    }
+
+    /// Cancels the sends of dropped streams past their [`LINGER`] deadline (the
+    /// completions then free the entries and close the duplicates; the cancels leave with
+    /// the next turn's enter) and forgets streams whose sends ended on their own. A
+    /// recorded stream is recognised by its slot and duplicate descriptor: should both
+    /// have been reused by a stream dropped later, that one's sends are cancelled up to
+    /// [`LINGER`] early, never late.
+    pub(super) fn end_lingering(&mut self) {
+        if self.net.lingering.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        while let Some(&(deadline, slot, fd)) = self.net.lingering.front() {
+            let send = self
+                .net
+                .socks
+                .get(slot as usize)
+                .filter(|s| s.flags & (ORPHAN | OWN_FD) == ORPHAN | OWN_FD && s.fd == fd)
+                .map(|s| s.send);
+            if send.is_some() && deadline > now {
+                break;
+            }
+            self.net.lingering.pop_front();
+            if let Some(send) = send.filter(|&i| i != NO_SEND) {
+                self.net.socks[slot as usize].flags |= LINGERED;
+                self.cancel_multishot((TAG_SEND << TAG_SHIFT) | u64::from(send));
+            }
+        }
+    }
+
     fn cancel_multishot(&mut self, user_data: u64) -> bool {
         let sqe = opcode::AsyncCancel::new(user_data)
             .build()
@@ -896,7 +950,12 @@ impl Uring {
             return;
         };
         let slot = op.slot as usize;
-        if res > 0 && op.off + (res as usize) < op.buf.len() {
+        let lingered = self
+            .net
+            .socks
+            .get(slot)
+            .is_some_and(|s| s.flags & LINGERED != 0);
+        if res > 0 && op.off + (res as usize) < op.buf.len() && !lingered {
             op.off += res as usize;
             if self.submit_send(index).is_ok() {
                 return;
@@ -1102,6 +1161,9 @@ impl Uring {
             if dup >= 0 {
                 sock.fd = dup;
                 sock.flags |= OWN_FD;
+                self.net
+                    .lingering
+                    .push_back((Instant::now() + LINGER, slot as u32, dup));
             } else if sock.next != NO_SEND {
                 // No descriptor left: what was gathered cannot be sent.
                 let next = std::mem::replace(&mut sock.next, NO_SEND);
