@@ -422,19 +422,28 @@ impl Uring {
         })
     }
 
+    /// Operation `index` lost its future: reclaimed now if it completed (returns
+    /// `false`), otherwise marked orphan, to be reclaimed at its completion (`true`).
+    fn orphan(&mut self, index: usize) -> bool {
+        let op = &mut self.ops[index];
+        if let Some(res) = op.result {
+            let op = self.ops.remove(index);
+            reclaim(op, res, &mut self.free_bufs);
+            return false;
+        }
+        op.orphan = true;
+        op.waker = None;
+        true
+    }
+
     /// The future of operation `index` is gone. A completed operation is reclaimed now
     /// (its descriptor, if it produced one, closed); one in flight is marked orphan and
     /// cancelled, and reclaimed when its completion arrives (the kernel may still write
     /// its buffer until then).
     pub(crate) fn cancel(&mut self, index: usize) {
-        let op = &mut self.ops[index];
-        if let Some(res) = op.result {
-            let op = self.ops.remove(index);
-            reclaim(op, res, &mut self.free_bufs);
+        if !self.orphan(index) {
             return;
         }
-        op.orphan = true;
-        op.waker = None;
         let sqe = opcode::AsyncCancel::new(index as u64)
             .build()
             .user_data(CANCEL_TOKEN);
@@ -446,14 +455,9 @@ impl Uring {
     /// write-behind of a `fs::File` that was dropped): like [`Uring::cancel`] without the
     /// cancellation, and submitted at once. Its completion reclaims what it held.
     pub(crate) fn let_finish(&mut self, index: usize) {
-        let op = &mut self.ops[index];
-        if let Some(res) = op.result {
-            let op = self.ops.remove(index);
-            reclaim(op, res, &mut self.free_bufs);
+        if !self.orphan(index) {
             return;
         }
-        op.orphan = true;
-        op.waker = None;
         // Submitted now rather than at the next turn, which may never come (the loop
         // that dropped the file may be about to return): the kernel has the write.
         let _ = self.submit();

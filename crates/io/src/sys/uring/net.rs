@@ -734,6 +734,29 @@ impl Uring {
         self.arm_recv(slot)
     }
 
+    /// The end of `poll_read` and `poll_peek` when stream `slot` holds no data: its
+    /// error, its end, a direct read (starved while the ring is empty), or a wait for its
+    /// recv (armed if it is not).
+    fn nothing_held(&mut self, slot: usize, waker: &Waker) -> Step<usize> {
+        let free = self.net.pool.as_ref().map_or(0, |p| p.free);
+        let sock = &mut self.net.socks[slot];
+        if sock.err != 0 {
+            let err = std::mem::take(&mut sock.err);
+            return Step::Done(Err(os_error(err)));
+        }
+        if sock.flags & EOF != 0 {
+            return Step::Done(Ok(0));
+        }
+        if sock.flags & STARVED != 0 && free == 0 {
+            return Step::Direct;
+        }
+        if let Err(e) = self.maybe_arm(slot) {
+            return Step::Done(Err(e));
+        }
+        Self::store(&mut self.net.socks[slot].waker, waker);
+        Step::Wait
+    }
+
     /// `poll_read` of stream `slot`: copies held data into `bufs` (giving consumed
     /// buffers back to the ring), else reports the end or an error, else waits.
     pub(crate) fn poll_read(
@@ -786,21 +809,7 @@ impl Uring {
             }
             return Step::Done(Ok(n));
         }
-        if sock.err != 0 {
-            let err = std::mem::take(&mut sock.err);
-            return Step::Done(Err(os_error(err)));
-        }
-        if sock.flags & EOF != 0 {
-            return Step::Done(Ok(0));
-        }
-        if sock.flags & STARVED != 0 && pool.free == 0 {
-            return Step::Direct;
-        }
-        if let Err(e) = self.maybe_arm(slot) {
-            return Step::Done(Err(e));
-        }
-        Self::store(&mut self.net.socks[slot].waker, waker);
-        Step::Wait
+        self.nothing_held(slot, waker)
     }
 
     /// A direct read of starved stream `slot` found the socket empty: wait for its recv,
@@ -1046,21 +1055,7 @@ impl Uring {
             }
             return Step::Done(Ok(n));
         }
-        if sock.err != 0 {
-            let err = std::mem::take(&mut sock.err);
-            return Step::Done(Err(os_error(err)));
-        }
-        if sock.flags & EOF != 0 {
-            return Step::Done(Ok(0));
-        }
-        if sock.flags & STARVED != 0 && pool.free == 0 {
-            return Step::Direct;
-        }
-        if let Err(e) = self.maybe_arm(slot) {
-            return Step::Done(Err(e));
-        }
-        Self::store(&mut self.net.socks[slot].waker, waker);
-        Step::Wait
+        self.nothing_held(slot, waker)
     }
 
     /// `readable()` of stream `slot`: ready when data is held, the end or an error is
