@@ -4,8 +4,9 @@
 //! they land on every level of a wheel) by polling each once, then cancels them all by
 //! dropping them. The figure is the cost of one arm plus one cancel.
 //!
-//! On Linux, at 10,000 timers, the same with the ring's own timeouts (`IORING_OP_TIMEOUT`,
-//! then `IORING_OP_TIMEOUT_REMOVE`, submitted in batches of 256, completions reaped): what
+//! On Linux (x86-64 and aarch64, where the `io-uring` crate has bindings), at 10,000
+//! timers, the same with the ring's own timeouts (`IORING_OP_TIMEOUT`, then
+//! `IORING_OP_TIMEOUT_REMOVE`, submitted in batches of 256, completions reaped): what
 //! solo's io_uring driver would pay per timer had it put timers on the ring instead of
 //! keeping its wheel and passing only the next deadline as the wait's timeout. Not at
 //! 100,000 and more: a removal searches the ring's list of timeouts one by one, so the
@@ -136,7 +137,10 @@ fn reset_idle_timeouts(n: usize, tokio_rt: &tokio::runtime::Runtime) {
 }
 
 /// Timers as ring operations (see the module docs).
-#[cfg(target_os = "linux")]
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 mod ring {
     use io_uring::{IoUring, opcode, squeue, types};
     use solo_benches::{Contender, contender as make};
@@ -197,7 +201,10 @@ mod ring {
 }
 
 /// No ring off Linux.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
 mod ring {
     pub(super) fn contender<'a>(_: usize) -> Option<solo_benches::Contender<'a>> {
         None
