@@ -17,7 +17,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
@@ -36,6 +36,22 @@ fn mkfifo(path: &Path) {
     let c = CString::new(path.as_os_str().as_bytes()).unwrap();
     // SAFETY: `c` is a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// A FIFO in a new directory named `name`, with its writer: opened read and write,
+/// non-blocking, so opening does not wait for a reader, and the FIFO has a writer for as
+/// long as it lives: a read of it waits until the writer writes.
+fn silent_fifo(name: &str) -> (TempDir, PathBuf, std::fs::File) {
+    let dir = TempDir::new(name);
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let writer = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    (dir, fifo, writer)
 }
 
 /// Runs `f` on a thread of its own and then turns that thread's loop until its ring holds
@@ -62,17 +78,7 @@ fn on_a_thread(baseline: usize, f: impl FnOnce() + Send + 'static) {
 #[test]
 fn a_read_dropped_in_flight_leaks_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = TempDir::new("cancel-read");
-    let fifo = dir.path().join("fifo");
-    mkfifo(&fifo);
-    // Read and write, non-blocking: opening does not wait for a reader, and the FIFO
-    // has a writer for as long as this lives, so the reader's read waits.
-    let mut writer = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let (_dir, fifo, mut writer) = silent_fifo("cancel-read");
     let baseline = open_fds();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let path = fifo.clone();
@@ -152,15 +158,7 @@ fn an_open_dropped_after_completion_closes_its_descriptor() {
 #[test]
 fn a_thread_ending_with_a_read_in_flight_frees_nothing_early() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = TempDir::new("cancel-exit");
-    let fifo = dir.path().join("fifo");
-    mkfifo(&fifo);
-    let mut writer = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let (_dir, fifo, mut writer) = silent_fifo("cancel-exit");
     let baseline = open_fds();
     let path = fifo.clone();
     std::thread::spawn(move || {
@@ -220,15 +218,7 @@ fn reads_and_writes_across_chunks() {
 #[test]
 fn a_file_dropped_with_a_read_in_flight_leaks_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = TempDir::new("cancel-file-read");
-    let fifo = dir.path().join("fifo");
-    mkfifo(&fifo);
-    let mut writer = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let (_dir, fifo, mut writer) = silent_fifo("cancel-file-read");
     let baseline = open_fds();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let path = fifo.clone();
